@@ -1,0 +1,527 @@
+/* bindings/xlua.c: the host program: options, the Lua search paths, running a command,
+ * a script, a string or the REPL under a message handler, and Ctrl-C for running Lua code. */
+#include "lhelpers.h"
+#include "xlua_config.h"
+
+#include <lualib.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *progname = "xlua";
+
+static const struct {
+    const char *name;
+    lua_CFunction open;
+} preloaded[] = {
+    {"xlua", luaopen_xlua},
+    {"xlua.savefile", luaopen_xlua_savefile},
+    {"xlua.readline", luaopen_xlua_readline},
+};
+
+struct options {
+    int verbose;
+    int interactive;       /* -i */
+    int script;            /* index in argv of the command or script, 0 if none */
+    int has_e;
+    const char *backend;
+};
+
+/* ---- Ctrl-C: lua.c's way, a hook that raises an error at the next Lua instruction ---- */
+
+static lua_State *running;
+
+static void stop_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    lua_sethook(L, NULL, 0, 0);
+    luaL_error(L, "interrupted!");
+}
+
+static void on_sigint(int sig)
+{
+    signal(sig, SIG_DFL); /* a second Ctrl-C kills the process */
+    lua_sethook(running, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
+}
+
+static int message_handler(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (msg == NULL) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+            return 1;
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    lua_getfield(L, LUA_REGISTRYINDEX, "xlua.verbose");
+    int verbose = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (verbose)
+        luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+/* Call the function under the arguments on the stack with the handler and Ctrl-C armed. */
+static int docall(lua_State *L, int narg, int nres)
+{
+    int base = lua_gettop(L) - narg;
+    lua_pushcfunction(L, message_handler);
+    lua_insert(L, base);
+    running = L;
+    signal(SIGINT, on_sigint);
+    int status = lua_pcall(L, narg, nres, base);
+    signal(SIGINT, SIG_DFL);
+    lua_remove(L, base);
+    return status;
+}
+
+static int report(lua_State *L, int status)
+{
+    if (status != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        fprintf(stderr, "%s: %s\n", progname, msg ? msg : "(error object is not a string)");
+        fflush(stderr);
+        lua_pop(L, 1);
+    }
+    return status;
+}
+
+/* ---- where things are: <prefix>/bin/xlua and <prefix>/share/xlua/{lua,scripts} ---- */
+
+static char share_dir[PATH_MAX];
+
+static void find_share_dir(void)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return;
+    *slash = '\0'; /* <prefix>/bin */
+    slash = strrchr(exe, '/');
+    if (slash)
+        *slash = '\0'; /* <prefix> */
+    int len = snprintf(share_dir, sizeof share_dir, "%s/%s", exe, XLUA_SHARE_REL);
+    if (len < 0 || (size_t)len >= sizeof share_dir)
+        share_dir[0] = '\0';
+}
+
+static int is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Keep the absolute entries of a ';'-separated template list: the working directory is
+ * not trusted (xlua runs as root in dom0). Appends them to b. */
+static void add_absolute_entries(luaL_Buffer *b, const char *list)
+{
+    while (list && *list) {
+        const char *end = strchr(list, ';');
+        size_t len = end ? (size_t)(end - list) : strlen(list);
+        if (len > 0 && list[0] == '/') {
+            luaL_addlstring(b, list, len);
+            luaL_addchar(b, ';');
+        }
+        list = end ? end + 1 : NULL;
+    }
+}
+
+/* Push the buffer without its final ';'. */
+static void push_list(luaL_Buffer *b)
+{
+    luaL_pushresult(b);
+    size_t len;
+    const char *s = lua_tolstring(b->L, -1, &len);
+    if (len > 0 && s[len - 1] == ';') {
+        lua_pushlstring(b->L, s, len - 1);
+        lua_remove(b->L, -2);
+    }
+}
+
+static void add_dir(luaL_Buffer *b, const char *dir)
+{
+    if (dir[0] != '/')
+        return;
+    luaL_addstring(b, dir);
+    luaL_addstring(b, "/?.lua;");
+    luaL_addstring(b, dir);
+    luaL_addstring(b, "/?/init.lua;");
+}
+
+/* package.path = $XLUA_PATH ; -L dirs ; <share>/lua ; the system's Lua 5.4 dirs. */
+static void set_search_paths(lua_State *L, char **argv, int argc)
+{
+    lua_getglobal(L, "package");
+
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    add_absolute_entries(&b, getenv("XLUA_PATH"));
+    for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "-L") == 0 && i + 1 < argc)
+            add_dir(&b, argv[++i]);
+        else if (strcmp(argv[i], "-e") == 0 || strcmp(argv[i], "--backend") == 0)
+            i++;
+    }
+    if (share_dir[0]) {
+        char lua_dir[PATH_MAX + 8];
+        snprintf(lua_dir, sizeof lua_dir, "%s/lua", share_dir);
+        add_dir(&b, lua_dir);
+    }
+    lua_getfield(L, -2, "path");
+    const char *system_path = lua_tostring(L, -1);
+    lua_pop(L, 1); /* the string stays alive: package.path still refers to it */
+    add_absolute_entries(&b, system_path);
+    push_list(&b);
+    lua_setfield(L, -2, "path");
+
+    luaL_buffinit(L, &b);
+    lua_getfield(L, -2, "cpath");
+    const char *system_cpath = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    add_absolute_entries(&b, system_cpath);
+    push_list(&b);
+    lua_setfield(L, -2, "cpath");
+
+    lua_pop(L, 1);
+}
+
+static void preload_modules(lua_State *L)
+{
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    for (size_t i = 0; i < sizeof preloaded / sizeof preloaded[0]; i++) {
+        lua_pushcfunction(L, preloaded[i].open);
+        lua_setfield(L, -2, preloaded[i].name);
+    }
+    lua_pop(L, 1);
+}
+
+/* ---- commands: scripts/CMD.lua, each starting with "-- one line summary" ---- */
+
+static int command_path(const char *name, char *out, size_t outsz)
+{
+    if (!share_dir[0] || strchr(name, '/') || name[0] == '.' || name[0] == '\0')
+        return 0;
+    size_t len = strlen(name);
+    if (len > 4 && strcmp(name + len - 4, ".lua") == 0)
+        len -= 4;
+    snprintf(out, outsz, "%s/scripts/%.*s.lua", share_dir, (int)len, name);
+    return is_file(out);
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void print_commands(void)
+{
+    char dir[PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/scripts", share_dir);
+    DIR *d = share_dir[0] ? opendir(dir) : NULL;
+    if (!d) {
+        printf("\n(no commands found: %s is missing)\n", dir);
+        return;
+    }
+    char *names[256];
+    size_t count = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL && count < 256) {
+        size_t len = strlen(de->d_name);
+        if (len > 4 && strcmp(de->d_name + len - 4, ".lua") == 0 && de->d_name[0] != '.')
+            names[count++] = strndup(de->d_name, len - 4);
+    }
+    closedir(d);
+    qsort(names, count, sizeof names[0], compare_names);
+    printf("\nCommands (xlua CMD --help for each):\n");
+    for (size_t i = 0; i < count; i++) {
+        char path[PATH_MAX + 300], line[512] = "";
+        snprintf(path, sizeof path, "%s/%s.lua", dir, names[i]);
+        FILE *f = fopen(path, "r");
+        if (f) {
+            while (fgets(line, sizeof line, f) && line[0] == '#') /* a #! line */
+                ;
+            fclose(f);
+        }
+        line[strcspn(line, "\n")] = '\0';
+        const char *summary = strncmp(line, "-- ", 3) == 0 ? line + 3 : "";
+        printf("  %-10s %s\n", names[i], summary);
+        free(names[i]);
+    }
+}
+
+static void print_usage(void)
+{
+    printf("usage: %s [options] [CMD | FILE.lua] [args]\n"
+           "  (no CMD or FILE)  start the interactive REPL\n"
+           "  CMD               run the bundled command scripts/CMD.lua (CMD.lua also works)\n"
+           "  FILE.lua          run a Lua script, with its arguments in `arg`\n"
+           "Options:\n"
+           "  -e CODE           run CODE\n"
+           "  -i                enter the REPL after running CMD or FILE\n"
+           "  -L DIR            add DIR to the Lua search path (DIR/?.lua)\n"
+           "  -v                verbose: tracebacks and debug messages\n"
+           "  --backend NAME    domain backend: sim or libxl (default: libxl on a Xen dom0)\n"
+           "  --version         print the version\n"
+           "  -h, --help        this help\n",
+           progname);
+    print_commands();
+}
+
+/* ---- options ---- */
+
+static int usage_error(const char *fmt, const char *what)
+{
+    fprintf(stderr, "%s: ", progname);
+    fprintf(stderr, fmt, what);
+    fprintf(stderr, " (see %s --help)\n", progname);
+    return -1;
+}
+
+/* Returns 0, 1 when --help/--version was handled, -1 on a usage error. */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || strcmp(a, "-") == 0) {
+            o->script = i;
+            return 0;
+        }
+        if (strcmp(a, "--") == 0) {
+            if (i + 1 < argc)
+                o->script = i + 1;
+            return 0;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            print_usage();
+            return 1;
+        }
+        if (strcmp(a, "--version") == 0) {
+            printf("xlua %s (api level %d, %s)\n", XLUA_VERSION, XLUA_API_LEVEL, LUA_RELEASE);
+            return 1;
+        }
+        if (strcmp(a, "-v") == 0)
+            o->verbose = 1;
+        else if (strcmp(a, "-i") == 0)
+            o->interactive = 1;
+        else if (strcmp(a, "-e") == 0 || strcmp(a, "-L") == 0 || strcmp(a, "--backend") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("option '%s' needs an argument", a);
+            if (a[1] == 'e')
+                o->has_e = 1;
+            if (a[1] == '-') {
+                o->backend = argv[i + 1];
+                if (strcmp(o->backend, "sim") != 0 && strcmp(o->backend, "libxl") != 0)
+                    return usage_error("unknown backend '%s': use sim or libxl", o->backend);
+            }
+            i++;
+        } else
+            return usage_error("unknown option '%s'", a);
+    }
+    return 0;
+}
+
+/* lua.c's arg table: arg[0] is the script, arg[1..] its arguments, negatives before. */
+static void create_arg_table(lua_State *L, char **argv, int argc, int script)
+{
+    int narg = argc - (script + 1);
+    lua_createtable(L, narg, script + 1);
+    for (int i = 0; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_rawseti(L, -2, i - script);
+    }
+    lua_setglobal(L, "arg");
+}
+
+static int run_chunk_string(lua_State *L, const char *code)
+{
+    int status = luaL_loadbuffer(L, code, strlen(code), "=(command line)");
+    if (status == LUA_OK)
+        status = docall(L, 0, 0);
+    return report(L, status);
+}
+
+/* Runs the script and returns the process exit status: the chunk's integer result,
+ * 1 for an error or a false result, else 0. */
+static int run_script(lua_State *L, char **argv, int argc, int script)
+{
+    const char *target = argv[script];
+    char path[PATH_MAX + 32];
+    const char *file = target;
+    if (strcmp(target, "-") == 0)
+        file = NULL; /* stdin */
+    else if (command_path(target, path, sizeof path))
+        file = path;
+    else if (!is_file(target)) {
+        fprintf(stderr, "%s: '%s' is neither a command nor a Lua file (see %s --help)\n", progname,
+                target, progname);
+        return 2;
+    }
+    create_arg_table(L, argv, argc, script);
+    int status = luaL_loadfile(L, file);
+    if (status != LUA_OK) {
+        report(L, status);
+        return 1;
+    }
+    int nargs = argc - script - 1;
+    luaL_checkstack(L, nargs, "too many arguments to script");
+    for (int i = script + 1; i < argc; i++)
+        lua_pushstring(L, argv[i]);
+    status = docall(L, nargs, 1);
+    if (report(L, status) != LUA_OK)
+        return 1;
+    int code = 0;
+    if (lua_isinteger(L, -1))
+        code = (int)lua_tointeger(L, -1);
+    else if (lua_isboolean(L, -1) && !lua_toboolean(L, -1))
+        code = 1;
+    lua_pop(L, 1);
+    return code;
+}
+
+static void history_path(char *out, size_t outsz)
+{
+    const char *state = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    char dir[PATH_MAX];
+    if (state && state[0] == '/')
+        snprintf(dir, sizeof dir, "%s/xlua", state);
+    else if (home && home[0] == '/')
+        snprintf(dir, sizeof dir, "%s/.local/state/xlua", home);
+    else {
+        out[0] = '\0';
+        return;
+    }
+    /* Best effort: without the directory the REPL simply keeps no history. */
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%.*s", (int)(strrchr(dir, '/') - dir), dir);
+    mkdir(parent, 0700);
+    mkdir(dir, 0700);
+    int len = snprintf(out, outsz, "%s/history", dir);
+    if (len < 0 || (size_t)len >= outsz)
+        out[0] = '\0';
+}
+
+/* require("xlua.repl").run{banner, history, globals}: every preloaded xlua.NAME module is a
+ * global NAME in the REPL only (and `xlua` itself). */
+static int run_repl(lua_State *L)
+{
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "xlua.repl");
+    int status = docall(L, 1, 1);
+    if (report(L, status) != LUA_OK)
+        return 1;
+    lua_getfield(L, -1, "run");
+    lua_remove(L, -2);
+
+    lua_newtable(L); /* opts */
+    char hist[PATH_MAX];
+    history_path(hist, sizeof hist);
+    if (hist[0])
+        lx_setstr(L, "history", hist);
+
+    lua_newtable(L); /* globals */
+    for (size_t i = 0; i < sizeof preloaded / sizeof preloaded[0]; i++) {
+        const char *name = preloaded[i].name;
+        if (strcmp(name, "xlua.readline") == 0)
+            continue;
+        const char *dot = strchr(name, '.');
+        lua_getglobal(L, "require");
+        lua_pushstring(L, name);
+        if (docall(L, 1, 1) != LUA_OK) {
+            report(L, LUA_ERRRUN);
+            continue;
+        }
+        lua_setfield(L, -2, dot ? dot + 1 : name);
+    }
+    lua_setfield(L, -2, "globals");
+
+    const char *backend = getenv("XLUA_BACKEND");
+    if (!backend || !backend[0])
+        backend = access("/proc/xen/capabilities", R_OK) == 0 ? "libxl (if this is dom0)" : "sim";
+    lua_pushfstring(L, "xlua %s (%s), backend: %s. Ctrl-D quits.", XLUA_VERSION, LUA_RELEASE,
+                    backend);
+    lua_setfield(L, -2, "banner");
+
+    status = docall(L, 1, 0);
+    return report(L, status) == LUA_OK ? 0 : 1;
+}
+
+static int pmain(lua_State *L)
+{
+    int argc = (int)lua_tointeger(L, 1);
+    char **argv = (char **)lua_touserdata(L, 2);
+    struct options o = {0};
+    int parsed = parse_options(argc, argv, &o);
+    if (parsed != 0) {
+        lua_pushinteger(L, parsed > 0 ? 0 : 2);
+        return 1;
+    }
+    if (o.backend)
+        setenv("XLUA_BACKEND", o.backend, 1);
+
+    luaL_openlibs(L);
+    preload_modules(L);
+    set_search_paths(L, argv, argc);
+
+    lua_pushboolean(L, o.verbose);
+    lua_setfield(L, LUA_REGISTRYINDEX, "xlua.verbose");
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "xlua");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "set_verbose");
+    lua_pushboolean(L, o.verbose);
+    lua_call(L, 1, 0);
+    lua_pop(L, 1);
+
+    if (!o.script)
+        create_arg_table(L, argv, argc, 0);
+
+    int code = 0;
+    for (int i = 1; i < argc && (!o.script || i < o.script); i++) {
+        if (strcmp(argv[i], "-e") == 0) {
+            if (run_chunk_string(L, argv[++i]) != LUA_OK) {
+                lua_pushinteger(L, 1);
+                return 1;
+            }
+        } else if (strcmp(argv[i], "-L") == 0 || strcmp(argv[i], "--backend") == 0)
+            i++;
+    }
+    if (o.script)
+        code = run_script(L, argv, argc, o.script);
+    if (o.interactive || (!o.script && !o.has_e))
+        code = run_repl(L) || code;
+    lua_pushinteger(L, code);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    find_share_dir();
+    lua_State *L = luaL_newstate();
+    if (!L) {
+        fprintf(stderr, "%s: cannot create the Lua state: not enough memory\n", progname);
+        return 1;
+    }
+    lua_pushcfunction(L, pmain);
+    lua_pushinteger(L, argc);
+    lua_pushlightuserdata(L, argv);
+    int status = lua_pcall(L, 2, 1, 0);
+    int code = status == LUA_OK ? (int)lua_tointeger(L, -1) : 1;
+    if (status != LUA_OK)
+        report(L, status);
+    fflush(stdout);
+    lua_close(L);
+    return code;
+}

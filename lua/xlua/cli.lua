@@ -1,0 +1,98 @@
+-- Command-line plumbing shared by every script in scripts/: option parsing in xl's style,
+-- --help, and turning a failure into one stderr line and an exit status.
+local cli = {}
+
+cli.OK = 0         -- success
+cli.FAILED = 1     -- the operation failed
+cli.BAD_INPUT = 2  -- bad usage or a bad input file
+
+local command = "xlua"
+
+-- Print "xlua CMD: message" on stderr and return status.
+function cli.fail(status, fmt, ...)
+  local msg = select("#", ...) > 0 and string.format(fmt, ...) or tostring(fmt)
+  io.stderr:write(command, ": ", msg, "\n")
+  io.stderr:flush()
+  return status
+end
+
+-- Parse argv against spec.options: { ["--json"] = "json", ["-c"] = "checkpoint",
+-- ["--site-dir"] = { "site_dir", value = true } }. Single-letter flags combine (-cp).
+-- Returns opts, positional arguments, or nil and a message.
+function cli.parse(spec, argv)
+  local opts, args = {}, {}
+  local options = spec.options or {}
+  local i = 1
+  local function take(name, def)
+    if type(def) == "table" then
+      if i + 1 > #argv then
+        return nil, "option " .. name .. " needs an argument"
+      end
+      i = i + 1
+      opts[def[1]] = argv[i]
+    else
+      opts[def] = true
+    end
+    return true
+  end
+  while i <= #argv do
+    local a = argv[i]
+    if a == "--" then
+      table.move(argv, i + 1, #argv, #args + 1, args)
+      break
+    elseif a == "-h" or a == "--help" then
+      opts.help = true
+    elseif a:sub(1, 1) == "-" and #a > 1 then
+      local eq_name, eq_value = a:match("^(%-%-[^=]+)=(.*)$")
+      if eq_name and type(options[eq_name]) == "table" then
+        opts[options[eq_name][1]] = eq_value
+      elseif options[a] then
+        local ok, err = take(a, options[a])
+        if not ok then
+          return nil, err
+        end
+      elseif a:match("^%-%a%a+$") then
+        for letter in a:sub(2):gmatch(".") do
+          local def = options["-" .. letter]
+          if type(def) ~= "string" then
+            return nil, "unknown option -" .. letter
+          end
+          opts[def] = true
+        end
+      else
+        return nil, "unknown option " .. a
+      end
+    else
+      args[#args + 1] = a
+    end
+    i = i + 1
+  end
+  if not opts.help then
+    local min, max = spec.min_args or 0, spec.max_args or math.huge
+    if #args < min then
+      return nil, "missing argument"
+    elseif #args > max then
+      return nil, "too many arguments"
+    end
+  end
+  return opts, args
+end
+
+-- The body of a command script: parse arg, handle --help and usage errors, run
+-- body(opts, args), which returns an exit status. Returns the exit status.
+function cli.main(spec, body)
+  command = "xlua " .. spec.name
+  local opts, args = cli.parse(spec, arg or {})
+  if not opts then
+    cli.fail(cli.BAD_INPUT, "%s", args)
+    io.stderr:write("usage: ", spec.usage, "\n")
+    return cli.BAD_INPUT
+  end
+  if opts.help then
+    io.stdout:write("usage: ", spec.usage, "\n", spec.help or "", spec.help and "\n" or "")
+    return cli.OK
+  end
+  return body(opts, args)
+end
+
+return cli

@@ -23,5 +23,8 @@ void lx_setbool(lua_State *L, const char *name, int b);
 int luaopen_xlua(lua_State *L);
 int luaopen_xlua_savefile(lua_State *L);
 int luaopen_xlua_readline(lua_State *L);
+int luaopen_xlua_cfg(lua_State *L);
+int luaopen_xlua_sandbox(lua_State *L);
+int luaopen_xlua_xlutil(lua_State *L);
 
 #endif

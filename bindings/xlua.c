@@ -24,6 +24,9 @@ static const struct {
     {"xlua", luaopen_xlua},
     {"xlua.savefile", luaopen_xlua_savefile},
     {"xlua.readline", luaopen_xlua_readline},
+    {"xlua.cfg", luaopen_xlua_cfg},
+    {"xlua.sandbox", luaopen_xlua_sandbox},
+    {"xlua.xlutil", luaopen_xlua_xlutil},
 };
 
 struct options {

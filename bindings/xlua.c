@@ -40,17 +40,26 @@ struct options {
 /* ---- Ctrl-C: lua.c's way, a hook that raises an error at the next Lua instruction ---- */
 
 static lua_State *running;
+static volatile sig_atomic_t interrupt_pending;
 
 static void stop_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     lua_sethook(L, NULL, 0, 0);
+    interrupt_pending = 0;
     luaL_error(L, "interrupted!");
 }
 
+/* The first Ctrl-C arms the hook; a second one before the hook has fired (Lua is stuck in a
+ * C call) kills the process as Ctrl-C normally would. */
 static void on_sigint(int sig)
 {
-    signal(sig, SIG_DFL); /* a second Ctrl-C kills the process */
+    if (interrupt_pending) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    interrupt_pending = 1;
     lua_sethook(running, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
 }
 
@@ -77,6 +86,7 @@ static int docall(lua_State *L, int narg, int nres)
     lua_pushcfunction(L, message_handler);
     lua_insert(L, base);
     running = L;
+    interrupt_pending = 0;
     signal(SIGINT, on_sigint);
     int status = lua_pcall(L, narg, nres, base);
     signal(SIGINT, SIG_DFL);
@@ -393,25 +403,36 @@ static int run_script(lua_State *L, char **argv, int argc, int script)
     return code;
 }
 
+/* mkdir -p, best effort: without the directory the REPL simply keeps no history. */
+static void make_dirs(char *path)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(path, 0700);
+            *p = '/';
+        }
+    }
+    mkdir(path, 0700);
+}
+
 static void history_path(char *out, size_t outsz)
 {
     const char *state = getenv("XDG_STATE_HOME");
     const char *home = getenv("HOME");
     char dir[PATH_MAX];
+    int len;
     if (state && state[0] == '/')
-        snprintf(dir, sizeof dir, "%s/xlua", state);
+        len = snprintf(dir, sizeof dir, "%s/xlua", state);
     else if (home && home[0] == '/')
-        snprintf(dir, sizeof dir, "%s/.local/state/xlua", home);
-    else {
-        out[0] = '\0';
+        len = snprintf(dir, sizeof dir, "%s/.local/state/xlua", home);
+    else
+        len = -1;
+    out[0] = '\0';
+    if (len < 0 || (size_t)len >= sizeof dir)
         return;
-    }
-    /* Best effort: without the directory the REPL simply keeps no history. */
-    char parent[PATH_MAX];
-    snprintf(parent, sizeof parent, "%.*s", (int)(strrchr(dir, '/') - dir), dir);
-    mkdir(parent, 0700);
-    mkdir(dir, 0700);
-    int len = snprintf(out, outsz, "%s/history", dir);
+    make_dirs(dir);
+    len = snprintf(out, outsz, "%s/history", dir);
     if (len < 0 || (size_t)len >= outsz)
         out[0] = '\0';
 }

@@ -37,7 +37,7 @@ local function render_text(f)
     if #f.extensions == 0 then
       line("extensions", "none")
     else
-      line("extensions", "XLUA block version %d", f.extensions.version)
+      line("extensions", "XLUA block version %d", f.extension_version)
       for _, e in ipairs(f.extensions) do
         local shown = ""
         if e.name == "SOURCE_FORMAT" then
@@ -77,7 +77,7 @@ local function render_text(f)
       out[#out + 1] = e.data
     end
   end
-  return table.concat(out, "\n"):gsub("\n*$", "\n")
+  return (table.concat(out, "\n"):gsub("\n*$", "\n"))
 end
 
 return cli.main({

@@ -19,7 +19,8 @@ local function file_size(path)
 end
 
 -- Returns facts, and on damage also message and code (facts.error holds them too).
--- facts: file, size, header, config, extensions, stream, summary, trailer.
+-- facts: file, size, header, config, extensions (a list), extension_version, stream, summary,
+-- trailer.
 function inspect.read(path)
   local facts = { file = path, size = file_size(path) }
   local reader, err, code = savefile.open(path)
@@ -37,6 +38,9 @@ function inspect.read(path)
     facts[step] = value
   end
   if facts.extensions then
+    -- A plain list for JSON; the block's version beside it.
+    facts.extension_version = facts.extensions.version
+    facts.extensions = json.array(table.move(facts.extensions, 1, #facts.extensions, 1, {}))
     for _, entry in ipairs(facts.extensions) do
       if entry.name == "META" then
         entry.meta = json.decode(entry.data)

@@ -1,0 +1,324 @@
+/* core/sf_writer.c: the savefile writer: buffered writes to any fd, the hash of every byte
+ * before the trailer, and the zstd frame around the stream part. */
+#include "sf_writer.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+#include <zstd.h>
+
+#define OUT_BUF (128u << 10)
+#define MAX_WORKERS 8
+
+enum wstate { W_NEW, W_STREAM, W_DONE };
+
+struct sf_writer {
+    int fd;
+    char *name;
+    enum wstate state;
+    int failed;
+    struct xerr err;
+
+    unsigned char *buf;
+    size_t len;
+    uint64_t total;             /* bytes handed to the buffer (= file bytes once flushed) */
+
+    XXH3_state_t *hash;
+    int hashing;
+
+    ZSTD_CCtx *cctx;
+    unsigned char *zbuf;
+    size_t zcap;
+};
+
+struct sf_writer *sf_writer_new(int fd, const char *name, struct xerr *err)
+{
+    struct sf_writer *w = calloc(1, sizeof *w);
+    if (w) {
+        w->fd = fd;
+        w->name = strdup(name);
+        w->buf = malloc(OUT_BUF);
+        w->hash = XXH3_createState();
+    }
+    if (!w || !w->name || !w->buf || !w->hash || XXH3_128bits_reset(w->hash) != XXH_OK) {
+        sf_writer_free(w);
+        xerr_errno(err, ENOMEM, "%s: cannot allocate a writer", name);
+        return NULL;
+    }
+    w->hashing = 1;
+    return w;
+}
+
+void sf_writer_free(struct sf_writer *w)
+{
+    if (!w)
+        return;
+    free(w->name);
+    free(w->buf);
+    free(w->zbuf);
+    if (w->hash)
+        XXH3_freeState(w->hash);
+    if (w->cctx)
+        ZSTD_freeCCtx(w->cctx);
+    free(w);
+}
+
+uint64_t sf_writer_bytes(const struct sf_writer *w)
+{
+    return w->total;
+}
+
+static int failed(struct sf_writer *w)
+{
+    w->failed = 1;
+    return -1;
+}
+
+static int report(const struct sf_writer *w, struct xerr *err)
+{
+    if (err)
+        *err = w->err;
+    return -1;
+}
+
+static int flush(struct sf_writer *w)
+{
+    size_t off = 0;
+    while (off < w->len) {
+        ssize_t n = write(w->fd, w->buf + off, w->len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            xerr_errno(&w->err, errno, "%s: write failed at byte %llu", w->name,
+                       (unsigned long long)(w->total - w->len + off));
+            return failed(w);
+        }
+        off += (size_t)n;
+    }
+    w->len = 0;
+    return 0;
+}
+
+/* File bytes: hashed while before the trailer, buffered, flushed when the buffer fills. */
+static int emit(struct sf_writer *w, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    if (w->hashing && n)
+        XXH3_128bits_update(w->hash, b, n);
+    while (n > 0) {
+        size_t k = OUT_BUF - w->len;
+        if (k > n)
+            k = n;
+        memcpy(w->buf + w->len, b, k);
+        w->len += k;
+        w->total += k;
+        b += k;
+        n -= k;
+        if (w->len == OUT_BUF && flush(w) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int compress(struct sf_writer *w, const void *p, size_t n, ZSTD_EndDirective mode)
+{
+    ZSTD_inBuffer ib = { p, n, 0 };
+    for (;;) {
+        ZSTD_outBuffer ob = { w->zbuf, w->zcap, 0 };
+        size_t left = ZSTD_compressStream2(w->cctx, &ob, &ib, mode);
+        if (ZSTD_isError(left)) {
+            xerr_set(&w->err, "BADZSTD", "%s: zstd compression failed at byte %llu: %s",
+                     w->name, (unsigned long long)w->total, ZSTD_getErrorName(left));
+            return failed(w);
+        }
+        if (emit(w, w->zbuf, ob.pos) < 0)
+            return -1;
+        if (mode == ZSTD_e_continue ? ib.pos == ib.size : left == 0)
+            return 0;
+    }
+}
+
+static int stream_bytes(struct sf_writer *w, const void *p, size_t n)
+{
+    if (w->cctx)
+        return n ? compress(w, p, n, ZSTD_e_continue) : 0;
+    return emit(w, p, n);
+}
+
+static int check_state(struct sf_writer *w, enum wstate want, const char *what)
+{
+    if (w->failed)
+        return -1;
+    if (w->state != want) {
+        xerr_set(&w->err, "EINVAL", "%s: %s %s", w->name, what,
+                 want == W_NEW ? "comes first, once" : w->state == W_NEW
+                 ? "needs the header first" : "after finish");
+        return failed(w);
+    }
+    return 0;
+}
+
+static int start_zstd(struct sf_writer *w, int level)
+{
+    w->cctx = ZSTD_createCCtx();
+    w->zcap = ZSTD_CStreamOutSize();
+    w->zbuf = malloc(w->zcap);
+    if (!w->cctx || !w->zbuf) {
+        xerr_errno(&w->err, ENOMEM, "%s: cannot allocate a zstd encoder", w->name);
+        return failed(w);
+    }
+    if (level)
+        ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpus > 1) /* fails harmlessly when libzstd is built without threads */
+        ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_nbWorkers,
+                               (int)(cpus > MAX_WORKERS ? MAX_WORKERS : cpus));
+    return 0;
+}
+
+int sf_writer_header(struct sf_writer *w, const struct sf_write_options *o, struct xerr *err)
+{
+    if (check_state(w, W_NEW, "the header") < 0)
+        return report(w, err);
+    uint64_t clen = o->config ? o->config_len + (o->json ? 1 : 0) : 0;
+    uint64_t optlen = 0;
+    if (o->config || o->ext_count)
+        optlen = 4 + clen;
+    if (o->ext_count)
+        optlen += 8;
+    for (size_t i = 0; i < o->ext_count; i++)
+        optlen += 8 + sf_rec_padded(o->ext[i].length);
+    if (optlen > SF_OPTDATA_MAX) {
+        xerr_set(&w->err, "BADOPTLEN", "%s: %llu bytes of config and extensions are over the "
+                 "%u-byte limit", w->name, (unsigned long long)optlen, SF_OPTDATA_MAX);
+        return failed(w), report(w, err);
+    }
+    uint32_t flags = 0;
+    if (o->config && o->json)
+        flags |= SF_FLAG_JSON;
+    if (o->streamv2)
+        flags |= SF_FLAG_STREAMV2;
+    if (o->zstd)
+        flags |= SF_FLAG_ZSTD;
+    unsigned char h[SF_HEADER_LEN], u[8];
+    static const unsigned char zeros[8];
+    memcpy(h, SF_MAGIC, SF_MAGIC_LEN);
+    sf_put_host32(h + 32, SF_BYTEORDER);
+    sf_put_host32(h + 36, flags);
+    sf_put_host32(h + 40, 0);
+    sf_put_host32(h + 44, (uint32_t)optlen);
+    int rc = emit(w, h, sizeof h);
+    if (optlen && !rc) {
+        sf_put_host32(u, (uint32_t)clen);
+        rc = emit(w, u, 4);
+        if (!rc && o->config)
+            rc = emit(w, o->config, o->config_len);
+        if (!rc && o->config && o->json)
+            rc = emit(w, zeros, 1);
+    }
+    if (o->ext_count && !rc) {
+        memcpy(u, SF_EXT_MAGIC, 4);
+        sf_put_host32(u + 4, SF_EXT_VERSION);
+        rc = emit(w, u, 8);
+        for (size_t i = 0; i < o->ext_count && !rc; i++) {
+            const struct sf_ext_entry *e = &o->ext[i];
+            sf_put_host32(u, e->tag);
+            sf_put_host32(u + 4, e->length);
+            rc = emit(w, u, 8);
+            if (!rc)
+                rc = emit(w, e->data, e->length);
+            if (!rc)
+                rc = emit(w, zeros, sf_rec_padded(e->length) - e->length);
+        }
+    }
+    if (!rc && o->zstd)
+        rc = start_zstd(w, o->zstd_level);
+    if (rc)
+        return report(w, err);
+    w->state = W_STREAM;
+    return 0;
+}
+
+int sf_writer_write(struct sf_writer *w, const void *p, size_t n, struct xerr *err)
+{
+    if (check_state(w, W_STREAM, "stream bytes") < 0 || stream_bytes(w, p, n) < 0)
+        return report(w, err);
+    return 0;
+}
+
+int sf_writer_libxl_header(struct sf_writer *w, struct xerr *err)
+{
+    unsigned char h[SF_LIBXL_HEADER_LEN];
+    memcpy(h, SF_LIBXL_IDENT, 8);
+    sf_put32(h + 8, SF_LIBXL_VERSION, 1);
+    sf_put32(h + 12, sf_host_big_endian() ? SF_LIBXL_OPT_BIG_ENDIAN : 0, 1);
+    return sf_writer_write(w, h, sizeof h, err);
+}
+
+int sf_writer_libxc_headers(struct sf_writer *w, uint32_t version, uint32_t domain_type,
+                            uint16_t page_shift, uint32_t xen_major, uint32_t xen_minor,
+                            struct xerr *err)
+{
+    int big = sf_host_big_endian();
+    unsigned char h[SF_LIBXC_IHDR_LEN + SF_LIBXC_DHDR_LEN] = { 0 };
+    sf_put64(h, SF_LIBXC_MARKER, 1);
+    sf_put32(h + 8, SF_LIBXC_ID, 1);
+    sf_put32(h + 12, version, 1);
+    sf_put16(h + 16, big ? SF_LIBXC_OPT_BIG_ENDIAN : 0, 1);
+    unsigned char *d = h + SF_LIBXC_IHDR_LEN;
+    sf_put32(d, domain_type, big);
+    sf_put16(d + 4, page_shift, big);
+    sf_put32(d + 8, xen_major, big);
+    sf_put32(d + 12, xen_minor, big);
+    return sf_writer_write(w, h, sizeof h, err);
+}
+
+int sf_writer_record(struct sf_writer *w, uint32_t type, const void *body, size_t length,
+                     struct xerr *err)
+{
+    static const unsigned char zeros[8];
+    if (check_state(w, W_STREAM, "a record") < 0)
+        return report(w, err);
+    if (length > UINT32_MAX) {
+        xerr_set(&w->err, "RECLEN", "%s: a record body of %zu bytes does not fit a u32 length",
+                 w->name, length);
+        return failed(w), report(w, err);
+    }
+    int big = sf_host_big_endian();
+    unsigned char h[SF_REC_HEADER_LEN];
+    sf_put32(h, type, big);
+    sf_put32(h + 4, (uint32_t)length, big);
+    if (stream_bytes(w, h, sizeof h) < 0 || stream_bytes(w, body, length) < 0 ||
+        stream_bytes(w, zeros, sf_rec_padded((uint32_t)length) - length) < 0)
+        return report(w, err);
+    return 0;
+}
+
+int sf_writer_finish(struct sf_writer *w, int trailer, uint64_t *total, struct xerr *err)
+{
+    if (check_state(w, W_STREAM, "finish") < 0)
+        return report(w, err);
+    if (w->cctx && compress(w, NULL, 0, ZSTD_e_end) < 0)
+        return report(w, err);
+    if (trailer) {
+        unsigned char t[SF_TRAILER_LEN];
+        uint64_t before = w->total;
+        XXH128_canonical_t c;
+        w->hashing = 0;
+        XXH128_canonicalFromHash(&c, XXH3_128bits_digest(w->hash));
+        memcpy(t, SF_TRAILER_MAGIC, 8);
+        memcpy(t + 8, &before, 8);
+        memcpy(t + 16, c.digest, SF_HASH_LEN);
+        if (emit(w, t, sizeof t) < 0)
+            return report(w, err);
+    }
+    if (flush(w) < 0)
+        return report(w, err);
+    w->state = W_DONE;
+    if (total)
+        *total = w->total;
+    return 0;
+}

@@ -1,0 +1,47 @@
+/* core/sf_writer.h: writing a savefile to any fd (pipes too): xl header and optional data,
+ * raw or framed stream bytes (optionally one zstd frame), and the hashed xlua trailer. */
+#ifndef XLUA_SF_WRITER_H
+#define XLUA_SF_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "sf_format.h"
+
+struct sf_writer;
+
+struct sf_write_options {
+    const void *config;          /* NULL: no config (no optional data unless ext_count) */
+    size_t config_len;           /* without the NUL */
+    int json;                    /* append a NUL and set SF_FLAG_JSON */
+    int streamv2;                /* set SF_FLAG_STREAMV2 */
+    int zstd;                    /* set SF_FLAG_ZSTD: the stream part is one zstd frame */
+    int zstd_level;              /* 0: zstd's default */
+    const struct sf_ext_entry *ext;
+    size_t ext_count;            /* > 0: an "XLUA" block follows the config */
+};
+
+/* The fd is not closed by the writer; name starts every message. */
+struct sf_writer *sf_writer_new(int fd, const char *name, struct xerr *err);
+void sf_writer_free(struct sf_writer *w);
+
+/* Must come first; computes optional_data_len. */
+int sf_writer_header(struct sf_writer *w, const struct sf_write_options *o, struct xerr *err);
+/* Raw stream bytes (compressed when the header said zstd). */
+int sf_writer_write(struct sf_writer *w, const void *p, size_t n, struct xerr *err);
+/* libxl stream header: "LibxlFmt", version 2, this host's endianness. */
+int sf_writer_libxl_header(struct sf_writer *w, struct xerr *err);
+/* libxc image header (version 2 or 3) and domain header, this host's endianness. */
+int sf_writer_libxc_headers(struct sf_writer *w, uint32_t version, uint32_t domain_type,
+                            uint16_t page_shift, uint32_t xen_major, uint32_t xen_minor,
+                            struct xerr *err);
+/* {type, length, body, zero padding to 8}, the same framing in both layers. */
+int sf_writer_record(struct sf_writer *w, uint32_t type, const void *body, size_t length,
+                     struct xerr *err);
+/* End the zstd frame, append the trailer if asked, flush. *total: bytes written in all. */
+int sf_writer_finish(struct sf_writer *w, int trailer, uint64_t *total, struct xerr *err);
+/* Bytes written so far (file bytes, compressed). */
+uint64_t sf_writer_bytes(const struct sf_writer *w);
+
+#endif

@@ -39,13 +39,18 @@
  *
  * savefile.writer(file_handle | fd) -> writer (the fd is never closed by the writer; a Lua file
  *   handle is flushed first and kept alive while the writer lives)
+ * savefile.create(path [, mode = 0600]) -> writer | nil, msg, code: writes a temporary file in
+ *   the same directory; finish() fsyncs it and renames it over path; a writer closed or
+ *   garbage-collected before finish() removes it, so path holds the old file or the new one,
+ *   never a torn one. Temporary files left by a killed save to the same path are removed.
  * w:header{config = s, json = true, streamv2 = true, zstd = false, zstd_level = n,
  *          extensions = {{tag = n, data = s}, ...}}   json adds the NUL and the JSON flag
  * w:write(bytes)        raw stream bytes (through zstd when the header said so)
  * w:libxl_header()      "LibxlFmt", version 2, this host's endianness
  * w:libxc_headers{domain_type = 1, page_shift = 12, xen_major = 4, xen_minor = 17, version = 3}
  * w:record(type, body)  {u32 type, u32 length, body, zero padding to 8}, either layer
- * w:finish([trailer = true]) -> total bytes | nil, msg, code   (ends the zstd frame)
+ * w:finish([trailer = true]) -> total bytes | nil, msg, code   (ends the zstd frame; for
+ *                       savefile.create, commits the file)
  * w:bytes()             bytes written so far
  * Each writer method but bytes returns true (finish: the total) or nil, msg, code. */
 #include "lhelpers.h"
@@ -58,6 +63,8 @@
 
 #include <lualib.h>
 
+#include "atomic_file.h"
+#include "l_savefile.h"
 #include "sf_reader.h"
 #include "sf_writer.h"
 
@@ -70,6 +77,8 @@ struct lreader {
 
 struct lwriter {
     struct sf_writer *w;     /* NULL: closed */
+    int atomic;              /* from savefile.create: af is the file being written */
+    struct atomic_file af;
 };
 
 /* ---- reader ---- */
@@ -432,6 +441,7 @@ static int l_writer(lua_State *L)
     }
     struct lwriter *lw = lua_newuserdatauv(L, sizeof *lw, 1);
     lw->w = NULL;
+    lw->atomic = 0;
     luaL_setmetatable(L, WRITER);
     lua_pushvalue(L, 1);            /* keep the file handle alive while the writer is */
     lua_setiuservalue(L, -2, 1);
@@ -442,11 +452,38 @@ static int l_writer(lua_State *L)
     return 1;
 }
 
+static int l_create(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    lua_Integer mode = luaL_optinteger(L, 2, 0600);
+    luaL_argcheck(L, mode >= 0 && mode <= 07777, 2, "not a file mode");
+    struct lwriter *lw = lua_newuserdatauv(L, sizeof *lw, 1);
+    lw->w = NULL;
+    lw->atomic = 0;
+    luaL_setmetatable(L, WRITER);
+    struct xerr e = { 0 };
+    if (atomic_file_create(&lw->af, path, (mode_t)mode, &e) < 0)
+        return lx_fail(L, &e);
+    lw->atomic = 1;
+    lw->w = sf_writer_new(lw->af.fd, path, &e);
+    if (!lw->w) {
+        atomic_file_abort(&lw->af);
+        lw->atomic = 0;
+        return lx_fail(L, &e);
+    }
+    return 1;
+}
+
+/* Without a successful finish(), an atomic writer's temporary file is removed. */
 static int l_writer_close(lua_State *L)
 {
     struct lwriter *lw = luaL_checkudata(L, 1, WRITER);
     sf_writer_free(lw->w);
     lw->w = NULL;
+    if (lw->atomic) {
+        atomic_file_abort(&lw->af);
+        lw->atomic = 0;
+    }
     return 0;
 }
 
@@ -584,6 +621,12 @@ static int l_w_finish(lua_State *L)
     struct xerr e = { 0 };
     if (sf_writer_finish(w, trailer, &total, &e) < 0)
         return lx_fail(L, &e);
+    struct lwriter *lw = lua_touserdata(L, 1);
+    if (lw->atomic) {
+        lw->atomic = 0;
+        if (atomic_file_commit(&lw->af, &e) < 0)
+            return lx_fail(L, &e);
+    }
     lua_pushinteger(L, (lua_Integer)total);
     return 1;
 }
@@ -647,8 +690,25 @@ static void push_names(lua_State *L, enum sf_layer layer)
 static const luaL_Reg functions[] = {
     {"open", l_open},
     {"writer", l_writer},
+    {"create", l_create},
     {NULL, NULL},
 };
+
+struct sf_reader *lx_check_sf_reader(lua_State *L, int idx)
+{
+    struct lreader *lr = luaL_checkudata(L, idx, READER);
+    if (!lr->r)
+        luaL_argerror(L, idx, "savefile reader is closed");
+    return lr->r;
+}
+
+struct sf_writer *lx_check_sf_writer(lua_State *L, int idx)
+{
+    struct lwriter *lw = luaL_checkudata(L, idx, WRITER);
+    if (!lw->w)
+        luaL_argerror(L, idx, "savefile writer is closed");
+    return lw->w;
+}
 
 int luaopen_xlua_savefile(lua_State *L)
 {

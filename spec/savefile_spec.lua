@@ -157,6 +157,71 @@ describe("xlua.savefile", function()
     end)
   end)
 
+  describe("atomic files (savefile.create)", function()
+    local function listing(d)
+      local p = io.popen("ls -A " .. helper.shell_quote(d))
+      local names = p:read("a")
+      p:close()
+      return names
+    end
+
+    local function write_atomic(path, pages)
+      local w = assert(savefile.create(path))
+      assert(w:header({ config = sf.XL_CONFIG }))
+      assert(w:write(sf.stream({ pages = pages })))
+      return w
+    end
+
+    it("shows nothing at the path until finish, then the whole file, mode 0600", function()
+      local d = helper.tmpdir()
+      local path = d .. "/a.sav"
+      local w = write_atomic(path, 4)
+      assert.is_nil(io.open(path, "rb"))
+      assert.matches("^%.a%.sav%.xlua%-tmp%.%d+\n$", listing(d))
+      assert.is_number(w:finish())
+      w:close()
+      assert.equal("a.sav\n", listing(d))
+      local p = io.popen("stat -c %a " .. helper.shell_quote(path))
+      assert.equal("600", p:read("l"))
+      p:close()
+      local r = assert(savefile.open(path))
+      assert.is_true(r:verify())
+      r:close()
+    end)
+
+    it("keeps the old file and removes the temporary one when the writer is dropped unfinished", function()
+      local d = helper.tmpdir()
+      local path = d .. "/b.sav"
+      helper.spit(path, "old contents")
+      local w = write_atomic(path, 4)
+      w:close()
+      assert.equal("old contents", helper.slurp(path))
+      assert.equal("b.sav\n", listing(d))
+      write_atomic(path, 4) -- never closed: the garbage collector discards it
+      collectgarbage()
+      collectgarbage()
+      assert.equal("b.sav\n", listing(d))
+    end)
+
+    it("removes a stale temporary file left by a killed writer, and leaves a live one", function()
+      local d = helper.tmpdir()
+      helper.spit(d .. "/.c.sav.xlua-tmp.999999999", "torn")
+      local live = d .. "/.c.sav.xlua-tmp.1" -- pid 1 is alive
+      helper.spit(live, "someone else's")
+      local w = write_atomic(d .. "/c.sav", 2)
+      assert(w:finish())
+      w:close()
+      assert.equal(".c.sav.xlua-tmp.1\nc.sav\n", listing(d))
+    end)
+
+    it("fails cleanly where the directory does not exist", function()
+      local w, err, code = savefile.create("/nonexistent-dir/x.sav")
+      assert.is_nil(w)
+      assert.equal("ENOENT", code)
+      assert.matches("x.sav", err, 1, true)
+    end)
+  end)
+
   describe("bad input: each kind of damage has its own code", function()
     local good = sf.xl_file({})
     local config = sf.optional_data(sf.XL_CONFIG, true)

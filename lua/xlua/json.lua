@@ -45,6 +45,12 @@ local function key_order(a, b)
   return a < b
 end
 
+-- Debian's lua-cjson 2.1.0 escapes every "/" as "\/" and has no switch for it; libxl writes
+-- "/" plainly. Every "\/" in cjson's output is that escape (a literal backslash is "\\").
+local function encode_string(s)
+  return (cjson.encode(s):gsub("\\/", "/"))
+end
+
 local encode_value
 
 local function encode_table(t, indent, depth, seen, out)
@@ -80,7 +86,7 @@ local function encode_table(t, indent, depth, seen, out)
     else
       out[#out + 1] = "{"
       for i, k in ipairs(keys) do
-        out[#out + 1] = (i > 1 and "," or "") .. pad .. cjson.encode(tostring(k)) .. sep
+        out[#out + 1] = (i > 1 and "," or "") .. pad .. encode_string(tostring(k)) .. sep
         encode_value(t[k], indent, depth + 1, seen, out)
       end
       out[#out + 1] = close .. "}"
@@ -93,7 +99,9 @@ function encode_value(v, indent, depth, seen, out)
   local tv = type(v)
   if tv == "table" then
     encode_table(v, indent, depth, seen, out)
-  elseif tv == "string" or tv == "boolean" or v == cjson.null then
+  elseif tv == "string" then
+    out[#out + 1] = encode_string(v)
+  elseif tv == "boolean" or v == cjson.null then
     out[#out + 1] = cjson.encode(v)
   elseif tv == "number" then
     if v ~= v or v == math.huge or v == -math.huge then

@@ -1,0 +1,789 @@
+-- The config policy: a config's values (from an xl.cfg or a Lua config) to the
+-- libxl_domain_config JSON that `xl create -n` prints for the same settings. Meaning and
+-- defaults follow parse_config_data in xl_parse.c (Xen 4.17); field names and enum
+-- spellings follow libxl_types.idl, and like libxl's JSON generator a field is present only
+-- when it differs from its IDL default.
+local devices = require("xlua.convert.devices")
+local json = require("xlua.json")
+local values = require("xlua.convert.values")
+
+local convert = {}
+
+-- libxl_action_on_shutdown, as xl spells it -> as the JSON spells it.
+local ACTIONS = {
+  ["destroy"] = "destroy", ["restart"] = "restart", ["rename-restart"] = "restart_rename",
+  ["preserve"] = "preserve", ["coredump-destroy"] = "coredump_destroy",
+  ["coredump-restart"] = "coredump_restart", ["soft-reset"] = "soft_reset",
+}
+convert.ACTIONS = ACTIONS
+
+-- Where Debian's xen-4.17 keeps pvgrub (XENFIRMWAREDIR).
+convert.FIRMWARE_DIR = "/usr/lib/xen-4.17/boot"
+
+local VIRIDIAN = {
+  "base", "freq", "time_ref_count", "reference_tsc", "hcall_remote_tlb_flush", "apic_assist",
+  "crash_ctl", "synic", "stimer", "hcall_ipi", "ex_processor_masks", "no_vp_limit", "cpu_hotplug",
+}
+local VIRIDIAN_WIDTH = 64 -- LIBXL_BUILDINFO_HVM_VIRIDIAN_ENABLE_DISABLE_WIDTH
+
+-- Keys xl reads only for HVM guests (the HVM branches of parse_config_data).
+local HVM_ONLY = {
+  "firmware_override", "bios_path_override", "bios", "pae", "acpi_s3", "acpi_s4",
+  "acpi_laptop_slate", "nx", "hpet", "vpt_align", "apic", "viridian", "mmio_hole",
+  "smbios_firmware", "acpi_firmware", "rdm_mem_boundary", "vga", "stdvga", "hdtype",
+  "nographic", "serial", "boot", "usb", "usbversion", "usbdevice", "vkb_device", "soundhw",
+  "xen_platform_pci", "vendor_device", "timeoffset",
+}
+
+local function uuid_v4()
+  local f = io.open("/dev/urandom", "rb")
+  local bytes = f and f:read(16)
+  if f then
+    f:close()
+  end
+  if not bytes or #bytes ~= 16 then
+    bytes = {}
+    for i = 1, 16 do
+      bytes[i] = string.char(math.random(0, 255))
+    end
+    bytes = table.concat(bytes)
+  end
+  local b = { bytes:byte(1, 16) }
+  b[7] = (b[7] & 0x0f) | 0x40
+  b[9] = (b[9] & 0x3f) | 0x80
+  return string.format("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+    table.unpack(b))
+end
+convert.uuid_v4 = uuid_v4
+
+-- The config being converted: values read so far, warnings so far.
+local function new_reader(vals, warnings)
+  local r = { used = {} }
+  function r.get(key)
+    r.used[key] = true
+    return vals[key]
+  end
+  function r.has(key)
+    return vals[key] ~= nil
+  end
+  function r.warn(fmt, ...)
+    warnings[#warnings + 1] = select("#", ...) > 0 and string.format(fmt, ...) or fmt
+  end
+  function r.string(key)
+    local v = r.get(key)
+    return v ~= nil and values.string(key, v) or nil
+  end
+  function r.long(key, min, max)
+    local v = r.get(key)
+    return v ~= nil and values.long(key, v, min, max) or nil
+  end
+  function r.defbool(key)
+    local v = r.get(key)
+    return v ~= nil and values.defbool(key, v) or nil
+  end
+  -- Mark a key as read but not meaningful for this domain, with a warning.
+  function r.ignore(key, why)
+    if vals[key] ~= nil and not r.used[key] then
+      r.used[key] = true
+      r.warn("%s: %s", key, why)
+    end
+  end
+  function r.unused()
+    local keys = {}
+    for k in pairs(vals) do
+      if not r.used[k] then
+        keys[#keys + 1] = tostring(k)
+      end
+    end
+    table.sort(keys)
+    return keys
+  end
+  return r
+end
+
+-- xl's type= and builder= compare with strncmp(buf, name, strlen(buf)): any prefix of a
+-- name (even "") selects it, the first in xl's order winning.
+local function prefix_of(s, name)
+  return name:sub(1, #s) == s
+end
+
+local function domain_type(r)
+  local t
+  local s = r.string("type")
+  if s then
+    if prefix_of(s, "hvm") then
+      t = "hvm"
+    elseif prefix_of(s, "pv") then
+      t = "pv"
+    elseif s == "pvh" then
+      t = "pvh"
+    else
+      values.fail("type", s, "expected pv, pvh or hvm")
+    end
+  end
+  local b = r.string("builder") -- deprecated since Xen 4.10
+  if b then
+    local bt
+    if prefix_of(b, "hvm") then
+      bt = "hvm"
+    elseif prefix_of(b, "generic") then
+      bt = "pv"
+    else
+      values.fail("builder", b, "expected hvm or generic")
+    end
+    if t and t ~= bt then
+      values.fail_msg("builder", "contradicts type=" .. t)
+    end
+    t = bt
+  end
+  return t or "pv" -- x86's default
+end
+
+-- parse_cpurange: "3", "0-3", "^2", "all", "node:1", comma separated. host = { max_cpus =,
+-- nodes = { [0] = {cpus...} } } is needed for "all" and nodes, which depend on the machine.
+local function cpu_set(key, text, host)
+  local set = {}
+  local limit = host and host.max_cpus and ((host.max_cpus + 7) // 8) * 8
+  local function put(cpu, on)
+    if not limit or cpu < limit then
+      set[cpu] = on or nil
+    end
+  end
+  for part in text:gmatch("[^,]+") do
+    local s = part
+    local negate = s:sub(1, 1) == "^"
+    if negate then
+      s = s:sub(2)
+    end
+    local nodes = false
+    local rest = s:match("^nodes?:(.*)$")
+    if rest then
+      nodes, s = true, rest
+    end
+    if s == "all" then
+      if negate then
+        values.fail(key, text, "can't combine \"^\" and \"all\"")
+      end
+      if not limit then
+        values.fail_msg(key, "\"all\" depends on the host's CPUs, which are not known here", "NEEDHOST")
+      end
+      for cpu = 0, limit - 1 do
+        put(cpu, true)
+      end
+    else
+      local a, b = s:match("^(%d+)%-(%d+)$")
+      if not a then
+        a = s:match("^(%d+)$")
+        b = a
+      end
+      a, b = tonumber(a), tonumber(b)
+      if not a or b < a then
+        values.fail(key, text, "invalid pcpu range " .. part)
+      end
+      for id = a, b do
+        if nodes then
+          local cpus = host and host.nodes and host.nodes[id]
+          if not cpus then
+            values.fail_msg(key, "node " .. id .. " is not known here (NUMA nodes depend on the host)",
+              "NEEDHOST")
+          end
+          for _, cpu in ipairs(cpus) do
+            put(cpu, not negate)
+          end
+        else
+          put(id, not negate)
+        end
+      end
+    end
+  end
+  local out = {}
+  for cpu in pairs(set) do
+    out[#out + 1] = cpu
+  end
+  table.sort(out)
+  return json.array(out)
+end
+
+-- parse_vcpu_affinity: a string applies to every vcpu up to max_vcpus; a list gives one
+-- map per vcpu (extra items dropped) and turns off automatic NUMA placement.
+local function affinity(r, b_info, key, hard, host)
+  local v = r.get(key)
+  if v == nil then
+    return
+  end
+  local maps = {}
+  local max = b_info.max_vcpus or 0
+  if type(v) == "table" then
+    local list = values.list(key, v)
+    for i = 1, math.min(#list, max) do
+      maps[i] = cpu_set(key, values.string(key, list[i]), host)
+    end
+    b_info.numa_placement = "False"
+  else
+    local text = values.string(key, v)
+    local map = cpu_set(key, text, host)
+    for i = 1, max do
+      maps[i] = map
+    end
+    if not hard then
+      b_info.numa_placement = "False"
+    end
+  end
+  if #maps > 0 then
+    b_info[hard and "vcpu_hard_affinity" or "vcpu_soft_affinity"] = maps
+  end
+end
+
+-- parse_cmdline: cmdline wins over root= and extra=, which combine as "root=R E".
+local function cmdline(r)
+  local buf, root, extra = r.string("cmdline"), r.string("root"), r.string("extra")
+  if buf then
+    if root or extra then
+      r.warn("cmdline: ignoring root= and extra= in favour of cmdline=")
+    end
+    return buf
+  elseif root and extra then
+    return "root=" .. root .. " " .. extra
+  elseif root then
+    return "root=" .. root
+  end
+  return extra
+end
+
+local function viridian(r, hvm)
+  local v = r.get("viridian")
+  if v == nil then
+    return
+  end
+  if type(v) ~= "table" then
+    hvm.viridian = values.defbool("viridian", v)
+    return
+  end
+  local enable, disable = {}, {}
+  for _, item in ipairs(values.string_list("viridian", v)) do
+    if item == "all" then
+      for bit = 0, VIRIDIAN_WIDTH - 1 do
+        enable[bit] = true
+      end
+    elseif item == "defaults" then
+      hvm.viridian = "True"
+    else
+      local s, rset = enable, disable
+      local name = item
+      if name:sub(1, 1) == "!" then
+        s, rset, name = disable, enable, name:sub(2)
+      end
+      local bit
+      for i, n in ipairs(VIRIDIAN) do
+        if n == name:lower() then
+          bit = i - 1
+        end
+      end
+      if not bit then
+        values.fail("viridian", item, "unknown viridian enlightenment")
+      end
+      s[bit], rset[bit] = true, nil
+    end
+  end
+  local function bitmap(set)
+    local out = {}
+    for bit in pairs(set) do
+      out[#out + 1] = bit
+    end
+    table.sort(out)
+    return #out > 0 and json.array(out) or nil
+  end
+  hvm.viridian_enable, hvm.viridian_disable = bitmap(enable), bitmap(disable)
+end
+
+-- The top-level vnc/sdl keys (parse_top_level_vnc_options, parse_top_level_sdl_options).
+local function top_level_vnc(r, vnc, sdl)
+  vnc.enable = r.defbool("vnc")
+  vnc.listen = r.string("vnclisten")
+  vnc.passwd = r.string("vncpasswd")
+  local display = r.long("vncdisplay")
+  vnc.display = display ~= 0 and display or nil
+  vnc.findunused = r.defbool("vncunused")
+  sdl.enable = r.defbool("sdl")
+  sdl.opengl = r.defbool("opengl")
+  sdl.display = r.string("display")
+  sdl.xauthority = r.string("xauthority")
+end
+
+-- rdm = "strategy=host,policy=relaxed" (xlu_rdm_parse).
+local function rdm(text)
+  local out = {}
+  for part in text:gmatch("[^,]+") do
+    local k, v = part:match("^([^=]*)=(.*)$")
+    if k == "strategy" and v == "host" then
+      out.strategy = "host"
+    elseif k == "policy" and (v == "strict" or v == "relaxed") then
+      out.policy = v
+    else
+      values.fail("rdm", text, "expected strategy=host and/or policy=strict|relaxed")
+    end
+  end
+  return out
+end
+
+local function hvm_keys(r, b_info, hvm, opts)
+  -- parse_config_data's HVM case: a kernel named hvmloader is ignored.
+  if b_info.kernel and b_info.kernel:match("[^/]*$") == "hvmloader" then
+    r.warn("kernel: ignoring hvmloader as kernel; use firmware_override for a non-default firmware")
+    b_info.kernel = nil
+  end
+  hvm.firmware = r.string("firmware_override")
+  hvm.system_firmware = r.string("bios_path_override")
+  if r.has("bios") then
+    hvm.bios = values.enum("bios", r.get("bios"), { "rombios", "seabios", "ovmf" })
+  elseif hvm.system_firmware then
+    r.warn("bios_path_override: given without a bios name")
+  end
+  for key, field in pairs({ pae = "pae", acpi_s3 = "acpi_s3", acpi_s4 = "acpi_s4",
+    acpi_laptop_slate = "acpi_laptop_slate", nx = "nx", hpet = "hpet", vpt_align = "vpt_align" }) do
+    hvm[field] = r.defbool(key)
+  end
+  b_info.apic = r.defbool("apic")
+  viridian(r, hvm)
+  local hole = r.long("mmio_hole")
+  if hole then
+    local bytes = hole * 1024 * 1024
+    if bytes < 0x10000000 or bytes > 0xF0000000 then
+      values.fail("mmio_hole", r.get("mmio_hole"), "must be between 256 and 3840 (MB)")
+    end
+    hvm.mmio_hole_memkb = hole * 1024
+  end
+  hvm.smbios_firmware = r.string("smbios_firmware")
+  hvm.acpi_firmware = r.string("acpi_firmware")
+  local boundary = r.long("rdm_mem_boundary")
+  if boundary then
+    hvm.rdm_mem_boundary_memkb = boundary * 1024
+  end
+  -- firmware=: a bios name, "uefi" (ovmf), "bios" (libxl picks), else a firmware path.
+  local fw = r.string("firmware")
+  if fw then
+    local lower = fw:lower()
+    if lower == "rombios" or lower == "seabios" or lower == "ovmf" then
+      hvm.bios = lower
+    elseif prefix_of(fw, "uefi") then
+      hvm.bios = "ovmf"
+    elseif not prefix_of(fw, "bios") then
+      hvm.firmware = fw
+    end
+  end
+end
+
+local function pv_firmware(r, b_info, opts)
+  local fw = r.string("firmware")
+  if fw then
+    if b_info.kernel then
+      values.fail_msg("firmware", "both kernel and firmware specified")
+    end
+    if not (prefix_of(fw, "pvgrub32") or prefix_of(fw, "pvgrub64")) then
+      values.fail("firmware", fw, "only pvgrub32 and pvgrub64 are firmware for pv and pvh")
+    end
+    b_info.kernel = (opts.firmware_dir or convert.FIRMWARE_DIR) .. "/" .. fw .. ".bin"
+  end
+  if not b_info.bootloader and not b_info.kernel then
+    values.fail_msg("kernel", "neither kernel nor bootloader specified", "BADVALUE")
+  end
+end
+
+-- The HVM device-model keys after the device lists (vga .. vendor_device).
+local function hvm_dm_keys(r, hvm)
+  if r.has("vga") then
+    local vga = values.string("vga", r.get("vga"))
+    local kinds = { stdvga = "std", cirrus = "cirrus", none = "none", qxl = "qxl" }
+    if not kinds[vga] then
+      values.fail("vga", vga, "expected stdvga, cirrus, none or qxl")
+    end
+    hvm.vga.kind = kinds[vga]
+    r.ignore("stdvga", "ignored because vga is given")
+  elseif r.has("stdvga") then
+    hvm.vga.kind = values.flag("stdvga", r.get("stdvga")) and "std" or "cirrus"
+  end
+  if r.has("hdtype") then
+    local hd = values.enum("hdtype", r.get("hdtype"), { "ide", "ahci" })
+    if hd ~= "ide" then
+      hvm.hdtype = hd
+    end
+  end
+  hvm.keymap = r.string("keymap")
+  hvm.nographic = r.defbool("nographic")
+  local serial = r.get("serial")
+  if type(serial) == "table" then
+    hvm.serial_list = values.string_list("serial", serial)
+    if #hvm.serial_list == 0 then
+      hvm.serial_list = nil
+    end
+  elseif serial ~= nil then
+    hvm.serial = values.string("serial", serial)
+  end
+  hvm.boot = r.string("boot")
+  hvm.usb = r.defbool("usb")
+  local usbversion = r.long("usbversion")
+  hvm.usbversion = usbversion ~= 0 and usbversion or nil
+  local usbdevice = r.get("usbdevice")
+  if type(usbdevice) == "table" then
+    hvm.usbdevice_list = values.string_list("usbdevice", usbdevice)
+    if #hvm.usbdevice_list == 0 then
+      hvm.usbdevice_list = nil
+    end
+  elseif usbdevice ~= nil then
+    hvm.usbdevice = values.string("usbdevice", usbdevice)
+  end
+  hvm.vkb_device = r.defbool("vkb_device")
+  hvm.soundhw = r.string("soundhw")
+  hvm.xen_platform_pci = r.defbool("xen_platform_pci")
+  if hvm.vnc.listen and hvm.vnc.display and hvm.vnc.listen:find(":", 1, true) then
+    values.fail_msg("vncdisplay", "display specified both in vnclisten and vncdisplay")
+  end
+  if r.has("vendor_device") then
+    local d = values.enum("vendor_device", r.get("vendor_device"), { "none", "xenserver" })
+    hvm.vendor_device = d ~= "none" and d or nil
+  end
+  hvm.timeoffset = r.string("timeoffset")
+end
+
+local function build(r, opts)
+  local c_info, b_info = {}, {}
+  local config = { c_info = c_info, b_info = b_info }
+
+  -- init_seclabel and seclabel (the second goes to exec_ssid_label when both are given).
+  c_info.ssid_label = r.string("init_seclabel")
+  local seclabel = r.string("seclabel")
+  if seclabel then
+    if c_info.ssid_label then
+      b_info.exec_ssid_label = seclabel
+    else
+      c_info.ssid_label = seclabel
+    end
+  end
+  -- xl.conf's run_hotplug_scripts (default 1) is set on every domain.
+  c_info.run_hotplug_scripts = opts.run_hotplug_scripts == false and "False" or "True"
+
+  local dtype = domain_type(r)
+  c_info.type = dtype
+  c_info.hap = r.defbool("hap")
+  c_info.name = r.string("name")
+  if not c_info.name then
+    values.fail_msg("name", "domain name must be specified", "BADVALUE")
+  end
+  local uuid = r.string("uuid")
+  if uuid then
+    if not uuid:match("^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$") then
+      values.fail("uuid", uuid, "expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx")
+    end
+    uuid = uuid:lower()
+  else
+    uuid = (opts.uuid_generator or uuid_v4)()
+  end
+  if uuid ~= "00000000-0000-0000-0000-000000000000" then
+    c_info.uuid = uuid
+  end
+  c_info.oos = r.defbool("oos")
+  c_info.pool_name = r.string("pool")
+
+  -- The keyed union b_info.u: "type.pv" etc.; its struct members are always present.
+  local tinfo = {}
+  b_info["type." .. dtype] = tinfo
+  if dtype == "hvm" then
+    tinfo.vga, tinfo.vnc, tinfo.sdl, tinfo.spice, tinfo.rdm = {}, {}, {}, {}, {}
+  elseif dtype == "pvh" then
+    tinfo.pvshim = r.defbool("pvshim")
+    tinfo.pvshim_path = r.string("pvshim_path")
+    tinfo.pvshim_cmdline = r.string("pvshim_cmdline")
+    tinfo.pvshim_extra = r.string("pvshim_extra")
+  end
+  b_info.arch_arm, b_info.arch_x86 = {}, {}
+
+  local sched = {}
+  b_info.sched_params = sched
+  for key, field in pairs({ cpu_weight = "weight", cap = "cap", period = "period",
+    slice = "slice", latency = "latency", extratime = "extratime" }) do
+    local n = r.long(key)
+    if n and n ~= -1 then
+      sched[field] = n
+    end
+  end
+
+  local memory = r.long("memory", 0)
+  if memory then
+    b_info.target_memkb = memory * 1024
+  end
+  local maxmem = r.long("maxmem", 0)
+  if maxmem then
+    b_info.max_memkb = maxmem * 1024
+  end
+  local vcpus = r.long("vcpus", 0, 4096) or 0
+  if vcpus > 0 then
+    local avail = {}
+    for i = 1, vcpus do
+      avail[i] = i - 1
+    end
+    b_info.avail_vcpus = json.array(avail)
+  end
+  local maxvcpus = r.long("maxvcpus", 0, 4096)
+  -- max_memkb and max_vcpus default to memory and vcpus.
+  b_info.max_memkb = b_info.max_memkb or b_info.target_memkb
+  maxvcpus = (maxvcpus and maxvcpus ~= 0) and maxvcpus or vcpus
+  if maxvcpus < vcpus then
+    values.fail_msg("maxvcpus", "maxvcpus (" .. maxvcpus .. ") < vcpus (" .. vcpus .. ")")
+  end
+  b_info.max_vcpus = maxvcpus ~= 0 and maxvcpus or nil
+
+  affinity(r, b_info, "cpus", true, opts.host)
+  affinity(r, b_info, "cpus_soft", false, opts.host)
+
+  for _, key in ipairs({ "max_grant_frames", "max_maptrack_frames", "max_grant_version" }) do
+    b_info[key] = r.long(key, 0, 0x7fffffff)
+  end
+  b_info.claim_mode = opts.claim_mode == false and "False" or "True"
+
+  -- on_*: libxl's default for the field is destroy, which the JSON leaves out.
+  local action_defaults = { on_poweroff = "destroy", on_reboot = "restart",
+    on_watchdog = "destroy", on_crash = "destroy", on_soft_reset = "soft-reset" }
+  for key, default in pairs(action_defaults) do
+    local s = r.string(key) or default
+    local action = ACTIONS[s]
+    if not action then
+      values.fail(key, s, "expected destroy, restart, rename-restart, preserve, "
+        .. "coredump-destroy, coredump-restart or soft-reset")
+    end
+    config[key] = action ~= "destroy" and action or nil
+  end
+
+  if dtype == "pv" then
+    tinfo.e820_host = r.defbool("e820_host")
+  end
+  local presets = {}
+  for _, key in ipairs({ "msitranslate", "power_mgmt", "permissive", "seize" }) do
+    local v = r.get("pci_" .. key)
+    presets[key] = v ~= nil and values.flag("pci_" .. key, v) or nil
+  end
+  local rdm_text = r.string("rdm")
+  local rdm_set = rdm_text and rdm(rdm_text)
+  if rdm_set and dtype == "hvm" then
+    tinfo.rdm = rdm_set
+  end
+  -- Each PCI device takes the domain's rdm policy; xl reads it from the HVM part of the
+  -- build info even for PV and PVH, where that memory is zero: "strict".
+  if dtype == "hvm" then
+    presets.rdm_policy = rdm_set and rdm_set.policy
+  else
+    presets.rdm_policy = rdm_set and rdm_set.policy or "strict"
+  end
+  if r.has("pci") then
+    local pcis = devices.pcis(r.get("pci"), presets)
+    if #pcis > 0 then
+      config.pcidevs = pcis
+      if dtype == "pv" then
+        tinfo.e820_host = "True"
+      end
+    end
+  end
+
+  if r.has("passthrough") then
+    local p = values.enum("passthrough", r.get("passthrough"),
+      { "default", "disabled", "enabled", "sync_pt", "share_pt" })
+    c_info.passthrough = p ~= "default" and p or nil
+  end
+
+  local shadow = r.long("shadow_memory", 0)
+  if shadow then
+    b_info.shadow_memkb = shadow * 1024
+  end
+  b_info.disable_migrate = r.defbool("nomigrate")
+
+  if r.has("tsc_mode") then
+    local modes = { "default", "always_emulate", "native", "native_paravirt" }
+    local v = r.get("tsc_mode")
+    local n = type(v) == "number" and v or (type(v) == "string" and values.strtol0(v))
+    local mode
+    if n then
+      r.warn("tsc_mode: giving it as a number is deprecated; use its name")
+      mode = modes[values.long("tsc_mode", n, 0, 3) + 1]
+    else
+      mode = values.enum("tsc_mode", v, modes)
+    end
+    b_info.tsc_mode = mode ~= "default" and mode or nil
+  end
+  local offset = r.long("rtc_timeoffset")
+  b_info.rtc_timeoffset = offset ~= 0 and offset or nil
+  r.ignore("vncviewer", "ignored (use xl create -V to start a viewer)")
+  b_info.localtime = r.defbool("localtime")
+  local videoram = r.long("videoram", 0)
+  if videoram then
+    b_info.video_memkb = videoram * 1024
+  end
+  local channels = r.long("max_event_channels", 0)
+  b_info.event_channels = channels ~= 0 and channels or nil
+
+  b_info.kernel = r.string("kernel")
+  b_info.ramdisk = r.string("ramdisk")
+  b_info.device_tree = r.string("device_tree")
+  b_info.cmdline = cmdline(r)
+  c_info.driver_domain = r.defbool("driver_domain")
+  b_info.acpi = r.defbool("acpi")
+  b_info.bootloader = r.string("bootloader")
+  local args = r.get("bootloader_args")
+  if type(args) == "table" then
+    b_info.bootloader_args = values.string_list("bootloader_args", args)
+  elseif args ~= nil then
+    r.warn("bootloader_args: giving it as a string is deprecated; use a list")
+    local list = {}
+    for word in values.string("bootloader_args", args):gmatch("[^ \t\n]+") do
+      list[#list + 1] = word
+    end
+    b_info.bootloader_args = list
+  end
+  if b_info.bootloader_args and #b_info.bootloader_args == 0 then
+    b_info.bootloader_args = nil
+  end
+
+  if r.has("timer_mode") then
+    if dtype == "pv" then
+      values.fail_msg("timer_mode", "not supported for pv guests")
+    end
+    local modes = { "delay_for_missed_ticks", "no_delay_for_missed_ticks",
+      "no_missed_ticks_pending", "one_missed_tick_pending" }
+    local v = r.get("timer_mode")
+    local n = type(v) == "number" and v or (type(v) == "string" and values.strtol0(v))
+    if n then
+      r.warn("timer_mode: giving it as a number is deprecated; use its name")
+      b_info.timer_mode = modes[values.long("timer_mode", n, 0, 3) + 1]
+    else
+      b_info.timer_mode = values.enum("timer_mode", v, modes)
+    end
+  end
+  b_info.nested_hvm = r.defbool("nestedhvm")
+
+  if dtype == "hvm" then
+    hvm_keys(r, b_info, tinfo, opts)
+  else
+    pv_firmware(r, b_info, opts)
+    for _, key in ipairs(HVM_ONLY) do
+      r.ignore(key, "ignored: xl reads it only for type=hvm")
+    end
+  end
+
+  if r.has("altp2m") then
+    local modes = { "disabled", "mixed", "external", "limited" }
+    local v = r.get("altp2m")
+    local n = type(v) == "number" and v or (type(v) == "string" and values.strtol0(v))
+    local mode = n and modes[values.long("altp2m", n, 0, 3) + 1] or values.enum("altp2m", v, modes)
+    b_info.altp2m = mode ~= "disabled" and mode or nil
+  end
+  local vmtrace = r.long("vmtrace_buf_kb")
+  b_info.vmtrace_buf_kb = vmtrace ~= 0 and vmtrace or nil
+
+  if r.has("disk") then
+    local disks = devices.disks(r.get("disk"))
+    config.disks = #disks > 0 and disks or nil
+  end
+  if r.has("vif") then
+    local nics = devices.nics(r.get("vif"), r.warn, opts.nic_defaults)
+    config.nics = #nics > 0 and nics or nil
+  end
+  if r.has("vfb") then
+    local vfbs, vkbs = devices.vfbs(r.get("vfb"), r.warn)
+    if #vfbs > 0 then
+      config.vfbs, config.vkbs = vfbs, vkbs
+    end
+  end
+
+  -- device_model is ignored by xl; device_model_override is the real one.
+  r.ignore("device_model", "ignored; use device_model_override for a non-default device model")
+  b_info.device_model = r.string("device_model_override")
+  local dmv = r.string("device_model_version")
+  if dmv then
+    if dmv == "qemu-xen-traditional" then
+      b_info.device_model_version = "qemu_xen_traditional"
+    elseif dmv == "qemu-xen" then
+      b_info.device_model_version = "qemu_xen"
+    else
+      values.fail("device_model_version", dmv, "expected qemu-xen or qemu-xen-traditional")
+    end
+  elseif b_info.device_model then
+    r.warn("device_model_override: given without device_model_version")
+  end
+  b_info.device_model_stubdomain = r.defbool("device_model_stubdomain_override")
+  b_info.device_model_ssid_label = r.string("device_model_stubdomain_seclabel")
+  b_info.device_model_user = r.string("device_model_user")
+  b_info.stubdomain_kernel = r.string("stubdomain_kernel")
+  b_info.stubdomain_cmdline = r.string("stubdomain_cmdline")
+  b_info.stubdomain_ramdisk = r.string("stubdomain_ramdisk")
+  local stubmem = r.long("stubdomain_memory", 0)
+  if stubmem then
+    b_info.stubdomain_memkb = stubmem * 1024
+  end
+  for suffix, field in pairs({ [""] = "extra", _pv = "extra_pv", _hvm = "extra_hvm" }) do
+    local key = "device_model_args" .. suffix
+    if r.has(key) then
+      local list = values.string_list(key, r.get(key))
+      b_info[field] = #list > 0 and list or nil
+    end
+  end
+
+  -- A PV guest without vfb= gets one vfb+vkb from vnc=1 and the other top-level keys;
+  -- otherwise the top-level keys describe the HVM device model's display.
+  local vnc_keys = { "vnc", "vnclisten", "vncpasswd", "vncdisplay", "vncunused", "sdl",
+    "opengl", "display", "xauthority", "keymap" }
+  if dtype == "pv" and not config.vfbs then
+    local on = r.has("vnc") and values.flag("vnc", r.get("vnc"))
+    if on then
+      local vfb = { devid = 0, vnc = {}, sdl = {} }
+      top_level_vnc(r, vfb.vnc, vfb.sdl)
+      vfb.keymap = r.string("keymap")
+      config.vfbs, config.vkbs = { vfb }, { { devid = 0 } }
+    else
+      for _, key in ipairs(vnc_keys) do
+        r.ignore(key, "ignored: a pv guest gets a framebuffer only with vnc=1 or vfb=")
+      end
+    end
+  elseif dtype == "hvm" then
+    top_level_vnc(r, tinfo.vnc, tinfo.sdl)
+  else
+    for _, key in ipairs(vnc_keys) do
+      r.ignore(key, "ignored for this guest: use vfb= for a " .. dtype .. " framebuffer")
+    end
+  end
+  b_info.dm_restrict = r.defbool("dm_restrict")
+
+  if dtype == "hvm" then
+    hvm_dm_keys(r, tinfo)
+  end
+
+  c_info.xend_suspend_evtchn_compat = r.defbool("xend_suspend_evtchn_compat")
+  b_info.arch_x86.msr_relaxed = r.defbool("msr_relaxed")
+  b_info.vpmu = r.defbool("vpmu")
+
+  for _, key in ipairs(r.unused()) do
+    r.warn("%s: unknown to xlua, ignored", key)
+  end
+  return config
+end
+
+-- convert.to_libxl(values [, opts]) -> config, warnings | nil, message, code
+-- opts: uuid_generator (a function returning the uuid to use when the config has none),
+-- host = { max_cpus =, nodes = { [n] = {cpus} } } for cpus="all" and node: ranges,
+-- firmware_dir (pvgrub's directory), claim_mode / run_hotplug_scripts (xl.conf, default
+-- true), nic_defaults (xl.conf's vif.default.*, as nic fields).
+-- Codes: BADVALUE (a value xl would refuse, or a required key missing), NEEDHOST.
+function convert.to_libxl(vals, opts)
+  if type(vals) ~= "table" then
+    error("bad argument #1 to 'to_libxl' (table expected, got " .. type(vals) .. ")", 2)
+  end
+  local warnings = {}
+  local r = new_reader(vals, warnings)
+  local ok, result = pcall(build, r, opts or {})
+  if not ok then
+    if getmetatable(result) == values.BadValue then
+      return nil, result.message, result.code
+    end
+    error(result, 0)
+  end
+  return result, warnings
+end
+
+return convert

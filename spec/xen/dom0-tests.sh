@@ -1,0 +1,644 @@
+#!/bin/sh
+# shellcheck shell=dash disable=SC2254
+# The checks, run inside the test dom0 (busybox sh). Each check prints
+#   XLUA-BEGIN <name>            before it runs
+#   XLUA-CHECK <name> PASS|FAIL|SKIP <seconds> <detail>   after it
+# and timings as XLUA-TIME <name> <seconds>. On a failure it prints the command's output and
+# the last lines of the guests' consoles, dmesg and xl dmesg, between the two markers.
+# A check whose xlua feature is not there yet (a command missing from `xlua --help`, an
+# option missing from its --help, a module that does not load) is a SKIP with the reason.
+T=/xen-tests
+CONSOLE=/var/log/xen/console
+ONLY=$(cat $T/only 2>/dev/null)
+export XLUA_HISTORY=/tmp/xlua-history
+exec 3>&1
+
+# ---- helpers -------------------------------------------------------------------------------
+
+now() { read -r up _ </proc/uptime; echo "$up"; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+selected() {
+  [ -z "$ONLY" ] && return 0
+  for p in $ONLY; do
+    case $1 in $p) return 0 ;; esac
+  done
+  return 1
+}
+
+# The result of an earlier check, PASS|FAIL|SKIP or empty.
+result_of() { eval "echo \${RESULT_$(echo "$1" | tr -c 'a-zA-Z0-9\n' '_')}"; }
+
+diagnose() {
+  echo "--- output of the check (last 40 lines) ---"
+  tail -n 40 /tmp/check.out
+  echo "--- xl list ---"
+  xl list 2>&1
+  for f in "$CONSOLE"/guest-*.log; do
+    [ -f "$f" ] || continue
+    echo "--- guest console $(basename "$f") (last 10 lines) ---"
+    tr -d '\r' <"$f" | tail -n 10
+  done
+  echo "--- dmesg (last 15 lines) ---"
+  dmesg | tail -n 15
+  echo "--- xl dmesg (last 15 lines) ---"
+  xl dmesg 2>&1 | tail -n 15
+}
+
+# check NAME FUNCTION: FUNCTION returns 0 (pass), 77 (skip) or anything else (fail) and may
+# set DETAIL to one line.
+check() {
+  _cn=$1
+  selected "$_cn" || return 0
+  DETAIL=""
+  echo "XLUA-BEGIN $_cn"
+  _t0=$(now)
+  $2 >/tmp/check.out 2>&1 </dev/null
+  _rc=$?
+  _secs=$(elapsed "$_t0")
+  case $_rc in
+    0) _st=PASS ;;
+    77) _st=SKIP ;;
+    *) _st=FAIL; diagnose ;;
+  esac
+  echo "XLUA-CHECK $_cn $_st $_secs $(echo "$DETAIL" | tr '\n' ' ')"
+  eval "RESULT_$(echo "$_cn" | tr -c 'a-zA-Z0-9\n' '_')=$_st"
+}
+
+# Inside a check: needs CHECK... (earlier checks that must have passed), else a skip.
+needs() {
+  for c; do
+    r=$(result_of "$c")
+    [ "$r" = PASS ] || { DETAIL="needs $c, which ${r:-did not run}"; return 1; }
+  done
+}
+
+fail() { DETAIL="$*"; echo "FAILED: $*"; return 1; }
+
+# A command with a time limit: no single step may hang the run.
+t() { timeout 180 "$@"; }
+
+# timed LABEL CMD...: run CMD (callers give it a time limit), report its time as XLUA-TIME LABEL.
+timed() {
+  label=$1
+  shift
+  t1=$(now)
+  "$@"
+  r=$?
+  echo "XLUA-TIME $label $(elapsed "$t1")" >&3
+  return $r
+}
+
+# xl list column for a domain: 2 id, 3 memory, 4 vcpus, 5 state.
+xl_col() { xl list 2>/dev/null | awk -v n="$1" -v c="$2" '$1 == n { print $c }'; }
+exists() { [ -n "$(xl_col "$1" 2>/dev/null)" ]; }
+domain_count() { xl list 2>/dev/null | awk 'NR > 1' | wc -l; }
+
+# The last counter the guest printed on its console, 0 if none yet.
+last_alive() {
+  f=$CONSOLE/guest-$1.log
+  n=""
+  [ -f "$f" ] && n=$(tr -d '\r' <"$f" | sed -n 's/.*GUEST-ALIVE \([0-9][0-9]*\).*/\1/p' | tail -n 1)
+  echo "${n:-0}"
+}
+
+# wait_alive NAME AFTER [SECONDS]: wait for a counter above AFTER; prints it.
+wait_alive() {
+  local i=0 lim n
+  lim=$(( ${3:-60} * 2 ))
+  while [ $i -lt $lim ]; do
+    n=$(last_alive "$1")
+    if [ "$n" -gt "$2" ]; then echo "$n"; return 0; fi
+    sleep 0.5
+    i=$((i + 1))
+  done
+  echo "no GUEST-ALIVE above $2 from $1 within ${3:-60}s"
+  return 1
+}
+
+# running NAME: the domain exists in xl list and its console shows it counting.
+running() {
+  local before
+  exists "$1" || { fail "$1 is not in xl list"; return 1; }
+  before=$(last_alive "$1")
+  wait_alive "$1" "$before" 30 >/dev/null || { fail "$1 console stopped at GUEST-ALIVE $before"; return 1; }
+}
+
+# After a restore: the guest counts on from where it was saved, not from 1 (a reboot).
+continues() {
+  local n
+  exists "$1" || { fail "$1 is not in xl list after the restore"; return 1; }
+  n=$(wait_alive "$1" "$2" 60) || { fail "$1 console did not continue after GUEST-ALIVE $2"; return 1; }
+  DETAIL="$DETAIL console went on from $2 to $n"
+}
+
+have_cmd() { xlua --help 2>/dev/null | grep -q "^  $1 "; }
+need_cmds() {
+  for c; do
+    have_cmd "$c" || { DETAIL="scripts/$c.lua not installed (xlua --help lacks $c)"; return 1; }
+  done
+}
+need_module() {
+  out=$(xlua -e "require '$1'" 2>&1) || { DETAIL="module $1 does not load: $(echo "$out" | head -n 1)"; return 1; }
+}
+# need_option CMD OPTION: the command's --help mentions the option.
+need_option() {
+  xlua "$1" --help 2>&1 | grep -q -e "$2" || { DETAIL="xlua $1 --help lacks $2"; return 1; }
+}
+# The backend xlua chooses by itself must be libxl here (a FAIL otherwise); a libxl backend
+# that does not open yet is a SKIP with its message. Probed once.
+BACKEND_PROBE=""
+probe_backend() {
+  BACKEND_OUT=$(xlua -e '
+local domain = require("xlua.domain")
+local name, err = domain.choose()
+if name ~= "libxl" then io.stderr:write("chose ", tostring(name or err), "\n") os.exit(3) end
+local handle, msg, code = domain.open()
+if not handle then io.stderr:write(tostring(code), ": ", tostring(msg), "\n") os.exit(4) end
+handle:close()' 2>&1)
+  BACKEND_PROBE=$?
+}
+# need_xlua CMD...: returns 0, 77 (skip) or 1 (fail), for `need_xlua ... || return $?`.
+need_xlua() {
+  need_module xlua.domain || return 77
+  [ -n "$BACKEND_PROBE" ] || probe_backend
+  case $BACKEND_PROBE in
+    0) ;;
+    3) fail "the backend xlua chooses in dom0 is not libxl: $BACKEND_OUT"; return 1 ;;
+    4) DETAIL="the libxl backend does not open yet: $BACKEND_OUT"; return 77 ;;
+    *) DETAIL="xlua.domain probe failed: $BACKEND_OUT"; return 77 ;;
+  esac
+  need_cmds "$@" || return 77
+}
+
+verify_ok() { t xlua verify "$1" || { fail "xlua verify $1 failed"; return 1; }; }
+
+# ---- the checks: real xl only, proving the image ---------------------------------------------
+
+c_xl_info() {
+  t xl info >/tmp/xl-info || { fail "xl info failed"; return 1; }
+  cat /tmp/xl-info
+  v=$(awk -F': *' '$1 ~ /^xen_version/ { print $2 }' /tmp/xl-info)
+  case $v in 4.17*) DETAIL="xen $v, $(awk -F': *' '$1 ~ /^total_memory/ { print $2 }' /tmp/xl-info) MiB" ;;
+    *) fail "xen_version is '$v'"; return 1 ;;
+  esac
+}
+
+c_xl_create() {
+  t xl create $T/configs/xl-guest.cfg || { fail "xl create failed"; return 1; }
+  n=$(wait_alive xlg 0 120) || { fail "xlg: $n"; return 1; }
+  DETAIL="xlg console shows GUEST-ALIVE $n"
+}
+
+c_xl_list() {
+  needs xl.create || return 77
+  m=$(xl_col xlg 3) v=$(xl_col xlg 4)
+  [ "$m" = 128 ] && [ "$v" = 1 ] || { fail "xl list says memory '$m' vcpus '$v', expected 128 and 1"; return 1; }
+  DETAIL="xlg: memory $m vcpus $v"
+}
+
+c_xl_save() {
+  needs xl.create || return 77
+  XLG_SAVED=$(last_alive xlg)
+  timed xl.save t xl save xlg /tmp/xl.save || { fail "xl save failed"; return 1; }
+  ! exists xlg || { fail "xlg still exists after xl save"; return 1; }
+  DETAIL="$(stat -c %s /tmp/xl.save) bytes, header: $(head -c 27 /tmp/xl.save)"
+  head -c 27 /tmp/xl.save | grep -q 'Xen saved domain, xl format' || { fail "not an xl savefile"; return 1; }
+}
+
+c_xl_restore() {
+  needs xl.save || return 77
+  timed xl.restore t xl restore /tmp/xl.save || { fail "xl restore failed"; return 1; }
+  continues xlg "$XLG_SAVED"
+}
+
+c_xl_disk() {
+  needs xl.restore || return 77
+  p=$(xenstore-read "/local/domain/0/backend/vbd/$(xl_col xlg 2)/51712/params") ||
+    { fail "no vbd backend for xlg"; return 1; }
+  [ "$p" = /dev/ram0 ] || { fail "xlg's disk is '$p', expected /dev/ram0"; return 1; }
+  DETAIL="xlg's xvda backend is $p"
+}
+
+c_xl_destroy() {
+  needs xl.create || return 77
+  t xl destroy xlg || { fail "xl destroy failed"; return 1; }
+  ! exists xlg || fail "xlg still exists"
+}
+
+# ---- xlua: create, list ----------------------------------------------------------------------
+
+c_xlua_backend() {
+  need_xlua || return $?
+  DETAIL="xlua chose libxl by itself and it opens"
+}
+
+c_xlua_create_xlcfg() {
+  need_xlua create || return $?
+  t xlua create $T/configs/guest-a.cfg || { fail "xlua create guest-a.cfg failed"; return 1; }
+  exists xa || { fail "xa is not in xl list (was the libxl backend chosen?)"; return 1; }
+  n=$(wait_alive xa 0 120) || { fail "xa: $n"; return 1; }
+  DETAIL="xa console shows GUEST-ALIVE $n"
+}
+
+c_xlua_create_luacfg() {
+  need_xlua create || return $?
+  t xlua create $T/configs/guest-b.lua || { fail "xlua create guest-b.lua failed"; return 1; }
+  exists xb || { fail "xb is not in xl list"; return 1; }
+  n=$(wait_alive xb 0 120) || { fail "xb: $n"; return 1; }
+  DETAIL="xb console shows GUEST-ALIVE $n"
+}
+
+# xlua list, in xl's columns, must say what the config said and what xl says.
+list_matches() {
+  local name=$1 mem=$2 vcpus=$3 line
+  line=$(awk -v n="$name" '$1 == n' /tmp/xlua-list)
+  [ -n "$line" ] || { fail "xlua list does not show $name"; return 1; }
+  set -- $line
+  [ "$3" = "$mem" ] && [ "$4" = "$vcpus" ] ||
+    { fail "xlua list shows $name with memory '$3' vcpus '$4', expected $mem and $vcpus"; return 1; }
+  [ "$3" = "$(xl_col "$name" 3)" ] && [ "$4" = "$(xl_col "$name" 4)" ] ||
+    { fail "xlua list and xl list differ for $name"; return 1; }
+  DETAIL="$DETAIL $name: $3 MiB, $4 vcpus;"
+}
+
+c_xlua_list() {
+  need_xlua list || return $?
+  t xlua list >/tmp/xlua-list || { fail "xlua list failed"; return 1; }
+  cat /tmp/xlua-list
+  ok=0
+  if [ "$(result_of xlua.create.xlcfg)" = PASS ]; then list_matches xa 128 1 || return 1; ok=1; fi
+  if [ "$(result_of xlua.create.luacfg)" = PASS ]; then list_matches xb 96 2 || return 1; ok=1; fi
+  [ $ok = 1 ] || { DETAIL="no guest created by xlua to list"; return 77; }
+}
+
+c_xlua_console() {
+  needs xlua.create.xlcfg xlua.create.luacfg || return 77
+  running xa && running xb && DETAIL="xa at GUEST-ALIVE $(last_alive xa), xb at $(last_alive xb)"
+}
+
+# ---- xlua: save, inspect, verify, restore ------------------------------------------------------
+
+c_xlua_save() {
+  needs xlua.create.xlcfg || return 77
+  need_cmds save || return 77
+  XA_SAVED=$(last_alive xa)
+  timed xlua.save t xlua save xa /tmp/xa.save || { fail "xlua save failed"; return 1; }
+  ! exists xa || { fail "xa still exists after xlua save"; return 1; }
+  DETAIL="$(stat -c %s /tmp/xa.save) bytes"
+}
+
+c_xlua_inspect() {
+  needs xlua.save || return 77
+  t xlua inspect /tmp/xa.save >/tmp/inspect.out || { cat /tmp/inspect.out; fail "xlua inspect failed"; return 1; }
+  cat /tmp/inspect.out
+  grep -q '"name": "xa"' /tmp/inspect.out || { fail "the config in the savefile does not name xa"; return 1; }
+  grep -q 'SOURCE' /tmp/inspect.out || { fail "no SOURCE extension (the config as written)"; return 1; }
+  DETAIL="$(grep '^stream ' /tmp/inspect.out)"
+}
+
+c_xlua_verify() {
+  needs xlua.save || return 77
+  verify_ok /tmp/xa.save && DETAIL="whole, trailer matches"
+}
+
+c_xlua_restore() {
+  needs xlua.save || return 77
+  need_cmds restore || return 77
+  timed xlua.restore t xlua restore /tmp/xa.save || { fail "xlua restore failed"; return 1; }
+  continues xa "$XA_SAVED"
+}
+
+c_xlua_save_checkpoint() {
+  needs xlua.create.luacfg || return 77
+  need_cmds save && need_option save '-c' || return 77
+  t xlua save -c xb /tmp/xb-c.save || { fail "xlua save -c failed"; return 1; }
+  running xb || return 1
+  verify_ok /tmp/xb-c.save || return 1
+  rm -f /tmp/xb-c.save
+  DETAIL="xb left running, savefile whole"
+}
+
+c_xlua_save_paused() {
+  needs xlua.restore || return 77
+  need_option save '-p' || return 77
+  t xlua save -p xa /tmp/xa-p.save || { fail "xlua save -p failed"; return 1; }
+  s=$(xl_col xa 5)
+  case $s in *p*) ;; *) fail "xa state after save -p is '$s', expected paused"; return 1 ;; esac
+  verify_ok /tmp/xa-p.save || return 1
+  rm -f /tmp/xa-p.save
+  at=$(last_alive xa)
+  t xl unpause xa || { fail "xl unpause failed"; return 1; }
+  continues xa "$at"
+  DETAIL="xa left paused ($s);$DETAIL"
+}
+
+c_xlua_save_compressed() {
+  needs xlua.create.luacfg || return 77
+  need_cmds save restore && need_option save '-z' || return 77
+  saved=$(last_alive xb)
+  t xlua save -z xb /tmp/xb-z.save || { fail "xlua save -z failed"; return 1; }
+  t xlua inspect /tmp/xb-z.save >/tmp/inspect.out || { fail "xlua inspect failed"; return 1; }
+  grep -i 'zstd\|compress' /tmp/inspect.out || { fail "inspect does not show a compressed stream"; return 1; }
+  verify_ok /tmp/xb-z.save || return 1
+  size=$(stat -c %s /tmp/xb-z.save)
+  t xlua restore /tmp/xb-z.save || { fail "xlua restore of the -z file failed"; return 1; }
+  rm -f /tmp/xb-z.save
+  continues xb "$saved"
+  DETAIL="$size bytes;$DETAIL"
+}
+
+c_xlua_save_pipe() {
+  needs xlua.restore || return 77
+  need_cmds save restore || return 77
+  saved=$(last_alive xa)
+  { t xlua save xa -; echo $? >/tmp/rc.save; } | cat >/tmp/xa-pipe.save
+  [ "$(cat /tmp/rc.save)" = 0 ] || { fail "xlua save xa - failed"; return 1; }
+  ! exists xa || { fail "xa still exists after xlua save xa -"; return 1; }
+  cat /tmp/xa-pipe.save | t xlua verify - || { fail "xlua verify - failed on the piped file"; return 1; }
+  cat /tmp/xa-pipe.save | t xlua restore - || { fail "xlua restore - failed"; return 1; }
+  rm -f /tmp/xa-pipe.save
+  continues xa "$saved"
+}
+
+# ---- xlua: restore with a replacement config --------------------------------------------------
+
+# Save xa into /tmp/xa.save for the replacement-config checks.
+c_xlua_compat_save() {
+  needs xlua.restore || return 77
+  XA_SAVED=$(last_alive xa)
+  t xlua save xa /tmp/xa.save || { fail "xlua save failed"; return 1; }
+  ! exists xa || fail "xa still exists"
+}
+
+# refused CFG: the restore is refused and nothing is created.
+refused() {
+  count=$(domain_count)
+  if t xlua restore "$1" /tmp/xa.save >/tmp/restore.out 2>&1; then
+    cat /tmp/restore.out
+    fail "xlua restore $(basename "$1") was accepted"
+    return 1
+  fi
+  cat /tmp/restore.out
+  ! exists xa || { fail "xa exists after a refused restore"; return 1; }
+  [ "$(domain_count)" = "$count" ] || { fail "the domain count changed: a domain was created"; return 1; }
+  verify_ok /tmp/xa.save || return 1
+  DETAIL="refused: $(head -n 1 /tmp/restore.out)"
+}
+
+c_xlua_restore_refuse_memory() {
+  needs xlua.compat.save || return 77
+  refused $T/configs/guest-a-memory.cfg
+}
+
+c_xlua_restore_refuse_vcpus() {
+  needs xlua.compat.save || return 77
+  refused $T/configs/guest-a-vcpus.cfg
+}
+
+# What libxl itself can do with a changed config, found out with real xl on the xl savefile:
+# `xl restore CFG FILE` takes the replacement as it is.
+libxl_can() {
+  saved=$XLG_SAVED
+  if t xl restore "$1" /tmp/xl.save; then
+    if n=$(wait_alive xlg "$saved" 60); then
+      echo "libxl restores $(basename "$1"): the guest runs"
+      t xl destroy xlg
+      return 0
+    fi
+    t xl destroy xlg
+  fi
+  echo "libxl cannot restore $(basename "$1")"
+  return 1
+}
+
+c_xl_restore_memory() {
+  needs xl.save || return 77
+  if libxl_can $T/configs/xl-guest-memory.cfg; then LIBXL_MEMORY=yes; DETAIL="libxl can"; else LIBXL_MEMORY=no; DETAIL="libxl cannot"; fi
+}
+
+c_xl_restore_vcpus() {
+  needs xl.save || return 77
+  if libxl_can $T/configs/xl-guest-vcpus.cfg; then LIBXL_VCPUS=yes; DETAIL="libxl can"; else LIBXL_VCPUS=no; DETAIL="libxl cannot"; fi
+}
+
+# forced CFG LIBXL_CAN: with --force, accepted exactly where libxl can do it.
+forced() {
+  need_option restore '--force' || return 77
+  if [ "$2" = yes ]; then
+    t xlua restore --force "$1" /tmp/xa.save || { fail "xlua restore --force $(basename "$1") failed, libxl can do it"; return 1; }
+    continues xa "$XA_SAVED" || return 1
+    t xl destroy xa
+    DETAIL="accepted as libxl can;$DETAIL"
+  else
+    count=$(domain_count)
+    if t xlua restore --force "$1" /tmp/xa.save; then
+      fail "xlua restore --force $(basename "$1") was accepted; libxl cannot do it"
+      t xl destroy xa
+      return 1
+    fi
+    ! exists xa && [ "$(domain_count)" = "$count" ] || { fail "a domain was left behind"; return 1; }
+    verify_ok /tmp/xa.save || return 1
+    DETAIL="refused as libxl cannot"
+  fi
+}
+
+c_xlua_restore_force_memory() {
+  needs xlua.compat.save xl.restore.memory || return 77
+  forced $T/configs/guest-a-memory.cfg "$LIBXL_MEMORY"
+}
+
+c_xlua_restore_force_vcpus() {
+  needs xlua.compat.save xl.restore.vcpus || return 77
+  forced $T/configs/guest-a-vcpus.cfg "$LIBXL_VCPUS"
+}
+
+c_xlua_restore_move_target() {
+  needs xlua.compat.save || return 77
+  t xlua restore $T/configs/guest-a-moved.cfg /tmp/xa.save || { fail "xlua restore guest-a-moved.cfg failed"; return 1; }
+  continues xa "$XA_SAVED" || return 1
+  p=$(xenstore-read "/local/domain/0/backend/vbd/$(xl_col xa 2)/51712/params")
+  [ "$p" = /dev/ram2 ] || { fail "xa's disk is '$p', expected /dev/ram2"; return 1; }
+  DETAIL="disk moved to $p;$DETAIL"
+  t xl destroy xa
+}
+
+# Back to the saved domain as it was, for the checks after these.
+c_xlua_compat_restore() {
+  needs xlua.compat.save || return 77
+  t xlua restore /tmp/xa.save || { fail "xlua restore failed"; return 1; }
+  continues xa "$XA_SAVED"
+}
+
+# ---- interop with real xl ------------------------------------------------------------------
+
+c_interop_inspect_xl() {
+  needs xl.save || return 77
+  t xlua inspect /tmp/xl.save >/tmp/inspect.out || { cat /tmp/inspect.out; fail "xlua inspect of xl's file failed"; return 1; }
+  cat /tmp/inspect.out
+  grep -q '"name": "xlg"' /tmp/inspect.out || { fail "no config naming xlg"; return 1; }
+  DETAIL="$(grep '^stream ' /tmp/inspect.out)"
+}
+
+c_interop_verify_xl() {
+  needs xl.save || return 77
+  verify_ok /tmp/xl.save && DETAIL="structure whole (xl writes no trailer)"
+}
+
+c_interop_xlua_restores_xl() {
+  needs xl.save xl.destroy || return 77
+  need_xlua restore || return $?
+  timed xlua.restore.xl-file t xlua restore /tmp/xl.save || { fail "xlua restore of xl's file failed"; return 1; }
+  continues xlg "$XLG_SAVED" || return 1
+  t xl destroy xlg
+}
+
+c_interop_xl_restores_xlua() {
+  needs xlua.create.luacfg || return 77
+  need_cmds save || return 77
+  saved=$(last_alive xb)
+  t xlua save xb /tmp/xb.save || { fail "xlua save xb failed"; return 1; }
+  t xl restore /tmp/xb.save || { fail "xl restore of xlua's file failed"; return 1; }
+  rm -f /tmp/xb.save
+  continues xb "$saved"
+}
+
+# The same save and restore of the same guest, xl's beside xlua's.
+c_timing() {
+  needs xlua.compat.restore || return 77
+  exists xa || { fail "xa is not running"; return 1; }
+  rm -f /tmp/xl.save /tmp/xa.save
+  timed same.xl.save t xl save xa /tmp/t.save || { fail "xl save xa failed"; return 1; }
+  timed same.xl.restore t xl restore /tmp/t.save || { fail "xl restore failed"; return 1; }
+  rm -f /tmp/t.save
+  timed same.xlua.save t xlua save xa /tmp/t.save || { fail "xlua save xa failed"; return 1; }
+  timed same.xlua.restore t xlua restore /tmp/t.save || { fail "xlua restore failed"; return 1; }
+  rm -f /tmp/t.save
+  running xa
+}
+
+# ---- pause, unpause, rename, destroy -----------------------------------------------------------
+
+c_xlua_pause() {
+  needs xlua.create.luacfg || return 77
+  need_cmds pause || return 77
+  exists xb || { fail "xb is not running"; return 1; }
+  t xlua pause xb || { fail "xlua pause failed"; return 1; }
+  s=$(xl_col xb 5)
+  case $s in *p*) DETAIL="xb state $s" ;; *) fail "xb state is '$s' after xlua pause"; return 1 ;; esac
+}
+
+c_xlua_unpause() {
+  needs xlua.pause || return 77
+  need_cmds unpause || return 77
+  at=$(last_alive xb)
+  t xlua unpause xb || { fail "xlua unpause failed"; return 1; }
+  s=$(xl_col xb 5)
+  case $s in *p*) fail "xb state is '$s' after xlua unpause"; return 1 ;; esac
+  continues xb "$at"
+}
+
+c_xlua_rename() {
+  needs xlua.create.luacfg || return 77
+  need_cmds rename || return 77
+  id=$(xl_col xb 2)
+  t xlua rename xb xb2 || { fail "xlua rename failed"; return 1; }
+  [ "$(xl_col xb2 2)" = "$id" ] && ! exists xb || { fail "xl list does not show xb renamed to xb2"; return 1; }
+  DETAIL="domain $id is now xb2"
+}
+
+c_xlua_destroy() {
+  needs xlua.create.luacfg || return 77
+  need_cmds destroy || return 77
+  for d in xb2 xb xa; do
+    exists $d || continue
+    t xlua destroy $d || { fail "xlua destroy $d failed"; return 1; }
+    ! exists $d || { fail "$d still exists"; return 1; }
+    DETAIL="$DETAIL $d"
+  done
+  DETAIL="destroyed$DETAIL"
+}
+
+# ---- xl.cfg -> libxl JSON: xlua convert against xl create -n --------------------------------
+
+c_convert() {
+  need_cmds convert || return 77
+  n=0 bad="" left=""
+  for cfg in $T/configs/corpus/*.cfg; do
+    [ -f "$cfg" ] || continue
+    b=$(basename "$cfg" .cfg)
+    cp "$cfg" /tmp/$b.cfg
+    t xlua convert /tmp/$b.cfg >/tmp/$b.xlua.json 2>/tmp/$b.xlua.err ||
+      { cat /tmp/$b.xlua.err; bad="$bad $b(xlua)"; continue; }
+    # Keys xlua says it does not support are left out on both sides: the comparison covers
+    # every field xlua supports.
+    keys=$(sed -n 's/.*: \([A-Za-z0-9_.]*\): unknown to xlua, ignored.*/\1/p' /tmp/$b.xlua.err)
+    if [ -n "$keys" ]; then
+      for k in $keys; do sed -i "/^[[:space:]]*${k}[[:space:]]*=/d" /tmp/$b.cfg; done
+      left="$left $b:$(echo $keys | tr ' ' ',')"
+      t xlua convert /tmp/$b.cfg >/tmp/$b.xlua.json 2>/tmp/$b.xlua.err ||
+        { cat /tmp/$b.xlua.err; bad="$bad $b(xlua)"; continue; }
+    fi
+    t xl create -n /tmp/$b.cfg >/tmp/$b.xl.json 2>/tmp/$b.xl.err ||
+      { cat /tmp/$b.xl.err; bad="$bad $b(xl)"; continue; }
+    echo "== $b"
+    t xlua $T/lua/compare-json.lua /tmp/$b.xl.json /tmp/$b.xlua.json >/tmp/$b.cmp
+    r=$?
+    cat /tmp/$b.cmp
+    echo "XLUA-INFO convert $b: $(tail -n 1 /tmp/$b.cmp)" >&3
+    [ $r = 0 ] || bad="$bad $b"
+    n=$((n + 1))
+  done
+  [ -z "$bad" ] || { fail "xl and xlua differ on:$bad"; return 1; }
+  DETAIL="$n configs agree${left:+ (left out as unsupported:$left)}"
+}
+
+# ---- run ---------------------------------------------------------------------------------------
+
+echo "XLUA-INFO xlua $(xlua --version 2>&1); commands: $(xlua --help 2>/dev/null | awk '/^Commands/ { on = 1; next } on && NF { printf "%s ", $1 }')"
+
+check xl.info c_xl_info
+check xl.create c_xl_create
+check xl.list c_xl_list
+check xl.save c_xl_save
+check xl.restore c_xl_restore
+check xl.disk c_xl_disk
+check xl.destroy c_xl_destroy
+
+check xlua.backend c_xlua_backend
+check xlua.create.xlcfg c_xlua_create_xlcfg
+check xlua.create.luacfg c_xlua_create_luacfg
+check xlua.list c_xlua_list
+check xlua.console c_xlua_console
+check xlua.save c_xlua_save
+check xlua.inspect c_xlua_inspect
+check xlua.verify c_xlua_verify
+check xlua.restore c_xlua_restore
+check xlua.save.checkpoint c_xlua_save_checkpoint
+check xlua.save.paused c_xlua_save_paused
+check xlua.save.compressed c_xlua_save_compressed
+check xlua.save.pipe c_xlua_save_pipe
+
+check interop.inspect-xl c_interop_inspect_xl
+check interop.verify-xl c_interop_verify_xl
+check xl.restore.memory c_xl_restore_memory
+check xl.restore.vcpus c_xl_restore_vcpus
+check interop.xlua-restores-xl c_interop_xlua_restores_xl
+check interop.xl-restores-xlua c_interop_xl_restores_xlua
+
+check xlua.compat.save c_xlua_compat_save
+check xlua.restore.move-target c_xlua_restore_move_target
+check xlua.restore.refuse-memory c_xlua_restore_refuse_memory
+check xlua.restore.refuse-vcpus c_xlua_restore_refuse_vcpus
+check xlua.restore.force-memory c_xlua_restore_force_memory
+check xlua.restore.force-vcpus c_xlua_restore_force_vcpus
+check xlua.compat.restore c_xlua_compat_restore
+
+check timing.xl-vs-xlua c_timing
+
+check xlua.pause c_xlua_pause
+check xlua.unpause c_xlua_unpause
+check xlua.rename c_xlua_rename
+check xlua.destroy c_xlua_destroy
+
+check convert.xl-vs-xlua c_convert

@@ -27,6 +27,7 @@ static const struct {
     {"xlua.cfg", luaopen_xlua_cfg},
     {"xlua.sandbox", luaopen_xlua_sandbox},
     {"xlua.xlutil", luaopen_xlua_xlutil},
+    {"xlua.domain", luaopen_xlua_domain},
 };
 
 struct options {

@@ -1,0 +1,525 @@
+/* bindings/l_domain.c: xlua.domain, the domain-operations interface (core/dom.h) as a Lua
+ * handle over one backend, "sim" or "libxl".
+ *
+ * domain.choose([name])   -> "sim" | "libxl" | nil, msg, code   (name, else $XLUA_BACKEND,
+ *                            else libxl on a Xen dom0 and sim elsewhere; NOXEN, EINVAL)
+ * domain.open([name])     -> handle | nil, msg, code
+ * h:backend()             -> "sim" | "libxl"
+ * h:list()                -> {info, ...}, Domain-0 first. info = {domid, name, uuid,
+ *                            state = "running"|"paused"|"shutdown"|"dying", type = "pv"|"pvh"|
+ *                            "hvm", memory_kb, max_memory_kb, vcpus, digest (sim only)}
+ * h:info(domid)           -> info | nil, msg, "NODOMAIN"
+ * h:find(name_or_domid)   -> info | nil, msg, "NODOMAIN"   (a string of digits is a domid)
+ * h:create{json=, name=, uuid=, type="pv", memory_kb=, max_memory_kb=, vcpus=, paused=false}
+ *                         -> domid | nil, msg, code
+ * h:destroy(domid), h:pause(domid), h:unpause(domid), h:rename(domid, name)
+ *                         -> true | nil, msg, code
+ * h:config(domid)         -> the domain's libxl JSON as it is now | nil, msg, code
+ * h:save(domid, writer [, {live = bool, progress = function(done, total)}]) -> true | nil, msg,
+ *                            code. writer: an xlua.savefile.writer whose header is written. The
+ *                            domain is left paused on success, as it was on failure.
+ * h:restore{json=, name=, uuid=, type=, memory_kb=, max_memory_kb=, vcpus=, paused=,
+ *           reader = xlua.savefile.reader after its optional data, progress = fn}
+ *                         -> domid | nil, msg, code
+ * h:store_put(domid, key, value) -> true;  h:store_get(domid, key) -> value | nil, msg, "ENOENT"
+ * h:store_remove(domid, key) -> true (also when absent);  h:store_keys(domid) -> {key, ...}
+ * h:sim_shutdown(domid)   -> true (sim only: the guest shuts itself down)
+ * h:close()               (also __close and __gc; safe to call twice)
+ * Keys are [A-Za-z0-9_.-]+; a bad key, a bad domid or a wrong field type raises. An error
+ * raised by a progress function cancels the operation (cleanly) and is raised again after. */
+#include "lhelpers.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dom.h"
+#include "l_savefile.h"
+
+#define BACKEND "xlua.domain.backend"
+#define AUTOFREE "xlua.domain.autofree"
+
+struct lbackend {
+    struct dom_backend *b;     /* NULL: closed */
+};
+
+/* ---- C memory that must not leak when a Lua call raises (mpv's autofree) ---- */
+
+struct autofree {
+    void *p;
+    size_t n;
+    int strv;                  /* p is a char ** of n strings */
+};
+
+/* Free now rather than at the next collection, once the results are Lua values. */
+static void autofree_now(struct autofree *a)
+{
+    if (a->strv)
+        dom_strv_free(a->p, a->n);
+    else
+        free(a->p);
+    a->p = NULL;
+    a->n = 0;
+}
+
+static int autofree_gc(lua_State *L)
+{
+    autofree_now(luaL_checkudata(L, 1, AUTOFREE));
+    return 0;
+}
+
+static struct autofree *autofree_new(lua_State *L)
+{
+    struct autofree *a = lua_newuserdatauv(L, sizeof *a, 0);
+    memset(a, 0, sizeof *a);
+    luaL_setmetatable(L, AUTOFREE);
+    return a;
+}
+
+/* ---- arguments ---- */
+
+static struct dom_backend *check_backend(lua_State *L)
+{
+    struct lbackend *lb = luaL_checkudata(L, 1, BACKEND);
+    if (!lb->b)
+        luaL_error(L, "attempt to use a closed domain backend");
+    return lb->b;
+}
+
+static uint32_t check_domid(lua_State *L, int idx)
+{
+    lua_Integer v = luaL_checkinteger(L, idx);
+    luaL_argcheck(L, v >= 0 && v <= (lua_Integer)UINT32_MAX, idx, "not a domid");
+    return (uint32_t)v;
+}
+
+static const char *check_key(lua_State *L, int idx)
+{
+    const char *key = luaL_checkstring(L, idx);
+    struct xerr e = { 0 };
+    if (dom_check_key(key, &e) < 0)
+        luaL_argerror(L, idx, e.message);
+    return key;
+}
+
+/* t[field] as a string or NULL; the value stays on the stack (so the string stays alive). */
+static const char *opt_string_field(lua_State *L, int t, const char *field)
+{
+    int type = lua_getfield(L, t, field);
+    if (type == LUA_TNIL)
+        return NULL;
+    if (type != LUA_TSTRING)
+        luaL_error(L, "field '%s' must be a string, not %s", field, luaL_typename(L, -1));
+    return lua_tostring(L, -1);
+}
+
+static uint64_t opt_size_field(lua_State *L, int t, const char *field)
+{
+    int type = lua_getfield(L, t, field);
+    int isint;
+    lua_Integer v = lua_tointegerx(L, -1, &isint);
+    lua_pop(L, 1);
+    if (type == LUA_TNIL)
+        return 0;
+    if (!isint || v < 0)
+        luaL_error(L, "field '%s' must be a non-negative integer", field);
+    return (uint64_t)v;
+}
+
+static int opt_bool_field(lua_State *L, int t, const char *field)
+{
+    int type = lua_getfield(L, t, field);
+    int b = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (type != LUA_TNIL && type != LUA_TBOOLEAN)
+        luaL_error(L, "field '%s' must be a boolean", field);
+    return b;
+}
+
+/* The create/restore table at t; strings it points to stay on the stack. */
+static void check_create(lua_State *L, int t, struct dom_create *c)
+{
+    luaL_checktype(L, t, LUA_TTABLE);
+    memset(c, 0, sizeof *c);
+    c->json = opt_string_field(L, t, "json");
+    c->name = opt_string_field(L, t, "name");
+    c->uuid = opt_string_field(L, t, "uuid");
+    const char *type = opt_string_field(L, t, "type");
+    c->type = DOM_PV;
+    if (type && dom_type_parse(type, &c->type) < 0)
+        luaL_error(L, "field 'type' must be \"pv\", \"pvh\" or \"hvm\", not \"%s\"", type);
+    c->memory_kb = opt_size_field(L, t, "memory_kb");
+    c->max_memory_kb = opt_size_field(L, t, "max_memory_kb");
+    uint64_t vcpus = opt_size_field(L, t, "vcpus");
+    if (vcpus > 4096)
+        luaL_error(L, "field 'vcpus' is out of range");
+    c->vcpus = (uint32_t)vcpus;
+    c->paused = opt_bool_field(L, t, "paused");
+}
+
+/* ---- progress: a Lua function called under pcall; an error cancels and is raised after ---- */
+
+struct lprogress {
+    lua_State *L;
+    int fn;                    /* stack index of the function, 0: none */
+    int raised;                /* the error value is on the top of the stack */
+};
+
+static int call_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    struct lprogress *p = ctx;
+    lua_State *L = p->L;
+    if (!p->fn || p->raised)
+        return p->raised;
+    if (!lua_checkstack(L, 4))
+        return 0;
+    lua_pushvalue(L, p->fn);
+    lua_pushinteger(L, (lua_Integer)done);
+    lua_pushinteger(L, (lua_Integer)total);
+    if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+        p->raised = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static int progress_field(lua_State *L, int t)
+{
+    int type = lua_getfield(L, t, "progress");
+    if (type == LUA_TNIL)
+        return 0;
+    if (type != LUA_TFUNCTION)
+        luaL_error(L, "field 'progress' must be a function");
+    return lua_gettop(L);
+}
+
+/* ---- results ---- */
+
+static void push_info(lua_State *L, const struct dom_info *i)
+{
+    lua_createtable(L, 0, 9);
+    lx_setint(L, "domid", i->domid);
+    lx_setstr(L, "name", i->name);
+    lx_setstr(L, "uuid", i->uuid);
+    lx_setstr(L, "state", dom_state_name(i->state));
+    lx_setstr(L, "type", dom_type_name(i->type));
+    lx_setint(L, "memory_kb", (lua_Integer)i->memory_kb);
+    lx_setint(L, "max_memory_kb", (lua_Integer)i->max_memory_kb);
+    lx_setint(L, "vcpus", i->vcpus);
+    if (i->digest[0])
+        lx_setstr(L, "digest", i->digest);
+}
+
+static int done(lua_State *L, int rc, const struct xerr *e)
+{
+    if (rc < 0)
+        return lx_fail(L, e);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* ---- module functions ---- */
+
+static int l_choose(lua_State *L)
+{
+    const char *want = luaL_optstring(L, 1, NULL);
+    const char *name;
+    struct xerr e = { 0 };
+    if (dom_choose(want, &name, &e) < 0)
+        return lx_fail(L, &e);
+    lua_pushstring(L, name);
+    return 1;
+}
+
+static int l_open(lua_State *L)
+{
+    const char *want = luaL_optstring(L, 1, NULL);
+    struct lbackend *lb = lua_newuserdatauv(L, sizeof *lb, 0);
+    lb->b = NULL;
+    luaL_setmetatable(L, BACKEND);
+    struct xerr e = { 0 };
+    if (dom_open(want, &lb->b, &e) < 0)
+        return lx_fail(L, &e);
+    return 1;
+}
+
+/* ---- handle methods ---- */
+
+static int l_close(lua_State *L)
+{
+    struct lbackend *lb = luaL_checkudata(L, 1, BACKEND);
+    dom_close(lb->b);
+    lb->b = NULL;
+    return 0;
+}
+
+static int l_tostring(lua_State *L)
+{
+    struct lbackend *lb = luaL_checkudata(L, 1, BACKEND);
+    if (lb->b)
+        lua_pushfstring(L, "domain backend %s (%p)", dom_backend_name(lb->b), (void *)lb->b);
+    else
+        lua_pushliteral(L, "domain backend (closed)");
+    return 1;
+}
+
+static int l_backend(lua_State *L)
+{
+    lua_pushstring(L, dom_backend_name(check_backend(L)));
+    return 1;
+}
+
+static int l_list(lua_State *L)
+{
+    struct dom_backend *b = check_backend(L);
+    struct autofree *a = autofree_new(L);
+    struct dom_info *v;
+    size_t n;
+    struct xerr e = { 0 };
+    if (dom_list(b, &v, &n, &e) < 0)
+        return lx_fail(L, &e);
+    a->p = v;
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        push_info(L, &v[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    autofree_now(a);
+    return 1;
+}
+
+static int l_info(lua_State *L)
+{
+    struct dom_backend *b = check_backend(L);
+    struct dom_info i;
+    struct xerr e = { 0 };
+    if (dom_info(b, check_domid(L, 2), &i, &e) < 0)
+        return lx_fail(L, &e);
+    push_info(L, &i);
+    return 1;
+}
+
+static int l_find(lua_State *L)
+{
+    struct dom_backend *b = check_backend(L);
+    const char *what = luaL_checkstring(L, 2);
+    struct dom_info i;
+    struct xerr e = { 0 };
+    if (dom_find(b, what, &i, &e) < 0)
+        return lx_fail(L, &e);
+    push_info(L, &i);
+    return 1;
+}
+
+static int l_create(lua_State *L)
+{
+    struct dom_backend *b = check_backend(L);
+    struct dom_create c;
+    check_create(L, 2, &c);
+    uint32_t domid;
+    struct xerr e = { 0 };
+    if (dom_create(b, &c, &domid, &e) < 0)
+        return lx_fail(L, &e);
+    lua_pushinteger(L, domid);
+    return 1;
+}
+
+static int l_destroy(lua_State *L)
+{
+    struct dom_backend *b = check_backend(L);
+    struct xerr e = { 0 };
+    return done(L, dom_destroy(b, check_domid(L, 2), &e), &e);
+}
+
+static int l_pause(lua_State *L)
+{
+    struct dom_backend *b = check_backend(L);
+    struct xerr e = { 0 };
+    return done(L, dom_pause(b, check_domid(L, 2), &e), &e);
+}
+
+static int l_unpause(lua_State *L)
+{
+    struct dom_backend *b = check_backend(L);
+    struct xerr e = { 0 };
+    return done(L, dom_unpause(b, check_domid(L, 2), &e), &e);
+}
+
+static int l_rename(lua_State *L)
+{
+    struct dom_backend *b = check_backend(L);
+    uint32_t domid = check_domid(L, 2);
+    const char *name = luaL_checkstring(L, 3);
+    struct xerr e = { 0 };
+    return done(L, dom_rename(b, domid, name, &e), &e);
+}
+
+static int l_sim_shutdown(lua_State *L)
+{
+    struct dom_backend *b = check_backend(L);
+    struct xerr e = { 0 };
+    return done(L, dom_sim_shutdown(b, check_domid(L, 2), &e), &e);
+}
+
+static int l_config(lua_State *L)
+{
+    struct dom_backend *b = check_backend(L);
+    uint32_t domid = check_domid(L, 2);
+    struct autofree *a = autofree_new(L);
+    char *json;
+    struct xerr e = { 0 };
+    if (dom_config(b, domid, &json, &e) < 0)
+        return lx_fail(L, &e);
+    a->p = json;
+    lua_pushstring(L, json);
+    autofree_now(a);
+    return 1;
+}
+
+static int l_save(lua_State *L)
+{
+    struct dom_backend *b = check_backend(L);
+    uint32_t domid = check_domid(L, 2);
+    struct sf_writer *w = lx_check_sf_writer(L, 3);
+    int live = 0;
+    struct lprogress lp = { L, 0, 0 };
+    if (!lua_isnoneornil(L, 4)) {
+        luaL_checktype(L, 4, LUA_TTABLE);
+        live = opt_bool_field(L, 4, "live");
+        lp.fn = progress_field(L, 4);
+    }
+    struct dom_progress p = { call_progress, &lp };
+    struct xerr e = { 0 };
+    int rc = dom_save(b, domid, w, live, &p, &e);
+    if (lp.raised)
+        return lua_error(L);
+    return done(L, rc, &e);
+}
+
+static int l_restore(lua_State *L)
+{
+    struct dom_backend *b = check_backend(L);
+    struct dom_create c;
+    check_create(L, 2, &c);
+    lua_getfield(L, 2, "reader");
+    if (lua_isnil(L, -1))
+        return luaL_error(L, "field 'reader' (an xlua.savefile.reader) is missing");
+    struct sf_reader *r = lx_check_sf_reader(L, lua_gettop(L));
+    struct lprogress lp = { L, progress_field(L, 2), 0 };
+    struct dom_progress p = { call_progress, &lp };
+    uint32_t domid;
+    struct xerr e = { 0 };
+    int rc = dom_restore(b, &c, r, &p, &domid, &e);
+    if (lp.raised)
+        return lua_error(L);
+    if (rc < 0)
+        return lx_fail(L, &e);
+    lua_pushinteger(L, domid);
+    return 1;
+}
+
+static int l_store_put(lua_State *L)
+{
+    struct dom_backend *b = check_backend(L);
+    uint32_t domid = check_domid(L, 2);
+    const char *key = check_key(L, 3);
+    size_t n;
+    const char *v = luaL_checklstring(L, 4, &n);
+    struct xerr e = { 0 };
+    return done(L, dom_store_put(b, domid, key, v, n, &e), &e);
+}
+
+static int l_store_get(lua_State *L)
+{
+    struct dom_backend *b = check_backend(L);
+    uint32_t domid = check_domid(L, 2);
+    const char *key = check_key(L, 3);
+    struct autofree *a = autofree_new(L);
+    char *v;
+    size_t n;
+    struct xerr e = { 0 };
+    if (dom_store_get(b, domid, key, &v, &n, &e) < 0)
+        return lx_fail(L, &e);
+    a->p = v;
+    lua_pushlstring(L, v, n);
+    autofree_now(a);
+    return 1;
+}
+
+static int l_store_remove(lua_State *L)
+{
+    struct dom_backend *b = check_backend(L);
+    uint32_t domid = check_domid(L, 2);
+    const char *key = check_key(L, 3);
+    struct xerr e = { 0 };
+    return done(L, dom_store_remove(b, domid, key, &e), &e);
+}
+
+static int l_store_keys(lua_State *L)
+{
+    struct dom_backend *b = check_backend(L);
+    uint32_t domid = check_domid(L, 2);
+    struct autofree *a = autofree_new(L);
+    char **keys;
+    size_t n;
+    struct xerr e = { 0 };
+    if (dom_store_keys(b, domid, &keys, &n, &e) < 0)
+        return lx_fail(L, &e);
+    a->p = keys;
+    a->n = n;
+    a->strv = 1;
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_pushstring(L, keys[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    autofree_now(a);
+    return 1;
+}
+
+static const luaL_Reg methods[] = {
+    {"backend", l_backend},
+    {"list", l_list},
+    {"info", l_info},
+    {"find", l_find},
+    {"create", l_create},
+    {"destroy", l_destroy},
+    {"pause", l_pause},
+    {"unpause", l_unpause},
+    {"rename", l_rename},
+    {"config", l_config},
+    {"save", l_save},
+    {"restore", l_restore},
+    {"store_put", l_store_put},
+    {"store_get", l_store_get},
+    {"store_remove", l_store_remove},
+    {"store_keys", l_store_keys},
+    {"sim_shutdown", l_sim_shutdown},
+    {"close", l_close},
+    {NULL, NULL},
+};
+
+static const luaL_Reg functions[] = {
+    {"choose", l_choose},
+    {"open", l_open},
+    {NULL, NULL},
+};
+
+int luaopen_xlua_domain(lua_State *L)
+{
+    luaL_newmetatable(L, BACKEND);
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_close);
+    lua_setfield(L, -2, "__close");
+    lua_pushcfunction(L, l_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pop(L, 1);
+    luaL_newmetatable(L, AUTOFREE);
+    lua_pushcfunction(L, autofree_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+    luaL_newlib(L, functions);
+    return 1;
+}

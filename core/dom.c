@@ -1,0 +1,314 @@
+/* core/dom.c: the domain-operations interface itself: choosing a backend, dispatching through
+ * its ops table, and the checks and names both backends share. */
+#include "dom.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int dom_have_xen(const char **why)
+{
+    const char *path = getenv("XLUA_XEN_CAPABILITIES");
+    if (!path || !path[0])
+        path = "/proc/xen/capabilities";
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        if (why)
+            *why = "is missing";
+        return 0;
+    }
+    char line[256];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, "control_d") != NULL;
+    fclose(f);
+    if (!found && why)
+        *why = "does not say control_d";
+    return found;
+}
+
+int dom_choose(const char *requested, const char **name, struct xerr *err)
+{
+    const char *why = NULL;
+    if (!requested || !requested[0])
+        requested = getenv("XLUA_BACKEND");
+    if (!requested || !requested[0]) {
+        *name = dom_have_xen(NULL) ? "libxl" : "sim";
+        return 0;
+    }
+    if (strcmp(requested, "sim") == 0) {
+        *name = "sim";
+        return 0;
+    }
+    if (strcmp(requested, "libxl") != 0)
+        return xerr_set(err, "EINVAL", "unknown domain backend '%s': use sim or libxl",
+                        requested);
+    if (!dom_have_xen(&why))
+        return xerr_set(err, "NOXEN", "no Xen control domain here: /proc/xen/capabilities %s "
+                        "(the libxl backend needs a Xen dom0; use --backend sim)", why);
+    *name = "libxl";
+    return 0;
+}
+
+int dom_open(const char *requested, struct dom_backend **out, struct xerr *err)
+{
+    const char *name;
+    *out = NULL;
+    if (dom_choose(requested, &name, err) < 0)
+        return -1;
+    if (strcmp(name, "sim") == 0)
+        return dom_sim_open(NULL, out, err);
+    return dom_libxl_open(out, err);
+}
+
+void dom_close(struct dom_backend *b)
+{
+    if (b)
+        b->ops->close(b);
+}
+
+const char *dom_backend_name(const struct dom_backend *b)
+{
+    return b->ops->name;
+}
+
+int dom_list(struct dom_backend *b, struct dom_info **out, size_t *n, struct xerr *err)
+{
+    *out = NULL;
+    *n = 0;
+    return b->ops->list(b, out, n, err);
+}
+
+int dom_info(struct dom_backend *b, uint32_t domid, struct dom_info *out, struct xerr *err)
+{
+    return b->ops->info(b, domid, out, err);
+}
+
+static int all_digits(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return 0;
+    return 1;
+}
+
+int dom_find(struct dom_backend *b, const char *name_or_id, struct dom_info *out,
+             struct xerr *err)
+{
+    if (all_digits(name_or_id)) {
+        errno = 0;
+        unsigned long v = strtoul(name_or_id, NULL, 10);
+        if (errno || v > UINT32_MAX)
+            return xerr_set(err, "NODOMAIN", "no domain with id %s", name_or_id);
+        return dom_info(b, (uint32_t)v, out, err);
+    }
+    struct dom_info *all;
+    size_t n;
+    if (dom_list(b, &all, &n, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(all[i].name, name_or_id) == 0) {
+            *out = all[i];
+            free(all);
+            return 0;
+        }
+    }
+    free(all);
+    return xerr_set(err, "NODOMAIN", "no domain named '%s'", name_or_id);
+}
+
+static int check_create(const struct dom_create *c, struct xerr *err)
+{
+    if (c->name && dom_check_name(c->name, err) < 0)
+        return -1;
+    if (c->uuid && !dom_check_uuid(c->uuid))
+        return xerr_set(err, "EINVAL", "'%s' is not a uuid (xxxxxxxx-xxxx-xxxx-xxxx-"
+                        "xxxxxxxxxxxx expected)", c->uuid);
+    if (c->type != DOM_PV && c->type != DOM_PVH && c->type != DOM_HVM)
+        return xerr_set(err, "EINVAL", "unknown domain type %d", (int)c->type);
+    return 0;
+}
+
+int dom_create(struct dom_backend *b, const struct dom_create *c, uint32_t *domid,
+               struct xerr *err)
+{
+    if (check_create(c, err) < 0)
+        return -1;
+    return b->ops->create(b, c, domid, err);
+}
+
+int dom_destroy(struct dom_backend *b, uint32_t domid, struct xerr *err)
+{
+    return b->ops->destroy(b, domid, err);
+}
+
+int dom_pause(struct dom_backend *b, uint32_t domid, struct xerr *err)
+{
+    return b->ops->pause(b, domid, err);
+}
+
+int dom_unpause(struct dom_backend *b, uint32_t domid, struct xerr *err)
+{
+    return b->ops->unpause(b, domid, err);
+}
+
+int dom_rename(struct dom_backend *b, uint32_t domid, const char *name, struct xerr *err)
+{
+    if (dom_check_name(name, err) < 0)
+        return -1;
+    return b->ops->rename(b, domid, name, err);
+}
+
+int dom_config(struct dom_backend *b, uint32_t domid, char **json, struct xerr *err)
+{
+    *json = NULL;
+    return b->ops->config(b, domid, json, err);
+}
+
+int dom_save(struct dom_backend *b, uint32_t domid, struct sf_writer *w, int live,
+             const struct dom_progress *p, struct xerr *err)
+{
+    static const struct dom_progress none;
+    return b->ops->save(b, domid, w, live, p ? p : &none, err);
+}
+
+int dom_restore(struct dom_backend *b, const struct dom_create *c, struct sf_reader *r,
+                const struct dom_progress *p, uint32_t *domid, struct xerr *err)
+{
+    static const struct dom_progress none;
+    if (check_create(c, err) < 0)
+        return -1;
+    return b->ops->restore(b, c, r, p ? p : &none, domid, err);
+}
+
+int dom_store_put(struct dom_backend *b, uint32_t domid, const char *key, const void *v,
+                  size_t n, struct xerr *err)
+{
+    if (dom_check_key(key, err) < 0)
+        return -1;
+    return b->ops->store_put(b, domid, key, v, n, err);
+}
+
+int dom_store_get(struct dom_backend *b, uint32_t domid, const char *key, char **v, size_t *n,
+                  struct xerr *err)
+{
+    *v = NULL;
+    *n = 0;
+    if (dom_check_key(key, err) < 0)
+        return -1;
+    return b->ops->store_get(b, domid, key, v, n, err);
+}
+
+int dom_store_remove(struct dom_backend *b, uint32_t domid, const char *key, struct xerr *err)
+{
+    if (dom_check_key(key, err) < 0)
+        return -1;
+    return b->ops->store_remove(b, domid, key, err);
+}
+
+int dom_store_keys(struct dom_backend *b, uint32_t domid, char ***keys, size_t *n,
+                   struct xerr *err)
+{
+    *keys = NULL;
+    *n = 0;
+    return b->ops->store_keys(b, domid, keys, n, err);
+}
+
+void dom_strv_free(char **v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+int dom_sim_shutdown(struct dom_backend *b, uint32_t domid, struct xerr *err)
+{
+    if (!b->ops->sim_shutdown)
+        return xerr_set(err, "EINVAL", "sim_shutdown needs the sim backend, not %s",
+                        b->ops->name);
+    return b->ops->sim_shutdown(b, domid, err);
+}
+
+int dom_check_name(const char *name, struct xerr *err)
+{
+    size_t len = strlen(name);
+    if (len == 0)
+        return xerr_set(err, "EINVAL", "a domain name cannot be empty");
+    if (len > DOM_NAME_MAX)
+        return xerr_set(err, "EINVAL", "a domain name is at most %d bytes, not %zu",
+                        DOM_NAME_MAX, len);
+    /* xl reads a string of digits as a domid, so such a name could never be found. */
+    if (all_digits(name))
+        return xerr_set(err, "EINVAL", "a domain name cannot be all digits ('%s')", name);
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || *p == '/')
+            return xerr_set(err, "EINVAL", "a domain name cannot contain '/' or control "
+                            "characters");
+    return 0;
+}
+
+int dom_check_key(const char *key, struct xerr *err)
+{
+    size_t len = strlen(key);
+    int ok = len > 0 && len <= DOM_KEY_MAX && strcmp(key, ".") != 0 && strcmp(key, "..") != 0;
+    for (const char *p = key; ok && *p; p++)
+        ok = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')
+             || *p == '_' || *p == '.' || *p == '-';
+    if (!ok)
+        return xerr_set(err, "EINVAL", "'%.*s' is not a store key (1 to %d of A-Z a-z 0-9 _ . -, "
+                        "not . or ..)", DOM_KEY_MAX, key, DOM_KEY_MAX);
+    return 0;
+}
+
+int dom_check_uuid(const char *uuid)
+{
+    if (strlen(uuid) != DOM_UUID_LEN)
+        return 0;
+    for (int i = 0; i < DOM_UUID_LEN; i++) {
+        char c = uuid[i];
+        int dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+                                (c >= 'A' && c <= 'F')))
+            return 0;
+    }
+    return 1;
+}
+
+const char *dom_state_name(enum dom_state s)
+{
+    switch (s) {
+    case DOM_RUNNING: return "running";
+    case DOM_PAUSED: return "paused";
+    case DOM_SHUTDOWN: return "shutdown";
+    case DOM_DYING: return "dying";
+    }
+    return "unknown";
+}
+
+const char *dom_type_name(enum dom_type t)
+{
+    switch (t) {
+    case DOM_PV: return "pv";
+    case DOM_PVH: return "pvh";
+    case DOM_HVM: return "hvm";
+    }
+    return "unknown";
+}
+
+int dom_type_parse(const char *s, enum dom_type *t)
+{
+    if (strcmp(s, "pv") == 0)
+        *t = DOM_PV;
+    else if (strcmp(s, "pvh") == 0)
+        *t = DOM_PVH;
+    else if (strcmp(s, "hvm") == 0)
+        *t = DOM_HVM;
+    else
+        return -1;
+    return 0;
+}

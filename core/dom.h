@@ -1,0 +1,159 @@
+/* core/dom.h: domain operations, one interface over two backends: "libxl" (libxenlight, a real
+ * Xen dom0) and "sim" (a simulated hypervisor in a state directory, the default elsewhere).
+ *
+ * Every function returns 0 (or a count) on success and -1 with err filled on failure. Codes:
+ * NOXEN (no Xen control domain), NODOMAIN (no such name or domid), EXISTS (name taken),
+ * BADSTATE (e.g. unpause a running domain), EINVAL (bad argument: name, key, size, type),
+ * EPERM (an operation Domain-0 does not allow), ENOENT (no such store key), LIBXL (a libxl
+ * call failed: the message names it), errno codes (ENOMEM, EIO, ENOSPC, ...) and the savefile
+ * codec's codes (BADSTREAM, TRUNCATED, BADPAGE, BADTRAILER, ...) for save and restore. */
+#ifndef XLUA_DOM_H
+#define XLUA_DOM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+struct sf_reader;
+struct sf_writer;
+
+enum dom_state { DOM_RUNNING, DOM_PAUSED, DOM_SHUTDOWN, DOM_DYING };
+enum dom_type { DOM_PV, DOM_PVH, DOM_HVM };
+
+#define DOM_NAME_MAX 128     /* bytes, without the NUL */
+#define DOM_UUID_LEN 36      /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" */
+#define DOM_KEY_MAX 128      /* config store keys: [A-Za-z0-9_.-]+ */
+
+struct dom_info {
+    uint32_t domid;
+    char name[DOM_NAME_MAX + 1];
+    char uuid[DOM_UUID_LEN + 1];
+    enum dom_state state;
+    enum dom_type type;
+    uint64_t memory_kb, max_memory_kb;
+    uint32_t vcpus;
+    char digest[2 * 16 + 1];  /* sim: XXH3-128 hex of the memory image; "" elsewhere */
+};
+
+/* A domain to create or restore. The libxl backend builds the domain from json (name, when
+ * set, overrides c_info.name); the sim backend uses the plain fields and keeps json as the
+ * domain's config (a minimal one is made up when json is NULL). */
+struct dom_create {
+    const char *json;          /* libxl JSON (libxl_domain_config) */
+    const char *name;
+    const char *uuid;          /* NULL: a random one */
+    enum dom_type type;
+    uint64_t memory_kb;        /* rounded up to whole 4 KiB pages */
+    uint64_t max_memory_kb;    /* 0: memory_kb */
+    uint32_t vcpus;            /* 0: 1 */
+    int paused;                /* leave it paused when created */
+};
+
+/* Called every few MiB (and once at the end) with bytes of memory done and expected.
+ * Returning nonzero cancels the operation: it fails with code "CANCELLED". */
+typedef int (*dom_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+struct dom_progress {
+    dom_progress_fn fn;        /* NULL: none */
+    void *ctx;
+};
+
+struct dom_backend;
+
+/* One table per backend; dom_* below dispatch through it. */
+struct dom_ops {
+    const char *name;
+    void (*close)(struct dom_backend *b);
+    int (*list)(struct dom_backend *b, struct dom_info **out, size_t *n, struct xerr *err);
+    int (*info)(struct dom_backend *b, uint32_t domid, struct dom_info *out, struct xerr *err);
+    int (*create)(struct dom_backend *b, const struct dom_create *c, uint32_t *domid,
+                  struct xerr *err);
+    int (*destroy)(struct dom_backend *b, uint32_t domid, struct xerr *err);
+    int (*pause)(struct dom_backend *b, uint32_t domid, struct xerr *err);
+    int (*unpause)(struct dom_backend *b, uint32_t domid, struct xerr *err);
+    int (*rename)(struct dom_backend *b, uint32_t domid, const char *name, struct xerr *err);
+    int (*config)(struct dom_backend *b, uint32_t domid, char **json, struct xerr *err);
+    int (*save)(struct dom_backend *b, uint32_t domid, struct sf_writer *w, int live,
+                const struct dom_progress *p, struct xerr *err);
+    int (*restore)(struct dom_backend *b, const struct dom_create *c, struct sf_reader *r,
+                   const struct dom_progress *p, uint32_t *domid, struct xerr *err);
+    int (*store_put)(struct dom_backend *b, uint32_t domid, const char *key, const void *v,
+                     size_t n, struct xerr *err);
+    int (*store_get)(struct dom_backend *b, uint32_t domid, const char *key, char **v,
+                     size_t *n, struct xerr *err);
+    int (*store_remove)(struct dom_backend *b, uint32_t domid, const char *key,
+                        struct xerr *err);
+    int (*store_keys)(struct dom_backend *b, uint32_t domid, char ***keys, size_t *n,
+                      struct xerr *err);
+    int (*sim_shutdown)(struct dom_backend *b, uint32_t domid, struct xerr *err);  /* sim */
+};
+
+struct dom_backend {
+    const struct dom_ops *ops;
+};
+
+/* The backend to use: requested ("sim" | "libxl"), else $XLUA_BACKEND when set and not empty,
+ * else "libxl" where /proc/xen/capabilities says control_d and "sim" elsewhere. Asking for
+ * libxl without Xen is NOXEN, an unknown name EINVAL. *name is a static string. */
+int dom_choose(const char *requested, const char **name, struct xerr *err);
+/* 1 when /proc/xen/capabilities (or $XLUA_XEN_CAPABILITIES, for tests) says control_d;
+ * 0 otherwise, with why (if not NULL) set to "is missing" or "does not say control_d". */
+int dom_have_xen(const char **why);
+
+/* dom_choose, then open that backend. */
+int dom_open(const char *requested, struct dom_backend **out, struct xerr *err);
+int dom_sim_open(const char *state_dir, struct dom_backend **out, struct xerr *err);
+int dom_libxl_open(struct dom_backend **out, struct xerr *err);
+void dom_close(struct dom_backend *b);                 /* NULL is fine */
+const char *dom_backend_name(const struct dom_backend *b);
+
+/* *out is malloc'd (free it); Domain-0 comes first, then by domid. */
+int dom_list(struct dom_backend *b, struct dom_info **out, size_t *n, struct xerr *err);
+int dom_info(struct dom_backend *b, uint32_t domid, struct dom_info *out, struct xerr *err);
+/* A string of digits is a domid, anything else a name. */
+int dom_find(struct dom_backend *b, const char *name_or_id, struct dom_info *out,
+             struct xerr *err);
+int dom_create(struct dom_backend *b, const struct dom_create *c, uint32_t *domid,
+               struct xerr *err);
+int dom_destroy(struct dom_backend *b, uint32_t domid, struct xerr *err);
+int dom_pause(struct dom_backend *b, uint32_t domid, struct xerr *err);
+int dom_unpause(struct dom_backend *b, uint32_t domid, struct xerr *err);
+int dom_rename(struct dom_backend *b, uint32_t domid, const char *name, struct xerr *err);
+/* The domain's libxl JSON as it is now (malloc'd, NUL-terminated). */
+int dom_config(struct dom_backend *b, uint32_t domid, char **json, struct xerr *err);
+
+/* Write the domain's migration stream (libxl v2) into w, whose header is already written.
+ * live: copy while it runs (libxl) -- the sim's memory never changes, so it only matters
+ * there. On success the domain is left paused; on failure it is put back as it was. */
+int dom_save(struct dom_backend *b, uint32_t domid, struct sf_writer *w, int live,
+             const struct dom_progress *p, struct xerr *err);
+/* Create a domain from the stream in r (positioned after its optional data). The stream's
+ * trailer is checked before the domain may run; on any failure nothing is left behind. */
+int dom_restore(struct dom_backend *b, const struct dom_create *c, struct sf_reader *r,
+                const struct dom_progress *p, uint32_t *domid, struct xerr *err);
+
+/* The per-domain config store: small named blobs kept with the domain (sim: files; libxl:
+ * the userdata "xlua"). Values are malloc'd; keys is a malloc'd array of malloc'd strings
+ * (free with dom_strv_free). */
+int dom_store_put(struct dom_backend *b, uint32_t domid, const char *key, const void *v,
+                  size_t n, struct xerr *err);
+int dom_store_get(struct dom_backend *b, uint32_t domid, const char *key, char **v, size_t *n,
+                  struct xerr *err);
+int dom_store_remove(struct dom_backend *b, uint32_t domid, const char *key, struct xerr *err);
+int dom_store_keys(struct dom_backend *b, uint32_t domid, char ***keys, size_t *n,
+                   struct xerr *err);
+void dom_strv_free(char **v, size_t n);
+
+/* Sim only: the guest shuts itself down (state "shutdown"); EINVAL on other backends. */
+int dom_sim_shutdown(struct dom_backend *b, uint32_t domid, struct xerr *err);
+
+/* Shared checks and names. */
+int dom_check_name(const char *name, struct xerr *err);   /* EINVAL */
+int dom_check_key(const char *key, struct xerr *err);     /* EINVAL */
+int dom_check_uuid(const char *uuid);                     /* 1 when well formed */
+const char *dom_state_name(enum dom_state s);   /* "running" "paused" "shutdown" "dying" */
+const char *dom_type_name(enum dom_type t);     /* "pv" "pvh" "hvm" */
+int dom_type_parse(const char *s, enum dom_type *t);      /* 0 or -1 */
+
+#endif

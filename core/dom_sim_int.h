@@ -1,0 +1,78 @@
+/* core/dom_sim_int.h: the sim backend's internals, shared by dom_sim.c (operations),
+ * dom_sim_state.c (state directory, lock, metadata, memory images) and dom_sim_stream.c
+ * (save and restore). Not for use outside core/dom_sim*.c. */
+#ifndef XLUA_DOM_SIM_INT_H
+#define XLUA_DOM_SIM_INT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "dom.h"
+
+#define SIM_PAGE 4096u
+/* Xen hands out domids below DOMID_FIRST_RESERVED (0x7FF0). */
+#define SIM_DOMID_LIMIT 0x7FF0u
+
+struct sim {
+    struct dom_backend base;
+    char *dir;                 /* the state directory */
+    int lockfd;                /* dir/lock, flock()ed around every mutation */
+};
+
+/* A domain's metadata file. creator != 0: still being built by that process (create or
+ * restore); such a domain holds its domid and name but is invisible to every operation. */
+struct sim_dom {
+    struct dom_info info;
+    unsigned pauses;           /* Xen counts toolstack pauses: unpause undoes one */
+    pid_t creator;
+};
+
+/* State directory and lock. */
+int sim_lock(struct sim *s, struct xerr *err);
+void sim_unlock(struct sim *s);
+/* snprintf into a PATH_MAX buffer: dir/domains/<domid>[/leaf]. */
+void sim_dom_path(const struct sim *s, uint32_t domid, const char *leaf, char *out);
+
+/* Metadata: 0, or -1 with NODOMAIN (absent) or an I/O error. */
+int sim_read_meta(struct sim *s, uint32_t domid, struct sim_dom *d, struct xerr *err);
+int sim_write_meta(struct sim *s, const struct sim_dom *d, struct xerr *err);
+/* Every domain directory (building ones too, so names and domids stay reserved); removes
+ * leftovers of dead builders and destroys when `clean` (caller holds the lock). */
+int sim_scan(struct sim *s, int clean, struct sim_dom **out, size_t *n, struct xerr *err);
+/* A usable domain (not being built), or NODOMAIN; Domain-0 is EPERM: "<what> Domain-0". */
+int sim_get(struct sim *s, uint32_t domid, const char *what, struct sim_dom *d,
+            struct xerr *err);
+
+/* Under the lock: check the name, take the next domid, create its directory and metadata
+ * (creator = this process). Fills d->info.domid. */
+int sim_reserve(struct sim *s, struct sim_dom *d, struct xerr *err);
+/* Under the lock: the build is done, the domain becomes visible in state `state`. */
+int sim_publish(struct sim *s, struct sim_dom *d, enum dom_state state, struct xerr *err);
+/* Remove a domain's directory entirely (rename first, so readers never see half of it). */
+int sim_remove(struct sim *s, uint32_t domid, struct xerr *err);
+
+/* Write a file atomically inside the domain's directory (temp + rename). */
+int sim_write_file(struct sim *s, uint32_t domid, const char *leaf, const void *p, size_t n,
+                   struct xerr *err);
+/* Read a whole file; *p malloc'd and NUL-terminated. ENOENT when absent. */
+int sim_read_file(const char *path, char **p, size_t *n, struct xerr *err);
+
+/* Memory images: a sparse file of memory_kb KiB filled from the uuid, and its digest. */
+int sim_fill_memory(const char *path, const char *uuid, uint64_t bytes, struct xerr *err);
+int sim_digest(const char *path, char hex[33], struct xerr *err);
+
+/* The stored config with c_info.name and c_info.uuid set to the domain's current ones. */
+char *sim_json_patch(const char *json, const char *name, const char *uuid);
+char *sim_json_minimal(const struct dom_info *i);
+
+/* dom_sim_stream.c */
+int sim_save(struct dom_backend *b, uint32_t domid, struct sf_writer *w, int live,
+             const struct dom_progress *p, struct xerr *err);
+int sim_restore(struct dom_backend *b, const struct dom_create *c, struct sf_reader *r,
+                const struct dom_progress *p, uint32_t *domid, struct xerr *err);
+/* Shared by create and restore: the metadata of a domain about to be built. */
+int sim_new_dom(const struct dom_create *c, struct sim_dom *d, struct xerr *err);
+/* Both: after a failed build, remove it (taking the lock). */
+void sim_abandon(struct sim *s, uint32_t domid);
+
+#endif

@@ -1,0 +1,697 @@
+/* core/dom_sim_state.c: the sim backend's state directory: the lock, domid allocation,
+ * per-domain metadata written atomically, memory images filled from the uuid, and digests.
+ *
+ * Layout: DIR/lock, DIR/next-domid, DIR/domains/<domid>/{meta, config.json, memory, store/}.
+ * Domids increase and are not reused while the state directory lives (wrapping below
+ * 0x7FF0 to the lowest free one), as Xen's own allocator does. */
+#include "dom_sim_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+int sim_lock(struct sim *s, struct xerr *err)
+{
+    while (flock(s->lockfd, LOCK_EX) < 0) {
+        if (errno != EINTR)
+            return xerr_errno(err, errno, "%s/lock: cannot lock the sim state", s->dir);
+    }
+    return 0;
+}
+
+void sim_unlock(struct sim *s)
+{
+    flock(s->lockfd, LOCK_UN);
+}
+
+void sim_dom_path(const struct sim *s, uint32_t domid, const char *leaf, char *out)
+{
+    if (leaf)
+        snprintf(out, PATH_MAX, "%s/domains/%u/%s", s->dir, domid, leaf);
+    else
+        snprintf(out, PATH_MAX, "%s/domains/%u", s->dir, domid);
+}
+
+/* ---- files ---- */
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const char *b = p;
+    while (n > 0) {
+        ssize_t k = write(fd, b, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -1;
+        b += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+int sim_write_file(struct sim *s, uint32_t domid, const char *leaf, const void *p, size_t n,
+                   struct xerr *err)
+{
+    char tmp[PATH_MAX], path[PATH_MAX];
+    sim_dom_path(s, domid, ".tmp-XXXXXX", tmp);
+    sim_dom_path(s, domid, leaf, path);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return xerr_set(err, "NODOMAIN", "no domain with id %u", domid);
+        return xerr_errno(err, errno, "%s: cannot create", tmp);
+    }
+    if (write_all(fd, p, n) < 0) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        return xerr_errno(err, e, "%s: cannot write", path);
+    }
+    if (close(fd) < 0 || rename(tmp, path) < 0) {
+        int e = errno;
+        unlink(tmp);
+        return xerr_errno(err, e, "%s: cannot write", path);
+    }
+    return 0;
+}
+
+int sim_read_file(const char *path, char **out, size_t *n, struct xerr *err)
+{
+    *out = NULL;
+    *n = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return xerr_errno(err, errno, "%s: cannot open", path);
+    struct stat st;
+    char *p = NULL;
+    size_t len = 0;
+    if (fstat(fd, &st) < 0)
+        goto fail;
+    len = (size_t)st.st_size;
+    p = malloc(len + 1);
+    if (!p) {
+        errno = ENOMEM;
+        goto fail;
+    }
+    for (size_t got = 0; got < len;) {
+        ssize_t k = read(fd, p + got, len - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            goto fail;
+        if (k == 0) {
+            len = got;
+            break;
+        }
+        got += (size_t)k;
+    }
+    close(fd);
+    p[len] = '\0';
+    *out = p;
+    *n = len;
+    return 0;
+fail:;
+    int e = errno;
+    free(p);
+    close(fd);
+    return xerr_errno(err, e, "%s: cannot read", path);
+}
+
+/* ---- metadata ---- */
+
+int sim_write_meta(struct sim *s, const struct sim_dom *d, struct xerr *err)
+{
+    char buf[1024];
+    const struct dom_info *i = &d->info;
+    int n = snprintf(buf, sizeof buf,
+                     "domid=%u\nname=%s\nuuid=%s\nstate=%s\ntype=%s\nmemory_kb=%llu\n"
+                     "max_memory_kb=%llu\nvcpus=%u\ndigest=%s\npauses=%u\ncreator=%ld\n",
+                     i->domid, i->name, i->uuid, dom_state_name(i->state),
+                     dom_type_name(i->type), (unsigned long long)i->memory_kb,
+                     (unsigned long long)i->max_memory_kb, i->vcpus, i->digest,
+                     d->pauses, (long)d->creator);
+    return sim_write_file(s, i->domid, "meta", buf, (size_t)n, err);
+}
+
+static int parse_meta(char *text, struct sim_dom *d)
+{
+    memset(d, 0, sizeof *d);
+    int seen = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        char *eq = strchr(line, '=');
+        if (!eq)
+            return -1;
+        *eq = '\0';
+        const char *k = line, *v = eq + 1;
+        struct dom_info *i = &d->info;
+        if (strcmp(k, "domid") == 0)
+            i->domid = (uint32_t)strtoul(v, NULL, 10), seen |= 1;
+        else if (strcmp(k, "name") == 0 && strlen(v) <= DOM_NAME_MAX)
+            strcpy(i->name, v), seen |= 2;
+        else if (strcmp(k, "uuid") == 0 && strlen(v) <= DOM_UUID_LEN)
+            strcpy(i->uuid, v);
+        else if (strcmp(k, "state") == 0) {
+            if (strcmp(v, "paused") == 0)
+                i->state = DOM_PAUSED;
+            else if (strcmp(v, "shutdown") == 0)
+                i->state = DOM_SHUTDOWN;
+            else if (strcmp(v, "dying") == 0)
+                i->state = DOM_DYING;
+            else
+                i->state = DOM_RUNNING;
+        } else if (strcmp(k, "type") == 0) {
+            if (dom_type_parse(v, &i->type) < 0)
+                return -1;
+        } else if (strcmp(k, "memory_kb") == 0)
+            i->memory_kb = strtoull(v, NULL, 10);
+        else if (strcmp(k, "max_memory_kb") == 0)
+            i->max_memory_kb = strtoull(v, NULL, 10);
+        else if (strcmp(k, "vcpus") == 0)
+            i->vcpus = (uint32_t)strtoul(v, NULL, 10);
+        else if (strcmp(k, "digest") == 0 && strlen(v) < sizeof i->digest)
+            strcpy(i->digest, v);
+        else if (strcmp(k, "pauses") == 0)
+            d->pauses = (unsigned)strtoul(v, NULL, 10);
+        else if (strcmp(k, "creator") == 0)
+            d->creator = (pid_t)strtol(v, NULL, 10);
+    }
+    return seen == 3 ? 0 : -1;
+}
+
+int sim_read_meta(struct sim *s, uint32_t domid, struct sim_dom *d, struct xerr *err)
+{
+    char path[PATH_MAX], *text;
+    size_t n;
+    sim_dom_path(s, domid, "meta", path);
+    struct xerr e;
+    if (sim_read_file(path, &text, &n, &e) < 0) {
+        if (e.code && (strcmp(e.code, "ENOENT") == 0 || strcmp(e.code, "ENOTDIR") == 0))
+            return xerr_set(err, "NODOMAIN", "no domain with id %u", domid);
+        if (err)
+            *err = e;
+        return -1;
+    }
+    int rc = parse_meta(text, d);
+    free(text);
+    if (rc < 0 || d->info.domid != domid)
+        return xerr_set(err, "EIO", "%s: damaged domain metadata", path);
+    return 0;
+}
+
+static int creator_dead(pid_t pid)
+{
+    return pid > 0 && kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;
+}
+
+static void rm_tree(const char *path)
+{
+    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int sim_remove(struct sim *s, uint32_t domid, struct xerr *err)
+{
+    static unsigned counter;
+    char path[PATH_MAX], dead[PATH_MAX];
+    sim_dom_path(s, domid, NULL, path);
+    snprintf(dead, sizeof dead, "%s/domains/.destroyed-%u-%ld-%u", s->dir, domid,
+             (long)getpid(), counter++);
+    if (rename(path, dead) < 0) {
+        if (errno == ENOENT)
+            return xerr_set(err, "NODOMAIN", "no domain with id %u", domid);
+        return xerr_errno(err, errno, "%s: cannot remove", path);
+    }
+    rm_tree(dead);
+    return 0;
+}
+
+static int parse_domid(const char *s, uint32_t *out)
+{
+    if (!*s)
+        return -1;
+    unsigned long v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > SIM_DOMID_LIMIT)
+            return -1;
+        v = v * 10 + (unsigned long)(*s - '0');
+    }
+    if (v == 0 || v >= SIM_DOMID_LIMIT)
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+int sim_scan(struct sim *s, int clean, struct sim_dom **out, size_t *n, struct xerr *err)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/domains", s->dir);
+    *out = NULL;
+    *n = 0;
+    DIR *dir = opendir(path);
+    if (!dir)
+        return xerr_errno(err, errno, "%s: cannot list the sim domains", path);
+    struct sim_dom *v = NULL;
+    size_t len = 0, cap = 0;
+    struct dirent *de;
+    int rc = 0;
+    while ((de = readdir(dir))) {
+        uint32_t domid;
+        if (clean && strncmp(de->d_name, ".destroyed-", 11) == 0) {
+            char dead[PATH_MAX + 256];
+            snprintf(dead, sizeof dead, "%s/%s", path, de->d_name);
+            rm_tree(dead);
+            continue;
+        }
+        if (parse_domid(de->d_name, &domid) < 0)
+            continue;
+        struct sim_dom d;
+        struct xerr e;
+        if (sim_read_meta(s, domid, &d, &e) < 0) {
+            /* Gone meanwhile, or a builder between mkdir and its metadata (it holds the
+             * lock, so a cleaning caller never sees that). */
+            if (clean && strcmp(e.code, "NODOMAIN") == 0)
+                sim_remove(s, domid, NULL);
+            continue;
+        }
+        if (clean && d.creator && creator_dead(d.creator)) {
+            sim_remove(s, domid, NULL);
+            continue;
+        }
+        if (len == cap) {
+            cap = cap ? 2 * cap : 16;
+            struct sim_dom *nv = realloc(v, cap * sizeof *v);
+            if (!nv) {
+                rc = xerr_errno(err, ENOMEM, "cannot list the sim domains");
+                break;
+            }
+            v = nv;
+        }
+        v[len++] = d;
+    }
+    closedir(dir);
+    if (rc < 0) {
+        free(v);
+        return -1;
+    }
+    *out = v;
+    *n = len;
+    return 0;
+}
+
+int sim_get(struct sim *s, uint32_t domid, const char *what, struct sim_dom *d,
+            struct xerr *err)
+{
+    if (domid == 0)
+        return xerr_set(err, "EPERM", "%s Domain-0", what);
+    if (domid >= SIM_DOMID_LIMIT)
+        return xerr_set(err, "NODOMAIN", "no domain with id %u", domid);
+    if (sim_read_meta(s, domid, d, err) < 0)
+        return -1;
+    if (d->creator)
+        return xerr_set(err, "NODOMAIN", "no domain with id %u (it is still being built)",
+                        domid);
+    return 0;
+}
+
+/* ---- domids and names ---- */
+
+static uint32_t read_next_domid(struct sim *s)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/next-domid", s->dir);
+    FILE *f = fopen(path, "re");
+    unsigned long v = 1;
+    if (f) {
+        if (fscanf(f, "%lu", &v) != 1)
+            v = 1;
+        fclose(f);
+    }
+    return v >= 1 && v < SIM_DOMID_LIMIT ? (uint32_t)v : 1;
+}
+
+static int write_next_domid(struct sim *s, uint32_t next, struct xerr *err)
+{
+    char path[PATH_MAX], tmp[PATH_MAX], buf[32];
+    snprintf(path, sizeof path, "%s/next-domid", s->dir);
+    snprintf(tmp, sizeof tmp, "%s/.next-domid.tmp", s->dir);
+    int n = snprintf(buf, sizeof buf, "%u\n", next);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || write_all(fd, buf, (size_t)n) < 0 || close(fd) < 0 || rename(tmp, path) < 0)
+        return xerr_errno(err, errno, "%s: cannot write", path);
+    return 0;
+}
+
+int sim_reserve(struct sim *s, struct sim_dom *d, struct xerr *err)
+{
+    struct sim_dom *all;
+    size_t n;
+    if (sim_scan(s, 1, &all, &n, err) < 0)
+        return -1;
+    int taken = strcmp(d->info.name, "Domain-0") == 0;
+    for (size_t i = 0; i < n && !taken; i++)
+        taken = strcmp(all[i].info.name, d->info.name) == 0;
+    if (taken) {
+        free(all);
+        return xerr_set(err, "EXISTS", "a domain named '%s' already exists", d->info.name);
+    }
+    uint32_t domid = read_next_domid(s);
+    char path[PATH_MAX];
+    for (uint32_t tries = 0;; tries++, domid = domid + 1 >= SIM_DOMID_LIMIT ? 1 : domid + 1) {
+        if (tries >= SIM_DOMID_LIMIT) {
+            free(all);
+            return xerr_set(err, "ENOSPC", "no free domid left");
+        }
+        int used = 0;
+        for (size_t i = 0; i < n && !used; i++)
+            used = all[i].info.domid == domid;
+        if (used)
+            continue;
+        sim_dom_path(s, domid, NULL, path);
+        if (mkdir(path, 0700) == 0)
+            break;
+        if (errno != EEXIST) {
+            free(all);
+            return xerr_errno(err, errno, "%s: cannot create", path);
+        }
+    }
+    free(all);
+    d->info.domid = domid;
+    d->creator = getpid();
+    sim_dom_path(s, domid, "store", path);
+    if (mkdir(path, 0700) < 0) {
+        xerr_errno(err, errno, "%s: cannot create", path);
+        sim_remove(s, domid, NULL);
+        return -1;
+    }
+    if (sim_write_meta(s, d, err) < 0 ||
+        write_next_domid(s, domid + 1 >= SIM_DOMID_LIMIT ? 1 : domid + 1, err) < 0) {
+        sim_remove(s, domid, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+int sim_publish(struct sim *s, struct sim_dom *d, enum dom_state state, struct xerr *err)
+{
+    d->creator = 0;
+    d->info.state = state;
+    d->pauses = state == DOM_PAUSED;
+    return sim_write_meta(s, d, err);
+}
+
+/* ---- memory images ---- */
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+/* A third of the pages zero, a third random, a third text-like (compressible): roughly what
+ * a booted guest holds, so savefiles and their compression behave like real ones. */
+static int fill_page(unsigned char *page, uint64_t pfn, uint64_t *rng)
+{
+    uint64_t kind = splitmix64(rng) % 3;
+    if (kind == 0)
+        return 0;
+    if (kind == 1) {
+        for (unsigned i = 0; i < SIM_PAGE; i += 8) {
+            uint64_t v = splitmix64(rng);
+            memcpy(page + i, &v, 8);
+        }
+        return 1;
+    }
+    char line[64];
+    int len = snprintf(line, sizeof line, "sim page %llu tag %016llx\n",
+                       (unsigned long long)pfn, (unsigned long long)splitmix64(rng));
+    for (unsigned i = 0; i < SIM_PAGE; i++)
+        page[i] = (unsigned char)line[i % (unsigned)len];
+    return 1;
+}
+
+#define FILL_PAGES 256u
+
+int sim_fill_memory(const char *path, const char *uuid, uint64_t bytes, struct xerr *err)
+{
+    char lower[DOM_UUID_LEN + 1];
+    size_t ulen = strlen(uuid);
+    for (size_t i = 0; i <= ulen && i <= DOM_UUID_LEN; i++)
+        lower[i] = (char)(uuid[i] >= 'A' && uuid[i] <= 'F' ? uuid[i] + 32 : uuid[i]);
+    lower[DOM_UUID_LEN] = '\0';
+    uint64_t rng = XXH3_64bits(lower, strlen(lower));
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return xerr_errno(err, errno, "%s: cannot create the memory image", path);
+    unsigned char *buf = malloc((size_t)FILL_PAGES * SIM_PAGE);
+    if (!buf) {
+        close(fd);
+        return xerr_errno(err, ENOMEM, "cannot allocate a buffer for the memory image");
+    }
+    if (ftruncate(fd, (off_t)bytes) < 0)
+        goto fail;
+    uint64_t pages = bytes / SIM_PAGE;
+    for (uint64_t pfn = 0; pfn < pages;) {
+        /* Write runs of non-zero pages; zero pages stay holes. */
+        unsigned run = 0;
+        uint64_t start = pfn;
+        while (pfn < pages && run < FILL_PAGES) {
+            if (fill_page(buf + (size_t)run * SIM_PAGE, pfn, &rng)) {
+                if (run == 0)
+                    start = pfn;
+                run++;
+                pfn++;
+            } else {
+                pfn++;
+                if (run)
+                    break;
+            }
+        }
+        size_t len = (size_t)run * SIM_PAGE;
+        for (size_t off = 0; off < len;) {
+            ssize_t k = pwrite(fd, buf + off, len - off, (off_t)(start * SIM_PAGE + off));
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k < 0)
+                goto fail;
+            off += (size_t)k;
+        }
+    }
+    free(buf);
+    if (close(fd) < 0)
+        return xerr_errno(err, errno, "%s: cannot write the memory image", path);
+    return 0;
+fail:;
+    int e = errno;
+    free(buf);
+    close(fd);
+    return xerr_errno(err, e, "%s: cannot write the memory image", path);
+}
+
+int sim_digest(const char *path, char hex[33], struct xerr *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return xerr_errno(err, errno, "%s: cannot open the memory image", path);
+    XXH3_state_t *h = XXH3_createState();
+    unsigned char *buf = malloc(1u << 20);
+    int e = 0;
+    if (!h || !buf || XXH3_128bits_reset(h) != XXH_OK) {
+        e = ENOMEM;
+    } else {
+        for (;;) {
+            ssize_t k = read(fd, buf, 1u << 20);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k < 0) {
+                e = errno;
+                break;
+            }
+            if (k == 0)
+                break;
+            XXH3_128bits_update(h, buf, (size_t)k);
+        }
+    }
+    if (!e) {
+        XXH128_canonical_t c;
+        XXH128_canonicalFromHash(&c, XXH3_128bits_digest(h));
+        for (int i = 0; i < 16; i++)
+            snprintf(hex + 2 * i, 3, "%02x", c.digest[i]);
+    }
+    free(buf);
+    if (h)
+        XXH3_freeState(h);
+    close(fd);
+    if (e)
+        return xerr_errno(err, e, "%s: cannot read the memory image", path);
+    return 0;
+}
+
+/* ---- the config JSON: just enough of a scanner to set two strings in c_info ---- */
+
+static const char *ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+static const char *skip_string(const char *p)
+{
+    for (p++; *p && *p != '"'; p++)
+        if (*p == '\\' && p[1])
+            p++;
+    return *p == '"' ? p + 1 : NULL;
+}
+
+static const char *skip_value(const char *p)
+{
+    p = ws(p);
+    if (*p == '"')
+        return skip_string(p);
+    if (*p == '{' || *p == '[') {
+        int depth = 0;
+        while (*p) {
+            if (*p == '"') {
+                if (!(p = skip_string(p)))
+                    return NULL;
+                continue;
+            }
+            if (*p == '{' || *p == '[')
+                depth++;
+            else if ((*p == '}' || *p == ']') && --depth == 0)
+                return p + 1;
+            p++;
+        }
+        return NULL;
+    }
+    const char *start = p;
+    while (*p && !strchr(",}] \t\r\n", *p))
+        p++;
+    return p > start ? p : NULL;
+}
+
+/* In the object at obj ('{'), find member key: its value span. 1 found, 0 not, -1 bad. */
+static int find_member(const char *obj, const char *key, const char **vs, const char **ve)
+{
+    const char *p = ws(obj);
+    if (*p != '{')
+        return -1;
+    p = ws(p + 1);
+    if (*p == '}')
+        return 0;
+    size_t klen = strlen(key);
+    for (;;) {
+        if (*p != '"')
+            return -1;
+        const char *ks = p + 1, *kend = skip_string(p);
+        if (!kend)
+            return -1;
+        p = ws(kend);
+        if (*p != ':')
+            return -1;
+        const char *v = ws(p + 1), *end = skip_value(v);
+        if (!end)
+            return -1;
+        if ((size_t)(kend - 1 - ks) == klen && memcmp(ks, key, klen) == 0) {
+            *vs = v;
+            *ve = end;
+            return 1;
+        }
+        p = ws(end);
+        if (*p == '}')
+            return 0;
+        if (*p != ',')
+            return -1;
+        p = ws(p + 1);
+    }
+}
+
+static char *set_cinfo_string(const char *json, const char *key, const char *value)
+{
+    const char *cs, *ce, *vs, *ve;
+    if (find_member(json, "c_info", &cs, &ce) != 1 || *cs != '{')
+        return NULL;
+    int found = find_member(cs, key, &vs, &ve);
+    if (found < 0)
+        return NULL;
+    /* The value: a JSON string (names have no control characters; escape " and \). */
+    size_t vlen = strlen(value), extra = strlen(key) + 8;
+    char *enc = malloc(2 * vlen + 3);
+    if (!enc)
+        return NULL;
+    char *q = enc;
+    *q++ = '"';
+    for (const char *p = value; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            *q++ = '\\';
+        *q++ = *p;
+    }
+    *q++ = '"';
+    *q = '\0';
+    size_t jlen = strlen(json);
+    char *out = malloc(jlen + strlen(enc) + extra + 1);
+    if (!out) {
+        free(enc);
+        return NULL;
+    }
+    if (found) {
+        size_t pre = (size_t)(vs - json);
+        sprintf(out, "%.*s%s%s", (int)pre, json, enc, ve);
+    } else {
+        const char *after = ws(cs + 1);
+        size_t pre = (size_t)(cs + 1 - json);
+        sprintf(out, "%.*s\"%s\": %s%s%s", (int)pre, json, key, enc, *after == '}' ? "" : ", ",
+                cs + 1);
+    }
+    free(enc);
+    return out;
+}
+
+char *sim_json_patch(const char *json, const char *name, const char *uuid)
+{
+    char *a = set_cinfo_string(json, "name", name);
+    if (!a)
+        return strdup(json);
+    char *b = set_cinfo_string(a, "uuid", uuid);
+    if (!b)
+        return a;
+    free(a);
+    return b;
+}
+
+char *sim_json_minimal(const struct dom_info *i)
+{
+    /* name and uuid are set by sim_json_patch whenever the config is read. */
+    char *out = NULL;
+    if (asprintf(&out, "{\n    \"c_info\": {\n        \"type\": \"%s\",\n        \"name\": \"\",\n"
+                 "        \"uuid\": \"\"\n    },\n"
+                 "    \"b_info\": {\n        \"max_vcpus\": %u,\n        \"max_memkb\": %llu,\n"
+                 "        \"target_memkb\": %llu\n    }\n}\n",
+                 i->type == DOM_PV ? "pv" : i->type == DOM_PVH ? "pvh" : "hvm", i->vcpus,
+                 (unsigned long long)i->max_memory_kb, (unsigned long long)i->memory_kb) < 0)
+        return NULL;
+    return out;
+}

@@ -1,0 +1,366 @@
+/* core/dom_sim_stream.c: saving a sim domain as a libxl migration stream v2 (the records real
+ * libxc writes, PAGE_DATA carrying every page) and restoring one from such a stream.
+ * Both move the memory image in batches of 1024 pages, so their memory use is one batch. */
+#include "dom_sim_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sf_reader.h"
+#include "sf_writer.h"
+
+#define BATCH 1024u          /* pfns per PAGE_DATA record, as libxc sends them */
+#define XEN_MAJOR 4u
+#define XEN_MINOR 17u
+
+static int cancelled(const struct dom_progress *p, uint64_t done, uint64_t total,
+                     struct xerr *err)
+{
+    if (p->fn && p->fn(p->ctx, done, total))
+        return xerr_set(err, "CANCELLED", "cancelled by the progress callback");
+    return 0;
+}
+
+static int read_at(int fd, void *dst, size_t n, uint64_t off)
+{
+    char *b = dst;
+    while (n > 0) {
+        ssize_t k = pread(fd, b, n, (off_t)off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -1;
+        if (k == 0) {          /* past the end of the image: zero pages */
+            memset(b, 0, n);
+            return 0;
+        }
+        b += k;
+        n -= (size_t)k;
+        off += (uint64_t)k;
+    }
+    return 0;
+}
+
+static int write_at(int fd, const void *src, size_t n, uint64_t off)
+{
+    const char *b = src;
+    while (n > 0) {
+        ssize_t k = pwrite(fd, b, n, (off_t)off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -1;
+        b += k;
+        n -= (size_t)k;
+        off += (uint64_t)k;
+    }
+    return 0;
+}
+
+/* ---- save ---- */
+
+static int write_pages(struct sf_writer *w, const struct dom_info *i, int fd,
+                       const struct dom_progress *p, struct xerr *err)
+{
+    int big = sf_host_big_endian();
+    uint64_t pages = i->memory_kb / 4, pfns = i->max_memory_kb / 4, total = pages * SIM_PAGE;
+    size_t cap = SF_PAGE_DATA_HEADER_LEN + (size_t)BATCH * 8 + (size_t)BATCH * SIM_PAGE;
+    unsigned char *body = malloc(cap);
+    if (!body)
+        return xerr_errno(err, ENOMEM, "cannot allocate a page batch");
+    int rc = 0;
+    for (uint64_t start = 0; start < pfns && rc == 0; start += BATCH) {
+        uint32_t count = (uint32_t)(pfns - start < BATCH ? pfns - start : BATCH);
+        uint32_t with_data = 0;
+        sf_put32(body, count, big);
+        sf_put32(body + 4, 0, big);
+        for (uint32_t k = 0; k < count; k++) {
+            uint64_t pfn = start + k, type = pfn < pages ? 0 : SF_PAGE_XTAB;
+            sf_put64(body + SF_PAGE_DATA_HEADER_LEN + 8 * k, pfn | type << SF_PFN_TYPE_SHIFT,
+                     big);
+            with_data += pfn < pages;
+        }
+        unsigned char *data = body + SF_PAGE_DATA_HEADER_LEN + (size_t)count * 8;
+        if (with_data && read_at(fd, data, (size_t)with_data * SIM_PAGE, start * SIM_PAGE) < 0) {
+            rc = xerr_errno(err, errno, "cannot read the memory image of domain %u",
+                            i->domid);
+            break;
+        }
+        size_t len = (size_t)(data - body) + (size_t)with_data * SIM_PAGE;
+        rc = sf_writer_record(w, SF_LIBXC_PAGE_DATA, body, len, err);
+        if (rc == 0 && with_data) {
+            uint64_t done = start + with_data >= pages ? total : (start + with_data) * SIM_PAGE;
+            rc = cancelled(p, done, total, err);
+        }
+    }
+    free(body);
+    return rc;
+}
+
+static int write_stream(struct sf_writer *w, const struct dom_info *i, int fd,
+                        const struct dom_progress *p, struct xerr *err)
+{
+    int big = sf_host_big_endian(), pv = i->type == DOM_PV;
+    unsigned char b[64];
+    if (sf_writer_libxl_header(w, err) < 0 ||
+        sf_writer_record(w, SF_LIBXL_LIBXC_CONTEXT, NULL, 0, err) < 0 ||
+        sf_writer_libxc_headers(w, 3, pv ? SF_DOMAIN_X86_PV : SF_DOMAIN_X86_HVM, 12,
+                                XEN_MAJOR, XEN_MINOR, err) < 0 ||
+        sf_writer_record(w, SF_LIBXC_STATIC_DATA_END, NULL, 0, err) < 0)
+        return -1;
+    if (pv) {
+        /* guest_width 8 (64-bit), pt_levels 4, reserved */
+        memset(b, 0, 8);
+        b[0] = 8;
+        b[1] = 4;
+        if (sf_writer_record(w, SF_LIBXC_X86_PV_INFO, b, 8, err) < 0)
+            return -1;
+    }
+    if (write_pages(w, i, fd, p, err) < 0)
+        return -1;
+    /* X86_TSC_INFO: mode 0 (default), 1 GHz, no elapsed time, incarnation 0. */
+    memset(b, 0, 24);
+    sf_put32(b + 4, 1000000, big);
+    if (sf_writer_record(w, SF_LIBXC_X86_TSC_INFO, b, 24, err) < 0)
+        return -1;
+    if (pv) {
+        static const unsigned char shared_info[SIM_PAGE];
+        if (sf_writer_record(w, SF_LIBXC_SHARED_INFO, shared_info, sizeof shared_info,
+                             err) < 0)
+            return -1;
+    } else {
+        /* A minimal HVM context: the save header descriptor, then the end descriptor;
+         * HVM_PARAMS with no entries. */
+        memset(b, 0, 48);
+        sf_put16(b, 1, big);            /* HVM_SAVE_CODE(HEADER) */
+        sf_put32(b + 4, 24, big);
+        sf_put32(b + 8, 0x54381286, big);
+        sf_put32(b + 12, 1, big);
+        if (sf_writer_record(w, SF_LIBXC_HVM_CONTEXT, b, 8 + 24 + 8, err) < 0)
+            return -1;
+        memset(b, 0, 8);
+        if (sf_writer_record(w, SF_LIBXC_HVM_PARAMS, b, 8, err) < 0)
+            return -1;
+    }
+    if (sf_writer_record(w, SF_LIBXC_END, NULL, 0, err) < 0 ||
+        sf_writer_record(w, SF_LIBXL_END, NULL, 0, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* Put back the pause the save took (the domain may be gone meanwhile). */
+static void undo_pause(struct sim *s, uint32_t domid)
+{
+    struct sim_dom d;
+    if (sim_lock(s, NULL) < 0)
+        return;
+    if (sim_get(s, domid, "", &d, NULL) == 0 && d.info.state == DOM_PAUSED && d.pauses > 0) {
+        if (--d.pauses == 0)
+            d.info.state = DOM_RUNNING;
+        sim_write_meta(s, &d, NULL);
+    }
+    sim_unlock(s);
+}
+
+int sim_save(struct dom_backend *b, uint32_t domid, struct sf_writer *w, int live,
+             const struct dom_progress *p, struct xerr *err)
+{
+    struct sim *s = (struct sim *)b;
+    struct sim_dom d;
+    char path[PATH_MAX];
+    (void)live;     /* the sim's memory never changes while it runs: live and not are one */
+    if (sim_lock(s, err) < 0)
+        return -1;
+    int rc = sim_get(s, domid, "cannot save", &d, err);
+    if (rc == 0 && d.info.state != DOM_RUNNING && d.info.state != DOM_PAUSED)
+        rc = xerr_set(err, "BADSTATE", "domain %u (%s) is %s: only a running or paused "
+                      "domain can be saved", domid, d.info.name, dom_state_name(d.info.state));
+    int fd = -1;
+    if (rc == 0) {
+        sim_dom_path(s, domid, "memory", path);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            rc = xerr_errno(err, errno, "%s: cannot open the memory image", path);
+    }
+    if (rc == 0) {
+        d.pauses++;
+        d.info.state = DOM_PAUSED;
+        rc = sim_write_meta(s, &d, err);
+    }
+    sim_unlock(s);
+    if (rc < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    rc = write_stream(w, &d.info, fd, p, err);
+    close(fd);
+    if (rc < 0)
+        undo_pause(s, domid);
+    return rc;
+}
+
+/* ---- restore ---- */
+
+struct restoring {
+    const struct dom_info *info;
+    int fd;
+    uint64_t data_pages;
+    int type_checked;
+    const struct sf_stream_info *si;
+};
+
+static int check_stream_type(struct restoring *x, struct xerr *err)
+{
+    const struct sf_stream_info *si = x->si;
+    if (x->type_checked)
+        return 0;
+    if (!si->have_libxc)
+        return xerr_set(err, "BADSTREAM", "the stream has libxc records but no libxc headers");
+    if (si->page_shift != 12)
+        return xerr_set(err, "BADSTREAM", "the stream's pages are 2^%u bytes; the sim takes "
+                        "4 KiB pages", si->page_shift);
+    int pv = x->info->type == DOM_PV;
+    if (si->domain_type != (pv ? SF_DOMAIN_X86_PV : SF_DOMAIN_X86_HVM))
+        return xerr_set(err, "BADSTREAM", "the stream holds an %s domain, but the config says "
+                        "%s", sf_domain_type_name(si->domain_type),
+                        dom_type_name(x->info->type));
+    x->type_checked = 1;
+    return 0;
+}
+
+static int is_zero(const unsigned char *p)
+{
+    static const unsigned char zero[SIM_PAGE];
+    return memcmp(p, zero, SIM_PAGE) == 0;
+}
+
+static int put_pages(struct restoring *x, const struct sf_record *rec, struct xerr *err)
+{
+    int big = x->si->libxc_big_endian;
+    uint64_t pages = x->info->memory_kb / 4;
+    const unsigned char *e = rec->body + SF_PAGE_DATA_HEADER_LEN;
+    uint32_t count = sf_get32(rec->body, big);
+    const unsigned char *data = e + (size_t)count * 8;
+    for (uint32_t k = 0; k < count; k++) {
+        uint64_t v = sf_get64(e + 8 * k, big), pfn = v & SF_PFN_MASK;
+        if (!sf_page_type_has_data((unsigned)(v >> SF_PFN_TYPE_SHIFT)))
+            continue;
+        if (pfn >= pages)
+            return xerr_set(err, "BADPAGE", "the PAGE_DATA record at byte %llu carries pfn "
+                            "%llu, past the domain's %llu pages", (unsigned long long)rec->offset,
+                            (unsigned long long)pfn, (unsigned long long)pages);
+        int rc = 0;
+        if (!is_zero(data))
+            rc = write_at(x->fd, data, SIM_PAGE, pfn * SIM_PAGE);
+        else if (fallocate(x->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                           (off_t)(pfn * SIM_PAGE), SIM_PAGE) < 0)
+            rc = write_at(x->fd, data, SIM_PAGE, pfn * SIM_PAGE);
+        if (rc < 0)
+            return xerr_errno(err, errno, "cannot write the memory image of domain %u",
+                              x->info->domid);
+        data += SIM_PAGE;
+        x->data_pages++;
+    }
+    return 0;
+}
+
+static int read_stream(struct sf_reader *r, struct restoring *x, const struct dom_progress *p,
+                       struct xerr *err)
+{
+    struct sf_record rec;
+    int rc, libxc_end = 0;
+    uint64_t total = x->info->memory_kb * 1024;
+    while ((rc = sf_reader_next(r, &rec, 1, err)) > 0) {
+        if (rec.layer != SF_LAYER_LIBXC)
+            continue;
+        if (check_stream_type(x, err) < 0)
+            return -1;
+        if (rec.type == SF_LIBXC_END)
+            libxc_end = 1;
+        if (rec.type != SF_LIBXC_PAGE_DATA)
+            continue;
+        if (put_pages(x, &rec, err) < 0)
+            return -1;
+        uint64_t done = x->data_pages * SIM_PAGE;
+        if (cancelled(p, done < total ? done : total, total, err) < 0)
+            return -1;
+    }
+    if (rc < 0)
+        return -1;
+    if (!libxc_end)
+        return xerr_set(err, "BADSTREAM", "the stream has no libxc part: there is no memory "
+                        "to restore");
+    struct sf_trailer t;
+    if (sf_reader_trailer(r, &t, err) < 0)
+        return -1;
+    if (t.found && !t.matches)
+        return xerr_set(err, "BADTRAILER", "the savefile's trailer does not match its bytes "
+                        "(%s): the domain is not restored", t.length_matches ? "hash differs"
+                        : "length differs");
+    return 0;
+}
+
+int sim_restore(struct dom_backend *b, const struct dom_create *c, struct sf_reader *r,
+                const struct dom_progress *p, uint32_t *domid, struct xerr *err)
+{
+    struct sim *s = (struct sim *)b;
+    struct sim_dom d;
+    const struct sf_stream_info *si;
+    char path[PATH_MAX];
+    if (sim_new_dom(c, &d, err) < 0 || sf_reader_stream(r, &si, err) < 0)
+        return -1;
+    if (sim_lock(s, err) < 0)
+        return -1;
+    int rc = sim_reserve(s, &d, err);
+    sim_unlock(s);
+    if (rc < 0)
+        return -1;
+    uint32_t id = d.info.domid;
+    struct restoring x = { .info = &d.info, .fd = -1, .si = si };
+    sim_dom_path(s, id, "memory", path);
+    x.fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (x.fd < 0) {
+        xerr_errno(err, errno, "%s: cannot create the memory image", path);
+        goto fail;
+    }
+    if (ftruncate(x.fd, (off_t)(d.info.memory_kb * 1024)) < 0) {
+        xerr_errno(err, errno, "%s: cannot size the memory image", path);
+        goto fail;
+    }
+    if (read_stream(r, &x, p, err) < 0)
+        goto fail;
+    if (close(x.fd) < 0) {
+        x.fd = -1;
+        xerr_errno(err, errno, "%s: cannot write the memory image", path);
+        goto fail;
+    }
+    x.fd = -1;
+    if (sim_digest(path, d.info.digest, err) < 0)
+        goto fail;
+    char *json = c->json ? NULL : sim_json_minimal(&d.info);
+    if (!c->json && !json) {
+        xerr_errno(err, ENOMEM, "cannot restore domain '%s'", d.info.name);
+        goto fail;
+    }
+    rc = sim_write_file(s, id, "config.json", c->json ? c->json : json,
+                        strlen(c->json ? c->json : json), err);
+    free(json);
+    if (rc < 0 || sim_lock(s, err) < 0)
+        goto fail;
+    rc = sim_publish(s, &d, c->paused ? DOM_PAUSED : DOM_RUNNING, err);
+    sim_unlock(s);
+    if (rc < 0)
+        goto fail;
+    *domid = id;
+    return 0;
+fail:
+    if (x.fd >= 0)
+        close(x.fd);
+    sim_abandon(s, id);
+    return -1;
+}

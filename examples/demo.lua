@@ -1,55 +1,69 @@
--- The demo behind `./dev.sh demo`: a savefile carrying its domain's config, written,
--- inspected, verified, then damaged by one byte and caught.
+-- The demo behind `./dev.sh demo`: the main job end to end on the sim backend, in a temporary
+-- state directory: create from an xl.cfg and from a Lua config, list, save (plain and -z),
+-- inspect, verify, restore from the file alone and with a replacement config that moves a
+-- disk, check the memory digest survived, destroy.
 -- Run it with: xlua examples/demo.lua [DIR]
-local savefile = require("xlua.savefile")
-
 local xlua_bin = arg[-1] or "xlua"
+local here = arg[0]:match("^(.*)/[^/]*$") or "."
+local function q(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
 local dir = arg[1] or io.popen("mktemp -d"):read("l")
-os.execute("mkdir -p '" .. dir .. "'")
-local path = dir .. "/web1.sav"
+os.execute("mkdir -p " .. q(dir .. "/sim"))
+local x = string.format("XLUA_SIM_DIR=%s XLUA_BACKEND=sim %s", q(dir .. "/sim"), q(xlua_bin))
 
-local function sh(cmd)
-  io.write("\n$ ", cmd, "\n")
+local function sh(cmd, shown)
+  io.write("\n$ ", shown or cmd, "\n")
   io.flush()
   local ok, _, code = os.execute(cmd)
   io.write("(exit status ", tostring(code), ")\n")
   return ok
 end
-
--- A small PV guest's savefile: config, source text, and a stream of 256 pages (1 MiB).
-local source = 'name = "web1"\nmemory = 1\nvcpus = 1\nkernel = "/boot/vmlinuz"\n'
-local config = '{"c_info":{"type":"pv","name":"web1"},"b_info":{"max_memkb":1024,"target_memkb":1024,"max_vcpus":1}}'
-local f = assert(io.open(path, "wb"))
-local w = savefile.writer(f)
-assert(w:header({
-  config = config,
-  extensions = {
-    { tag = savefile.EXT_SOURCE, data = source },
-    { tag = savefile.EXT_SOURCE_FORMAT, data = "xl" },
-    { tag = savefile.EXT_META, data = '{"name":"web1","saved_at":"' .. os.date("!%Y-%m-%dT%H:%M:%SZ") .. '"}' },
-  },
-}))
-assert(w:libxl_header())
-assert(w:record(1, "")) -- LIBXC_CONTEXT: the libxc stream follows
-assert(w:libxc_headers({ domain_type = 1, page_shift = 12, xen_major = 4, xen_minor = 17, version = 3 }))
-for batch = 0, 3 do
-  local pfns, pages = {}, {}
-  for i = 0, 63 do
-    local pfn = batch * 64 + i
-    pfns[#pfns + 1] = string.pack("<I8", pfn)
-    pages[#pages + 1] = pfn % 4 == 0 and string.rep("\0", 4096) or string.rep(string.pack("<I8", pfn), 512)
-  end
-  assert(w:record(1, string.pack("<I4I4", 64, 0) .. table.concat(pfns) .. table.concat(pages))) -- PAGE_DATA
+local function xlua(args)
+  return sh(x .. " " .. args, "xlua " .. args)
 end
-assert(w:record(0, "")) -- libxc END
-assert(w:record(0, "")) -- libxl END
-assert(w:finish())
-f:close()
+local function digest(name)
+  local p = io.popen(x .. " list --json " .. q(name) .. " 2>/dev/null")
+  local out = p:read("a")
+  p:close()
+  return out:match('"digest": "(%x+)"')
+end
 
-print("Wrote " .. path)
-sh(xlua_bin .. " inspect " .. path)
-sh(xlua_bin .. " verify " .. path)
--- Flip one byte in the middle of the page data: the trailer's XXH3-128 no longer matches.
-sh(("printf '\\377' | dd of=%s bs=1 seek=200000 conv=notrunc status=none"):format(path))
-sh(xlua_bin .. " verify " .. path)
-os.execute("rm -rf '" .. dir .. "'")
+local web1, db1 = here .. "/web1.cfg", here .. "/db1.lua"
+local sav, zsav = dir .. "/web1.sav", dir .. "/db1.sav"
+
+xlua("create " .. q(web1))
+xlua("create " .. q(db1))
+xlua("list")
+local before = digest("web1")
+xlua("save web1 " .. q(sav))
+xlua("save -z db1 " .. q(zsav))
+xlua("list")
+xlua("inspect " .. q(sav))
+xlua("verify " .. q(sav))
+xlua("verify " .. q(zsav))
+xlua("restore " .. q(sav))
+xlua("restore " .. q(zsav))
+print(("\nweb1's memory digest before the save: %s\n                         after restore: %s  %s"):format(
+  before, digest("web1"), before == digest("web1") and "(the same)" or "(DIFFERENT)"))
+
+-- A replacement config: web1's disk moved to another place (a host-side change, allowed).
+xlua("save web1 " .. q(sav))
+local moved = dir .. "/web1-moved.cfg"
+local f = assert(io.open(web1))
+local text = f:read("a"):gsub("/srv/xen/", "/mnt/newdisk/")
+f:close()
+f = assert(io.open(moved, "w"))
+f:write(text)
+f:close()
+xlua("restore -n " .. q(moved) .. " " .. q(sav))
+xlua("restore " .. q(moved) .. " " .. q(sav))
+xlua("config web1")
+print(("\nweb1's memory digest now: %s (before the first save: %s) %s"):format(digest("web1"), before,
+  before == digest("web1") and "(still the same)" or "(DIFFERENT)"))
+xlua("destroy web1")
+xlua("destroy db1")
+xlua("list")
+if not arg[1] then
+  os.execute("rm -rf " .. q(dir))
+end

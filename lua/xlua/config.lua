@@ -113,4 +113,24 @@ function config.from_json(text)
   return value
 end
 
+-- config.from_text(text, format, name) -> libxl table | nil, message, code: a config held as
+-- text, as a savefile stores it: format "json" (libxl JSON) or "xl" (xl.cfg text, converted as
+-- create converts it). name names it in messages.
+function config.from_text(text, format, name)
+  local libxl, err, code
+  if format == "json" then
+    libxl, err, code = config.from_json(text)
+  else
+    local parsed
+    parsed, err, code = require("xlua.cfg").parse(text, name)
+    if parsed then
+      libxl, err, code = convert.to_libxl(parsed.values)
+    end
+  end
+  if not libxl then
+    return nil, name .. ": " .. tostring(err), code
+  end
+  return libxl
+end
+
 return config

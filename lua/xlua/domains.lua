@@ -1,0 +1,150 @@
+-- Helpers shared by the domain policies and commands: opening the backend, finding a domain
+-- by name or id, the facts a backend needs from a libxl config, and the config store.
+local domains = {}
+
+-- Config store keys: the text as written, its format ("xl" | "lua"), the libxl JSON.
+domains.KEY_SOURCE, domains.KEY_FORMAT, domains.KEY_JSON = "source", "format", "json"
+
+-- Codes that mean "the input was bad" (exit 2) rather than "the operation failed" (exit 1):
+-- the savefile reader's, and those of reading and converting a config file.
+local INPUT_CODES = {}
+for code in ([[ENOENT EACCES EISDIR EIO SHORTHEADER BADMAGIC BYTEORDER BADFLAGS BADOPTLEN
+  BADCONFIGLEN NONUL BADEXT LEGACYSTREAM BADSTREAM TRUNCATED RECLEN BADRECTYPE BADPAGE BADZSTD
+  BADTRAILER BADJSON BADCONFIG BADVALUE BADSYNTAX NEEDHOST NOCONFIG]]):gmatch("%S+") do
+  INPUT_CODES[code] = true
+end
+domains.INPUT_CODES = INPUT_CODES
+
+-- The exit status for a failure code: 2 for a bad input file, 1 otherwise.
+function domains.status(code)
+  return INPUT_CODES[code] and 2 or 1
+end
+
+-- The domain module (the real xlua.domain, or what a spec put in package.loaded).
+function domains.module()
+  local ok, mod = pcall(require, "xlua.domain")
+  if not ok then
+    return nil, "the xlua.domain module is not built into this xlua", "NOMODULE"
+  end
+  return mod
+end
+
+-- domains.open([backend]) -> handle | nil, msg, code. backend "sim" | "libxl"; nil follows
+-- $XLUA_BACKEND (which `xlua --backend` sets), then the machine (libxl on a Xen dom0).
+function domains.open(backend)
+  local mod, err, code = domains.module()
+  if not mod then
+    return nil, err, code
+  end
+  return mod.open(backend)
+end
+
+-- domains.find(h, name_or_id) -> info | nil, msg, "NODOMAIN". Digits are a domid.
+function domains.find(h, which)
+  local info, err, code = h:find(tostring(which))
+  if not info then
+    return nil, err or (tostring(which) .. " is an invalid domain identifier"), code or "NODOMAIN"
+  end
+  return info
+end
+
+-- A positive whole number (cjson decodes numbers as floats), else nil.
+local function positive(n)
+  n = type(n) == "number" and math.tointeger(n) or nil
+  return n and n > 0 and n or nil
+end
+
+-- The plain fields create and restore hand to the backend, from a libxl_domain_config table:
+-- {name, uuid, type, memory_kb, max_memory_kb, vcpus}. Missing fields follow libxl's defaults
+-- (max memory = memory, one vcpu).
+function domains.facts(libxl)
+  local c, b = libxl.c_info or {}, libxl.b_info or {}
+  local memory = positive(b.target_memkb) or positive(b.max_memkb)
+  local facts = {
+    name = c.name,
+    uuid = c.uuid,
+    type = c.type or (type(b.type) == "table" and b.type.kind) or "pv",
+    memory_kb = memory,
+    max_memory_kb = positive(b.max_memkb) or memory,
+    vcpus = positive(b.max_vcpus) or 1,
+  }
+  if facts.uuid == "00000000-0000-0000-0000-000000000000" then
+    facts.uuid = nil
+  end
+  return facts
+end
+
+-- The create/restore argument table for h:create / h:restore.
+function domains.create_args(json_text, facts, paused)
+  return {
+    json = json_text,
+    name = facts.name,
+    uuid = facts.uuid,
+    type = facts.type,
+    memory_kb = facts.memory_kb,
+    max_memory_kb = facts.max_memory_kb,
+    vcpus = facts.vcpus,
+    paused = paused and true or false,
+  }
+end
+
+-- Store {source, format, json} (absent fields are removed, so nothing stale stays).
+-- -> true | nil, msg, code
+function domains.store_config(h, domid, stored)
+  for key, value in pairs({
+    [domains.KEY_SOURCE] = stored.source or false,
+    [domains.KEY_FORMAT] = stored.format or false,
+    [domains.KEY_JSON] = stored.json or false,
+  }) do
+    local ok, err, code
+    if value then
+      ok, err, code = h:store_put(domid, key, value)
+    else
+      ok, err, code = h:store_remove(domid, key)
+      if not ok and code == "ENOENT" then
+        ok = true
+      end
+    end
+    if not ok then
+      return nil, err, code
+    end
+  end
+  return true
+end
+
+-- The stored config: {source, format, json}, each nil when not stored.
+function domains.stored_config(h, domid)
+  local stored = {}
+  for _, key in ipairs({ domains.KEY_SOURCE, domains.KEY_FORMAT, domains.KEY_JSON }) do
+    local value = h:store_get(domid, key)
+    if type(value) == "string" then
+      stored[key] = value
+    end
+  end
+  return stored
+end
+
+-- The six state letters of `xl list` (running, blocked, paused, shutdown, reason, dying).
+-- The backends report one state, so "running" shows as r and the reason letter stays "-".
+function domains.state_letters(info)
+  local s = info.state
+  return (s == "running" and "r" or "-") .. "-" .. (s == "paused" and "p" or "-")
+    .. (s == "shutdown" and "s" or "-") .. "-" .. (s == "dying" and "d" or "-")
+end
+
+-- This host's name (for META).
+function domains.hostname()
+  for _, path in ipairs({ "/proc/sys/kernel/hostname", "/etc/hostname" }) do
+    local f = io.open(path, "r")
+    if f then
+      local name = f:read("l")
+      f:close()
+      if name and name ~= "" then
+        return name
+      end
+    end
+  end
+  return os.getenv("HOSTNAME") or "localhost"
+end
+
+return domains

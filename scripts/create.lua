@@ -1,0 +1,42 @@
+-- Create a domain from an xl.cfg or Lua config, and remember the config it was created with.
+local cli = require("xlua.cli")
+local create = require("xlua.create")
+local domains = require("xlua.domains")
+local log = require("xlua.log")
+
+return cli.main({
+  name = "create",
+  usage = "xlua create [-p] [-n] CONFIG [key=value ...]",
+  help = "Creates a domain from CONFIG (xl.cfg, or Lua when it ends in .lua); key=value lines\n"
+    .. "override the file, as with xl. Prints the name and domid.\n"
+    .. "  -p  leave the domain paused\n  -n  dry run: print the libxl JSON, create nothing",
+  options = { ["-p"] = "paused", ["-n"] = "dry_run", ["--backend"] = { "backend", value = true } },
+  min_args = 1,
+}, function(opts, args)
+  local path = args[1]
+  local overrides = table.move(args, 2, #args, 1, {})
+  io.stderr:write("Parsing config from ", path, "\n")
+  local plan, err, code = create.prepare(path, overrides)
+  if not plan then
+    return cli.fail(cli.BAD_INPUT, "%s", err)
+  end
+  for _, w in ipairs(plan.warnings) do
+    log.warn("%s", w)
+  end
+  if opts.dry_run then
+    io.stdout:write(plan.json, "\n")
+    return cli.OK
+  end
+  local h
+  h, err, code = domains.open(opts.backend)
+  if not h then
+    return cli.fail(domains.status(code), "%s", err)
+  end
+  local result
+  result, err, code = create.run(h, plan, { paused = opts.paused })
+  if not result then
+    return cli.fail(domains.status(code), "%s", err)
+  end
+  io.stdout:write(result.name, " ", result.domid, "\n")
+  return cli.OK
+end)

@@ -1,0 +1,31 @@
+-- Destroy a domain at once (no shutdown), as xl destroy does.
+local cli = require("xlua.cli")
+local domains = require("xlua.domains")
+
+return cli.main({
+  name = "destroy",
+  usage = "xlua destroy DOMAIN",
+  help = "DOMAIN is a name or a domid.",
+  options = { ["--backend"] = { "backend", value = true } },
+  min_args = 1,
+  max_args = 1,
+}, function(opts, args)
+  local h, err, code = domains.open(opts.backend)
+  if not h then
+    return cli.fail(domains.status(code), "%s", err)
+  end
+  local info
+  info, err, code = domains.find(h, args[1])
+  if not info then
+    return cli.fail(domains.status(code), "%s", err)
+  end
+  if info.domid == 0 then
+    return cli.fail(cli.FAILED, "Not destroying domain 0")
+  end
+  local ok
+  ok, err, code = h:destroy(info.domid)
+  if not ok then
+    return cli.fail(domains.status(code), "destroy failed: %s", err)
+  end
+  return cli.OK
+end)

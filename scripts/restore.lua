@@ -1,0 +1,91 @@
+-- Restore a domain from a savefile, with its stored config or a checked replacement.
+local cli = require("xlua.cli")
+local compat = require("xlua.compat")
+local domains = require("xlua.domains")
+local progress = require("xlua.progress")
+local restore = require("xlua.restore")
+
+return cli.main({
+  name = "restore",
+  usage = "xlua restore [-p] [-n] [--force] [--site-dir DIR] [CONFIG] FILE|-",
+  help = "Restores the domain saved in FILE (\"-\": standard input) with the config stored in it,\n"
+    .. "or with CONFIG after checking it is compatible with the stored one. Prints name and domid.\n"
+    .. "  -p       leave the domain paused\n  -n       check and report, restore nothing\n"
+    .. "  --force  restore even when CONFIG is not compatible\n"
+    .. "  --site-dir DIR  site rules for the compatibility check (default $XLUA_SITE_DIR,\n"
+    .. "                  else /etc/xlua/site.d)",
+  options = {
+    ["-p"] = "paused", ["-n"] = "dry_run", ["--force"] = "force",
+    ["--backend"] = { "backend", value = true },
+    ["--site-dir"] = { "site_dir", value = true },
+  },
+  min_args = 1,
+  max_args = 2,
+}, function(opts, args)
+  local config, path = nil, args[1]
+  if #args == 2 then
+    config, path = args[1], args[2]
+  end
+  local rules, err, code = compat.site_rules(opts.site_dir)
+  if not rules then
+    return cli.fail(cli.BAD_INPUT, "%s", err)
+  end
+  -- The backend is opened first: the check warns about a name another domain already has.
+  local h
+  h, err, code = domains.open(opts.backend)
+  if not h and not opts.dry_run then
+    return cli.fail(domains.status(code), "%s", err)
+  end
+  local plan
+  plan, err, code = restore.prepare(path, {
+    config = config,
+    site_rules = rules,
+    context = { domains = h and h:list() or nil },
+    force = opts.force,
+  })
+  if not plan then
+    return cli.fail(domains.status(code), "%s", err)
+  end
+  local hdr = plan.header
+  io.stderr:write(string.format("Loading new save file %s (new xl fmt info 0x%x/0x%x/%d)\n",
+    path == "-" and "<stdin>" or path, hdr.mandatory_flags, hdr.optional_flags, hdr.optional_data_len))
+  if plan.saved.json then
+    io.stderr:write(" Savefile contains xl domain config in JSON format\n")
+  end
+  io.stderr:write("Parsing config from ", plan.wanted.from, "\n")
+  if config or #plan.report.differences > 0 then
+    local out = opts.dry_run and io.stdout or io.stderr
+    out:write(compat.text(plan.report))
+  end
+
+  if opts.dry_run then
+    local ok
+    ok, err, code = restore.verify(plan)
+    if not ok then
+      return cli.fail(domains.status(code), "%s", err)
+    end
+    local verdict = plan.report.compatible and "compatible" or "INCOMPATIBLE"
+    io.stdout:write(string.format("%s: would restore %s (%s, %d KiB, %d vcpus), config %s\n", path,
+      tostring(plan.facts.name), plan.facts.type, plan.facts.memory_kb or 0, plan.facts.vcpus, verdict))
+    if not plan.report.compatible and not opts.force then
+      return cli.FAILED
+    end
+    return cli.OK
+  end
+
+  local reporter = progress.new({ label = "Restoring " .. tostring(plan.facts.name) })
+  local result
+  result, err, code = restore.run(h, plan, {
+    paused = opts.paused,
+    force = opts.force,
+    progress = reporter.update,
+    -- from a pipe, the sender may still hold the name until its last byte is read
+    wait_for_name = path == "-" and 30 or nil,
+  })
+  reporter.finish()
+  if not result then
+    return cli.fail(domains.status(code), "%s", err)
+  end
+  io.stdout:write(result.name, " ", result.domid, "\n")
+  return cli.OK
+end)

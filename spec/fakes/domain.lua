@@ -1,0 +1,402 @@
+-- A fake of xlua.domain (the C module): the same functions and handle methods over plain Lua
+-- tables, so the policies can be specced without a backend. Stateful (one state per fake.reset),
+-- and able to fail on demand: fake.fail("save", "disk full", "ENOSPC", {after = 2}) makes the
+-- next h:save fail, here after writing two page records. spec/fakes_parity_spec.lua keeps its
+-- functions in step with the real module.
+local savefile = require("xlua.savefile")
+local json = require("xlua.json")
+
+local fake = {}
+
+local PAGES = 4
+local state
+
+-- Forget every domain; Domain-0 is domid 0.
+function fake.reset()
+  state = { domains = {}, next_domid = 1, failures = {}, calls = {} }
+  state.domains[0] = {
+    domid = 0, name = "Domain-0", uuid = "00000000-0000-0000-0000-000000000000", state = "running",
+    type = "pv", memory_kb = 1048576, max_memory_kb = 1048576, vcpus = 1, store = {}, pages = {},
+    json = "{}",
+  }
+  return fake
+end
+
+-- The next call of method fails with msg, code. opts.after: for save, the number of page
+-- records written first (a stream cut short); for restore, read that far first.
+function fake.fail(method, msg, code, opts)
+  state.failures[method] = { msg = msg, code = code, opts = opts or {} }
+end
+
+-- How many times each handle method was called.
+function fake.calls(method)
+  return state.calls[method] or 0
+end
+
+-- The fake's domain table (a spec may look, or set fields).
+function fake.domain(domid)
+  return state.domains[domid]
+end
+
+local function take_failure(method)
+  state.calls[method] = (state.calls[method] or 0) + 1
+  local f = state.failures[method]
+  state.failures[method] = nil
+  return f
+end
+
+-- A 64-bit FNV-1a of the memory image, as hex.
+local function digest(pages)
+  local h = 0xcbf29ce484222325
+  for pfn = 0, #pages - 1 do
+    local p = pages[pfn + 1]
+    for i = 1, #p, 64 do
+      h = ((h ~ p:byte(i)) * 0x100000001b3) & 0xffffffffffffffff
+    end
+  end
+  return string.format("%016x", h)
+end
+
+local function make_pages(seed)
+  local pages = {}
+  for pfn = 0, PAGES - 1 do
+    local word = string.pack("<I8", (seed * 0x9E3779B97F4A7C15 + pfn * 0x1000193) & 0xffffffffffffffff)
+    pages[pfn + 1] = string.rep(word, 512)
+  end
+  return pages
+end
+
+local function info(d)
+  return {
+    domid = d.domid, name = d.name, uuid = d.uuid, state = d.state, type = d.type,
+    memory_kb = d.memory_kb, max_memory_kb = d.max_memory_kb, vcpus = d.vcpus,
+    digest = digest(d.pages),
+  }
+end
+
+local function lookup(domid)
+  local d = state.domains[domid]
+  if not d or d.state == "dying" then
+    return nil, "domain " .. tostring(domid) .. " does not exist", "NODOMAIN"
+  end
+  return d
+end
+
+local function name_taken(name)
+  for _, d in pairs(state.domains) do
+    if d.name == name then
+      return true
+    end
+  end
+  return false
+end
+
+function fake.choose(name)
+  name = name or os.getenv("XLUA_BACKEND")
+  if name == nil or name == "" or name == "sim" then
+    return "sim"
+  elseif name == "libxl" then
+    return nil, "libxl backend: no Xen here (/proc/xen/capabilities is missing)", "NOXEN"
+  end
+  return nil, "unknown backend '" .. tostring(name) .. "'", "EINVAL"
+end
+
+local Handle = {}
+Handle.__index = Handle
+Handle.__name = "xlua.domain.handle"
+
+function fake.open(name)
+  local backend, err, code = fake.choose(name)
+  if not backend then
+    return nil, err, code
+  end
+  local f = state.failures.open
+  if f then
+    state.failures.open = nil
+    return nil, f.msg, f.code
+  end
+  return setmetatable({ name = backend }, Handle)
+end
+
+function Handle:backend()
+  return self.name
+end
+
+function Handle:close()
+  self.closed = true
+end
+
+function Handle:list()
+  local ids = {}
+  for domid, d in pairs(state.domains) do
+    if d.state ~= "dying" then
+      ids[#ids + 1] = domid
+    end
+  end
+  table.sort(ids)
+  local out = {}
+  for i, domid in ipairs(ids) do
+    out[i] = info(state.domains[domid])
+  end
+  return out
+end
+
+function Handle:info(domid)
+  local d, err, code = lookup(domid)
+  if not d then
+    return nil, err, code
+  end
+  return info(d)
+end
+
+function Handle:find(which)
+  local f = take_failure("find")
+  if f then
+    return nil, f.msg, f.code
+  end
+  if which:match("^%d+$") then
+    local d = lookup(tonumber(which))
+    if d then
+      return info(d)
+    end
+  else
+    for _, d in pairs(state.domains) do
+      if d.name == which and d.state ~= "dying" then
+        return info(d)
+      end
+    end
+  end
+  return nil, which .. " is an invalid domain identifier", "NODOMAIN"
+end
+
+local function new_domain(c, pages)
+  if type(c.name) ~= "string" or c.name == "" then
+    return nil, "a domain needs a name", "EINVAL"
+  end
+  if name_taken(c.name) then
+    return nil, "domain name " .. c.name .. " is taken", "EXISTS"
+  end
+  local domid = state.next_domid
+  state.next_domid = domid + 1
+  local d = {
+    domid = domid, name = c.name, uuid = c.uuid or string.format("00000000-0000-4000-8000-%012x", domid),
+    state = c.paused and "paused" or "running", type = c.type or "pv",
+    memory_kb = c.memory_kb, max_memory_kb = c.max_memory_kb or c.memory_kb, vcpus = c.vcpus or 1,
+    json = c.json, store = {}, pages = pages or make_pages(domid),
+  }
+  state.domains[domid] = d
+  return d
+end
+
+function Handle:create(c)
+  local f = take_failure("create")
+  if f then
+    return nil, f.msg, f.code
+  end
+  local d, err, code = new_domain(c)
+  if not d then
+    return nil, err, code
+  end
+  return d.domid
+end
+
+local function simple(method, want, to)
+  return function(_, domid)
+    local f = take_failure(method)
+    if f then
+      return nil, f.msg, f.code
+    end
+    local d, err, code = lookup(domid)
+    if not d then
+      return nil, err, code
+    end
+    if want and d.state ~= want then
+      return nil, "domain " .. d.name .. " is " .. d.state, "BADSTATE"
+    end
+    if to then
+      d.state = to
+    else
+      state.domains[domid] = nil
+    end
+    return true
+  end
+end
+
+Handle.destroy = simple("destroy")
+-- as the real backends: pausing a paused domain (unpausing a running one) is not an error
+Handle.pause = simple("pause", nil, "paused")
+Handle.unpause = simple("unpause", nil, "running")
+
+function Handle:rename(domid, name)
+  local f = take_failure("rename")
+  if f then
+    return nil, f.msg, f.code
+  end
+  local d, err, code = lookup(domid)
+  if not d then
+    return nil, err, code
+  end
+  if d.name ~= name and name_taken(name) then
+    return nil, "domain name " .. name .. " is taken", "EXISTS"
+  end
+  d.name = name
+  return true
+end
+
+function Handle:config(domid)
+  local f = take_failure("config")
+  if f then
+    return nil, f.msg, f.code
+  end
+  local d, err, code = lookup(domid)
+  if not d then
+    return nil, err, code
+  end
+  local cfg = d.json and json.decode(d.json) or { c_info = {}, b_info = {} }
+  cfg.c_info = cfg.c_info or {}
+  cfg.c_info.name = d.name
+  return json.encode(cfg)
+end
+
+-- The stream as the sim writes it: libxl header, LIBXC_CONTEXT, libxc headers, PAGE_DATA
+-- (one record per page), libxc END, libxl END.
+function Handle:save(domid, w, opts)
+  opts = opts or {}
+  local d, err, code = lookup(domid)
+  if not d then
+    return nil, err, code
+  end
+  local f = take_failure("save")
+  local before = d.state
+  d.state = "paused"
+  local function fail(msg, c)
+    d.state = before
+    return nil, msg, c
+  end
+  if f and not f.opts.after then
+    return fail(f.msg, f.code)
+  end
+  local ok
+  ok, err, code = w:libxl_header()
+  if ok then ok, err, code = w:record(1, "") end
+  if ok then
+    ok, err, code = w:libxc_headers({ domain_type = 1, page_shift = 12, xen_major = 4, xen_minor = 17, version = 3 })
+  end
+  for pfn = 0, #d.pages - 1 do
+    if not ok then
+      break
+    end
+    if f and pfn == f.opts.after then
+      return fail(f.msg, f.code)
+    end
+    ok, err, code = w:record(1, string.pack("<I4I4I8", 1, 0, pfn) .. d.pages[pfn + 1])
+    if opts.progress then
+      opts.progress((pfn + 1) * 4096, #d.pages * 4096)
+    end
+  end
+  if ok then ok, err, code = w:record(0, "") end
+  if ok then ok, err, code = w:record(0, "") end
+  if not ok then
+    return fail(err, code)
+  end
+  return true
+end
+
+-- Reads the stream, checks the trailer, and only then creates the domain.
+function Handle:restore(c)
+  local f = take_failure("restore")
+  if f and not f.opts.after then
+    return nil, f.msg, f.code
+  end
+  local r = c.reader
+  local pages = {}
+  while true do
+    local rec, err, code = r:next_record(true)
+    if rec == nil then
+      return nil, err, code
+    elseif rec == false then
+      break
+    end
+    if rec.layer == "libxc" and rec.name == "PAGE_DATA" then
+      local count = string.unpack("<I4", rec.body)
+      local data = 8 + 8 * count
+      for i = 0, count - 1 do
+        local pfn = string.unpack("<I8", rec.body, 9 + 8 * i)
+        pages[pfn + 1] = rec.body:sub(data + 1, data + 4096)
+        data = data + 4096
+      end
+      if f and #pages >= f.opts.after then
+        return nil, f.msg, f.code
+      end
+      if c.progress then
+        c.progress(#pages * 4096, 0)
+      end
+    end
+  end
+  local ok, err, code = r:verify()
+  if not ok then
+    return nil, err, code
+  end
+  local d
+  d, err, code = new_domain(c, pages)
+  if not d then
+    return nil, err, code
+  end
+  return d.domid
+end
+
+local function store_fn(method, body)
+  return function(_, domid, ...)
+    local f = take_failure(method)
+    if f then
+      return nil, f.msg, f.code
+    end
+    local d, err, code = lookup(domid)
+    if not d then
+      return nil, err, code
+    end
+    return body(d, ...)
+  end
+end
+
+Handle.store_put = store_fn("store_put", function(d, key, value)
+  d.store[key] = value
+  return true
+end)
+
+Handle.store_get = store_fn("store_get", function(d, key)
+  if d.store[key] == nil then
+    return nil, "no store key " .. key, "ENOENT"
+  end
+  return d.store[key]
+end)
+
+Handle.store_remove = store_fn("store_remove", function(d, key)
+  d.store[key] = nil
+  return true
+end)
+
+Handle.store_keys = store_fn("store_keys", function(d)
+  local keys = {}
+  for k in pairs(d.store) do
+    keys[#keys + 1] = k
+  end
+  table.sort(keys)
+  return keys
+end)
+
+Handle.sim_shutdown = store_fn("sim_shutdown", function(d)
+  d.state = "shutdown"
+  return true
+end)
+
+fake.Handle = Handle
+fake.reset()
+-- Put the fake where require("xlua.domain") finds it (busted insulates each spec file, so the
+-- real module is back for the next file).
+function fake.install()
+  package.loaded["xlua.domain"] = fake
+  return fake
+end
+
+return fake

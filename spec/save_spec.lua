@@ -1,0 +1,265 @@
+-- The save policy against the fake backend: the file's contents, what happens to the domain,
+-- and that every failure leaves the domain as it was and the target path untouched.
+local helper = require("support.helper")
+local fake = require("fakes.domain").install()
+local create = require("xlua.create")
+local save = require("xlua.save")
+local savefile = require("xlua.savefile")
+local json = require("xlua.json")
+
+local dir = helper.tmpdir()
+local web1 = dir .. "/web1.cfg"
+helper.spit(web1, 'name = "web1"\nkernel = "/boot/vmlinuz"\nmemory = 256\nvcpus = 2\ndisk = [ "vdev=xvda,target=/srv/web1.img" ]\n')
+local replacement = dir .. "/web1-new.cfg"
+helper.spit(replacement, 'name = "web1"\nkernel = "/boot/vmlinuz"\nmemory = 256\nvcpus = 2\ndisk = [ "vdev=xvda,target=/new/web1.img" ]\n')
+
+local h, domid, n = nil, nil, 0
+local function target()
+  n = n + 1
+  return string.format("%s/t%d/web1.sav", dir, n)
+end
+local function mkdir_for(path)
+  os.execute("mkdir -p " .. helper.shell_quote(path:match("^(.*)/")))
+  return path
+end
+local function entries(path)
+  local p = io.popen("ls -A " .. helper.shell_quote(path:match("^(.*)/")))
+  local out = {}
+  for line in p:lines() do
+    out[#out + 1] = line
+  end
+  p:close()
+  return out
+end
+local function read(path)
+  local r = assert(savefile.open(path))
+  local facts = { header = assert(r:header()), config = assert(r:config()), ext = {} }
+  for _, e in ipairs(assert(r:extensions())) do
+    facts.ext[e.name] = e.data
+  end
+  facts.verified = r:verify()
+  r:close()
+  return facts
+end
+
+before_each(function()
+  fake.reset()
+  h = assert(fake.open())
+  domid = assert(create.create(h, web1)).domid
+end)
+
+describe("save policy", function()
+  it("writes header, JSON config, source, format, META and a stream that verifies; destroys the domain", function()
+    local path = mkdir_for(target())
+    local r = assert(save.save(h, "web1", path))
+    assert.equal("destroyed", r.action)
+    assert.is_nil(h:info(domid))
+    local f = read(path)
+    assert.is_true(f.verified)
+    assert.same({ "JSON", "STREAMv2" }, f.header.flags)
+    assert.equal("web1", json.decode(f.config.text).c_info.name)
+    assert.equal(helper.slurp(web1), f.ext.SOURCE)
+    assert.equal("xl", f.ext.SOURCE_FORMAT)
+    local meta = json.decode(f.ext.META)
+    assert.same({ "web1", domid, 262144 }, { meta.name, meta.domid, meta.memory_kb })
+    assert.matches("^%d%d%d%d%-%d%d%-%d%dT", meta.saved_at)
+    assert.is_string(meta.host)
+    assert.equal(require("xlua").version, meta.xlua_version)
+    assert.equal(r.bytes, #helper.slurp(path))
+  end)
+
+  it("finds the domain by domid too", function()
+    assert(save.save(h, tostring(domid), mkdir_for(target())))
+  end)
+
+  it("creates the file mode 0600 and leaves no temporary file", function()
+    local path = mkdir_for(target())
+    assert(save.save(h, "web1", path))
+    local p = io.popen("stat -c %a " .. helper.shell_quote(path))
+    assert.equal("600", p:read("l"))
+    p:close()
+    assert.same({ "web1.sav" }, entries(path))
+  end)
+
+  it("-c leaves the domain running, -p paused, -c on a paused domain paused", function()
+    local r = assert(save.save(h, "web1", mkdir_for(target()), { checkpoint = true }))
+    assert.equal("running", r.action)
+    assert.equal("running", h:info(domid).state)
+    r = assert(save.save(h, "web1", mkdir_for(target()), { pause = true }))
+    assert.equal("paused", r.action)
+    assert.equal("paused", h:info(domid).state)
+    r = assert(save.save(h, "web1", mkdir_for(target()), { checkpoint = true }))
+    assert.equal("paused", h:info(domid).state)
+  end)
+
+  it("-z compresses the stream and sets the ZSTD flag; the file still verifies", function()
+    local path = mkdir_for(target())
+    assert(save.save(h, "web1", path, { zstd = true, checkpoint = true }))
+    local f = read(path)
+    assert.same({ "JSON", "STREAMv2", "ZSTD" }, f.header.flags)
+    assert.is_true(f.verified)
+  end)
+
+  it("a CONFIG replaces the stored config, as in xl save", function()
+    local path = mkdir_for(target())
+    assert(save.save(h, "web1", path, { config = replacement }))
+    local f = read(path)
+    assert.equal("/new/web1.img", json.decode(f.config.text).disks[1].pdev_path)
+    assert.equal(helper.slurp(replacement), f.ext.SOURCE)
+  end)
+
+  it("writes to an open file instead of a path (the \"-\" case)", function()
+    local path = dir .. "/out.sav"
+    local out = assert(io.open(path, "wb"))
+    assert(save.save(h, "web1", "-", { out = out }))
+    out:close()
+    assert.is_true(read(path).verified)
+  end)
+
+  it("reports progress and the header it wrote", function()
+    local calls, hdr = 0, nil
+    assert(save.save(h, "web1", mkdir_for(target()), {
+      progress = function(done, total)
+        calls = calls + 1
+        assert.is_true(done <= total)
+      end,
+      on_header = function(x) hdr = x end,
+    }))
+    assert.is_true(calls > 0)
+    assert.equal(3, hdr.mandatory_flags)
+    assert.is_true(hdr.optional_data_len > 0)
+  end)
+
+  it("replaces an existing file only when the new one is whole", function()
+    local path = mkdir_for(target())
+    assert(save.save(h, "web1", path, { checkpoint = true }))
+    local old = helper.slurp(path)
+    fake.fail("save", "disk full", "ENOSPC", { after = 2 })
+    local r, _, code = save.save(h, "web1", path)
+    assert.is_nil(r)
+    assert.equal("ENOSPC", code)
+    assert.is_true(old == helper.slurp(path), "the old file was changed")
+    assert.same({ "web1.sav" }, entries(path))
+    assert(save.save(h, "web1", path, { pause = true, config = replacement }))
+    assert.is_true(old ~= helper.slurp(path), "the new file did not replace the old one")
+  end)
+
+  describe("on failure", function()
+    it("no such domain: NODOMAIN, nothing written", function()
+      local path = mkdir_for(target())
+      local r, _, code = save.save(h, "nosuch", path)
+      assert.is_nil(r)
+      assert.equal("NODOMAIN", code)
+      assert.same({}, entries(path))
+    end)
+
+    it("Domain-0 cannot be saved", function()
+      local _, _, code = save.save(h, "0", mkdir_for(target()))
+      assert.equal("EPERM", code)
+    end)
+
+    it("a domain that has shut down cannot be saved", function()
+      h:sim_shutdown(domid)
+      local _, _, code = save.save(h, "web1", mkdir_for(target()))
+      assert.equal("BADSTATE", code)
+    end)
+
+    for _, case in ipairs({
+      { "before the stream", nil },
+      { "in the middle of the stream", { after = 2 } },
+    }) do
+      it("the backend fails " .. case[1] .. ": domain running as before, no file, no temporary file", function()
+        local path = mkdir_for(target())
+        fake.fail("save", "I/O error", "EIO", case[2])
+        local r, _, code = save.save(h, "web1", path)
+        assert.is_nil(r)
+        assert.equal("EIO", code)
+        assert.equal("running", h:info(domid).state)
+        assert.same({}, entries(path))
+      end)
+    end
+
+    it("a paused domain stays paused when the save fails", function()
+      h:pause(domid)
+      fake.fail("save", "I/O error", "EIO", { after = 1 })
+      assert.is_nil(save.save(h, "web1", mkdir_for(target())))
+      assert.equal("paused", h:info(domid).state)
+    end)
+
+    it("a target directory that does not exist: the code of the open, domain untouched", function()
+      local r, _, code = save.save(h, "web1", dir .. "/no/such/dir/web1.sav")
+      assert.is_nil(r)
+      assert.equal("ENOENT", code)
+      assert.equal("running", h:info(domid).state)
+    end)
+
+    it("a bad CONFIG: its code, nothing written, domain untouched", function()
+      local path = mkdir_for(target())
+      local _, _, code = save.save(h, "web1", path, { config = dir .. "/missing.cfg" })
+      assert.equal("ENOENT", code)
+      assert.same({}, entries(path))
+      assert.equal("running", h:info(domid).state)
+      assert.equal(0, fake.calls("save"))
+    end)
+
+    it("the domain's config cannot be retrieved", function()
+      fake.fail("config", "no config", "LIBXL")
+      local path = mkdir_for(target())
+      local _, _, code = save.save(h, "web1", path)
+      assert.equal("LIBXL", code)
+      assert.same({}, entries(path))
+    end)
+
+    it("the domain cannot be destroyed after the save: failure, but the file is whole", function()
+      local path = mkdir_for(target())
+      fake.fail("destroy", "busy", "LIBXL")
+      local r, _, code = save.save(h, "web1", path)
+      assert.is_nil(r)
+      assert.equal("LIBXL", code)
+      assert.is_true(read(path).verified)
+    end)
+  end)
+
+  it("saves a domain that has no stored source (created by another tool) with JSON and META only", function()
+    h:store_remove(domid, "source")
+    h:store_remove(domid, "format")
+    local path = mkdir_for(target())
+    assert(save.save(h, "web1", path))
+    local f = read(path)
+    assert.is_nil(f.ext.SOURCE)
+    assert.is_string(f.ext.META)
+  end)
+end)
+
+describe("the progress line", function()
+  local progress = require("xlua.progress")
+
+  it("shows bytes, percent, rate and ETA", function()
+    assert.equal("Saving: 64.0 MiB / 256.0 MiB (25%), 32.0 MiB/s, ETA 0:06",
+      progress.format("Saving", 64 * 2 ^ 20 // 1, 256 * 2 ^ 20 // 1, 2))
+    assert.equal("Restoring: 1.0 KiB", progress.format("Restoring", 1024, 0, 0))
+  end)
+
+  it("rewrites one line on a terminal and ends it; writes nothing elsewhere", function()
+    local written = {}
+    local out = { write = function(self, ...) for _, s in ipairs({ ... }) do written[#written + 1] = s end return self end,
+                  flush = function() end }
+    local t = 0
+    local r = progress.new({ label = "Saving", out = out, enabled = true, clock = function() return t end })
+    r.update(0, 100)
+    t = 0.1
+    r.update(50, 100) -- too soon: skipped
+    t = 1
+    r.update(100, 100)
+    r.finish()
+    local text = table.concat(written)
+    assert.equal(2, select(2, text:gsub("\r", "")))
+    assert.matches("100 B / 100 B %(100%%%)", text)
+    assert.equal("\n", text:sub(-1))
+    written = {}
+    local quiet = progress.new({ out = out, enabled = false })
+    quiet.update(1, 2)
+    quiet.finish()
+    assert.same({}, written)
+  end)
+end)

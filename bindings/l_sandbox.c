@@ -1253,19 +1253,6 @@ static struct sandbox *new_sandbox(lua_State *L)
     return sb;
 }
 
-static lua_Integer opt_positive(lua_State *L, int arg, const char *field, lua_Integer def)
-{
-    lua_Integer v = def;
-    if (lua_getfield(L, arg, field) != LUA_TNIL) {
-        int ok;
-        v = lua_tointegerx(L, -1, &ok);
-        if (!ok || v <= 0)
-            luaL_error(L, "bad option '%s': a positive integer expected", field);
-    }
-    lua_pop(L, 1);
-    return v;
-}
-
 /* Reads opts at arg; leaves opts.env (checked: string keys, plain data) on the stack. */
 static void read_opts(lua_State *L, int arg, struct run_opts *o)
 {
@@ -1276,11 +1263,10 @@ static void read_opts(lua_State *L, int arg, struct run_opts *o)
     if (lua_isnoneornil(L, arg))
         return;
     luaL_checktype(L, arg, LUA_TTABLE);
-    if (lua_getfield(L, arg, "getenv") != LUA_TNIL)
-        o->getenv = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    o->max_instructions = opt_positive(L, arg, "max_instructions", o->max_instructions);
-    o->max_memory = opt_positive(L, arg, "max_memory", o->max_memory);
+    o->getenv = lx_optfield_bool(L, arg, "getenv", o->getenv);
+    o->max_instructions = lx_optfield_int(L, arg, "max_instructions", o->max_instructions, 1,
+                                          LUA_MAXINTEGER);
+    o->max_memory = lx_optfield_int(L, arg, "max_memory", o->max_memory, 1, LUA_MAXINTEGER);
     if ((lua_Unsigned)o->max_memory > SIZE_MAX / 2)
         o->max_memory = (lua_Integer)(SIZE_MAX / 2);
     int t = lua_getfield(L, arg, "env");

@@ -37,17 +37,21 @@
  * reader:error()       -> msg, code of the sticky error, or nil
  * reader:close()       (also __close and __gc)
  *
- * savefile.writer(file_handle | fd) -> writer (the fd is never closed by the writer; a Lua file
- *   handle is flushed first and kept alive while the writer lives)
+ * savefile.writer(file_handle | fd) -> writer | nil, msg, code: a Lua file handle is flushed
+ *   first; the writer writes to its own duplicate of the fd (closed with the writer), so closing
+ *   the handle or the fd meanwhile never sends its bytes to whatever reuses the number.
  * savefile.create(path [, mode = 0600]) -> writer | nil, msg, code: writes a temporary file in
  *   the same directory; finish() fsyncs it and renames it over path; a writer closed or
  *   garbage-collected before finish() removes it, so path holds the old file or the new one,
  *   never a torn one. Temporary files left by a killed save to the same path are removed.
  * w:header{config = s, json = true, streamv2 = true, zstd = false, zstd_level = n,
- *          extensions = {{tag = n, data = s}, ...}}   json adds the NUL and the JSON flag
+ *          extensions = {{tag = n, data = s}, ...}}   json adds the NUL and the JSON flag;
+ *   zstd_level 0 is zstd's default, else from zstd's minimum (negative) to its maximum (22)
  * w:write(bytes)        raw stream bytes (through zstd when the header said so)
  * w:libxl_header()      "LibxlFmt", version 2, this host's endianness
  * w:libxc_headers{domain_type = 1, page_shift = 12, xen_major = 4, xen_minor = 17, version = 3}
+ *                       version 2 or 3, page_shift 12 to 21 (what the reader accepts), u32s
+ * Options tables are read with raw access; a field of the wrong type or range raises.
  * w:record(type, body)  {u32 type, u32 length, body, zero padding to 8}, either layer
  * w:finish([trailer = true]) -> total bytes | nil, msg, code   (ends the zstd frame; for
  *                       savefile.create, commits the file)
@@ -57,11 +61,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <lualib.h>
+#include <zstd.h>
 
 #include "atomic_file.h"
 #include "l_savefile.h"
@@ -77,6 +84,7 @@ struct lreader {
 
 struct lwriter {
     struct sf_writer *w;     /* NULL: closed */
+    int fd;                  /* savefile.writer's duplicate of the caller's fd, or -1 */
     int atomic;              /* from savefile.create: af is the file being written */
     struct atomic_file af;
 };
@@ -421,7 +429,6 @@ static struct sf_writer *check_writer(lua_State *L)
 static int l_writer(lua_State *L)
 {
     int fd;
-    char name[64];
     luaL_Stream *fh = luaL_testudata(L, 1, LUA_FILEHANDLE);
     if (fh) {
         if (!fh->closef)
@@ -432,21 +439,26 @@ static int l_writer(lua_State *L)
             return lx_fail(L, &e);
         }
         fd = fileno(fh->f);
-        snprintf(name, sizeof name, "savefile (fd %d)", fd);
     } else {
         lua_Integer n = luaL_checkinteger(L, 1);
         luaL_argcheck(L, n >= 0 && n <= 0x7fffffff, 1, "not a file descriptor");
         fd = (int)n;
-        snprintf(name, sizeof name, "savefile (fd %d)", fd);
     }
-    struct lwriter *lw = lua_newuserdatauv(L, sizeof *lw, 1);
+    struct lwriter *lw = lua_newuserdatauv(L, sizeof *lw, 0);
     lw->w = NULL;
+    lw->fd = -1;
     lw->atomic = 0;
     luaL_setmetatable(L, WRITER);
-    lua_pushvalue(L, 1);            /* keep the file handle alive while the writer is */
-    lua_setiuservalue(L, -2, 1);
     struct xerr e = { 0 };
-    lw->w = sf_writer_new(fd, name, &e);
+    /* Our own copy: the caller may close its fd (or Lua file) while the writer lives. */
+    lw->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (lw->fd < 0) {
+        xerr_errno(&e, errno, "savefile (fd %d): cannot duplicate the file descriptor", fd);
+        return lx_fail(L, &e);
+    }
+    char name[64];
+    snprintf(name, sizeof name, "savefile (fd %d)", fd);
+    lw->w = sf_writer_new(lw->fd, name, &e);
     if (!lw->w)
         return lx_fail(L, &e);
     return 1;
@@ -457,8 +469,9 @@ static int l_create(lua_State *L)
     const char *path = luaL_checkstring(L, 1);
     lua_Integer mode = luaL_optinteger(L, 2, 0600);
     luaL_argcheck(L, mode >= 0 && mode <= 07777, 2, "not a file mode");
-    struct lwriter *lw = lua_newuserdatauv(L, sizeof *lw, 1);
+    struct lwriter *lw = lua_newuserdatauv(L, sizeof *lw, 0);
     lw->w = NULL;
+    lw->fd = -1;
     lw->atomic = 0;
     luaL_setmetatable(L, WRITER);
     struct xerr e = { 0 };
@@ -480,6 +493,10 @@ static int l_writer_close(lua_State *L)
     struct lwriter *lw = luaL_checkudata(L, 1, WRITER);
     sf_writer_free(lw->w);
     lw->w = NULL;
+    if (lw->fd >= 0) {
+        close(lw->fd);
+        lw->fd = -1;
+    }
     if (lw->atomic) {
         atomic_file_abort(&lw->af);
         lw->atomic = 0;
@@ -495,69 +512,54 @@ static int writer_result(lua_State *L, int rc, const struct xerr *e)
     return 1;
 }
 
-static int opt_bool(lua_State *L, int t, const char *field, int def)
-{
-    int ty = lua_getfield(L, t, field);
-    int v = ty == LUA_TNIL ? def : lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
-static lua_Integer opt_int(lua_State *L, int t, const char *field, lua_Integer def)
-{
-    lua_getfield(L, t, field);
-    lua_Integer v = def;
-    if (!lua_isnil(L, -1)) {
-        int ok;
-        v = lua_tointegerx(L, -1, &ok);
-        if (!ok)
-            luaL_error(L, "field '%s' must be an integer", field);
-    }
-    lua_pop(L, 1);
-    return v;
-}
-
 static int l_w_header(lua_State *L)
 {
     struct sf_writer *w = check_writer(L);
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
     struct sf_write_options o = { 0 };
-    o.json = opt_bool(L, 2, "json", 1);
-    o.streamv2 = opt_bool(L, 2, "streamv2", 1);
-    o.zstd = opt_bool(L, 2, "zstd", 0);
-    o.zstd_level = (int)opt_int(L, 2, "zstd_level", 0);
-    int ty = lua_getfield(L, 2, "config");                         /* index 3 */
-    if (ty != LUA_TNIL) {
-        if (ty != LUA_TSTRING)
-            return luaL_error(L, "field 'config' must be a string");
-        o.config = lua_tolstring(L, 3, &o.config_len);
-    }
-    ty = lua_getfield(L, 2, "extensions");                         /* index 4 */
+    o.json = lx_optfield_bool(L, 2, "json", 1);
+    o.streamv2 = lx_optfield_bool(L, 2, "streamv2", 1);
+    o.zstd = lx_optfield_bool(L, 2, "zstd", 0);
+    lua_Integer level = lx_optfield_int(L, 2, "zstd_level", 0, ZSTD_minCLevel(),
+                                        ZSTD_maxCLevel());
+    o.zstd_level = (int)level;
+    o.config = lx_optfield_str(L, 2, "config", NULL, &o.config_len);   /* index 3 */
+    lua_pushliteral(L, "extensions");                                   /* index 4 */
+    int ty = lua_rawget(L, 2);
     if (ty != LUA_TNIL) {
         if (ty != LUA_TTABLE)
-            return luaL_error(L, "field 'extensions' must be a list");
-        size_t n = (size_t)luaL_len(L, 4);
+            return luaL_error(L, "bad field 'extensions' (table expected, got %s)",
+                              luaL_typename(L, 4));
+        size_t n = lua_rawlen(L, 4);
         if (n > SF_OPTDATA_MAX / 8)
             return luaL_error(L, "too many extensions");
         /* The entries live in a userdata (index 5), so a Lua error cannot leak them; their
-         * strings stay referenced by the extensions table for the whole call. */
+         * data strings are anchored in a fresh table (index 6) until the header is written,
+         * whatever happens to the caller's tables meanwhile. */
         struct sf_ext_entry *ext = lua_newuserdatauv(L, (n ? n : 1) * sizeof *ext, 0);
+        lua_createtable(L, n > INT_MAX ? INT_MAX : (int)n, 0);
         for (size_t i = 0; i < n; i++) {
-            if (lua_geti(L, 4, (lua_Integer)i + 1) != LUA_TTABLE)
+            if (lua_rawgeti(L, 4, (lua_Integer)i + 1) != LUA_TTABLE)
                 return luaL_error(L, "extensions[%d] must be a table", (int)i + 1);
-            lua_Integer tag = opt_int(L, -1, "tag", -1);
-            if (tag < 0 || tag > 0xffffffffLL)
+            lua_pushliteral(L, "tag");
+            int tty = lua_rawget(L, -2);
+            int ok = 0;
+            lua_Integer tag = tty == LUA_TNUMBER ? lua_tointegerx(L, -1, &ok) : -1;
+            if (!ok || tag < 0 || tag > 0xffffffffLL)
                 return luaL_error(L, "extensions[%d].tag must be a u32", (int)i + 1);
+            lua_pop(L, 1);
             ext[i].tag = (uint32_t)tag;
-            if (lua_getfield(L, -1, "data") != LUA_TSTRING)
+            lua_pushliteral(L, "data");
+            if (lua_rawget(L, -2) != LUA_TSTRING)
                 return luaL_error(L, "extensions[%d].data must be a string", (int)i + 1);
             size_t len;
             ext[i].data = (const unsigned char *)lua_tolstring(L, -1, &len);
             if (len > SF_OPTDATA_MAX)
                 return luaL_error(L, "extensions[%d].data is too long", (int)i + 1);
             ext[i].length = (uint32_t)len;
-            lua_pop(L, 2);
+            lua_rawseti(L, 6, (lua_Integer)i + 1);      /* anchors the data string */
+            lua_pop(L, 1);
         }
         o.ext = ext;
         o.ext_count = n;
@@ -590,12 +592,12 @@ static int l_w_libxc_headers(lua_State *L)
     else
         luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
-    lua_Integer version = opt_int(L, 2, "version", 3);
-    lua_Integer type = opt_int(L, 2, "domain_type", SF_DOMAIN_X86_PV);
-    lua_Integer shift = opt_int(L, 2, "page_shift", 12);
-    lua_Integer major = opt_int(L, 2, "xen_major", 4);
-    lua_Integer minor = opt_int(L, 2, "xen_minor", 17);
-    luaL_argcheck(L, shift >= 0 && shift <= 0xffff, 2, "page_shift must be a u16");
+    /* The ranges the reader accepts (sf_stream.c read_libxc_headers), and u32 fields. */
+    lua_Integer version = lx_optfield_int(L, 2, "version", 3, 2, 3);
+    lua_Integer type = lx_optfield_int(L, 2, "domain_type", SF_DOMAIN_X86_PV, 0, UINT32_MAX);
+    lua_Integer shift = lx_optfield_int(L, 2, "page_shift", 12, 12, 21);
+    lua_Integer major = lx_optfield_int(L, 2, "xen_major", 4, 0, UINT32_MAX);
+    lua_Integer minor = lx_optfield_int(L, 2, "xen_minor", 17, 0, UINT32_MAX);
     struct xerr e = { 0 };
     return writer_result(L, sf_writer_libxc_headers(w, (uint32_t)version, (uint32_t)type,
                                                     (uint16_t)shift, (uint32_t)major,

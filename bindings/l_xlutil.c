@@ -215,17 +215,9 @@ static void push_pci(lua_State *L, const libxl_device_pci *p)
     set_str(L, "name", p->name);
 }
 
-static int opt_flag(lua_State *L, int t, const char *name)
-{
-    lua_getfield(L, t, name);
-    int v = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
 /* xlutil.pci(spec [, defaults]) -> table | nil, message, "BADPCI"
  * defaults = { msitranslate=, power_mgmt=, permissive=, seize= (booleans),
- * rdm_policy = "strict"|"relaxed" }: what xl presets from its global pci_* keys before
+ * rdm_policy = "strict"|"relaxed" } (read raw; another type raises): what xl presets from its global pci_* keys before
  * parsing the spec. */
 static int l_pci(lua_State *L)
 {
@@ -235,12 +227,11 @@ static int l_pci(lua_State *L)
     int msitranslate = 0, power_mgmt = 0, permissive = 0, seize = 0;
     if (has_defaults) {
         luaL_checktype(L, 2, LUA_TTABLE);
-        msitranslate = opt_flag(L, 2, "msitranslate");
-        power_mgmt = opt_flag(L, 2, "power_mgmt");
-        permissive = opt_flag(L, 2, "permissive");
-        seize = opt_flag(L, 2, "seize");
-        lua_getfield(L, 2, "rdm_policy");
-        const char *p = lua_tostring(L, -1);
+        msitranslate = lx_optfield_bool(L, 2, "msitranslate", 0);
+        power_mgmt = lx_optfield_bool(L, 2, "power_mgmt", 0);
+        permissive = lx_optfield_bool(L, 2, "permissive", 0);
+        seize = lx_optfield_bool(L, 2, "seize", 0);
+        const char *p = lx_optfield_str(L, 2, "rdm_policy", NULL, NULL);
         if (p && libxl_rdm_reserve_policy_from_string(p, &policy))
             return luaL_argerror(L, 2, "unknown rdm_policy");
         lua_pop(L, 1);

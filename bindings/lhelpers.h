@@ -1,5 +1,5 @@
 /* bindings/lhelpers.h: what every binding module shares: the failure convention
- * (nil, message, code) and the list of modules the host preloads. */
+ * (nil, message, code), strict options-table readers, and the modules the host preloads. */
 #ifndef XLUA_LHELPERS_H
 #define XLUA_LHELPERS_H
 
@@ -18,6 +18,17 @@ int lx_failf(lua_State *L, const char *code, const char *fmt, ...);
 void lx_setint(lua_State *L, const char *name, lua_Integer v);
 void lx_setstr(lua_State *L, const char *name, const char *s);
 void lx_setbool(lua_State *L, const char *name, int b);
+
+/* Optional fields of an options table at index t, read with raw access (no metamethod runs
+ * in the middle of a C function). Absent (nil) gives def; a value of the wrong type or out
+ * of range raises "bad field 'name' (...)": option mistakes are argument mistakes. */
+int lx_optfield_bool(lua_State *L, int t, const char *field, int def);
+lua_Integer lx_optfield_int(lua_State *L, int t, const char *field, lua_Integer def,
+                            lua_Integer min, lua_Integer max);
+/* Pushes the field (the string, or nil when absent) and returns it (def when absent): the
+ * pointer is valid while that stack slot is, so the caller pops it only when done. */
+const char *lx_optfield_str(lua_State *L, int t, const char *field, const char *def,
+                            size_t *len);
 
 /* The modules the host registers in package.preload. */
 int luaopen_xlua(lua_State *L);

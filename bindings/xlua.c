@@ -135,19 +135,28 @@ static int is_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* Keep the absolute entries of a ';'-separated template list: the working directory is
- * not trusted (xlua runs as root in dom0). Appends them to b. */
-static void add_absolute_entries(luaL_Buffer *b, const char *list)
+/* Keep the absolute entries of a ';'-separated template list of len bytes: the working
+ * directory is not trusted (xlua runs as root in dom0). Appends them to b. */
+static void add_absolute_range(luaL_Buffer *b, const char *list, size_t len)
 {
-    while (list && *list) {
-        const char *end = strchr(list, ';');
-        size_t len = end ? (size_t)(end - list) : strlen(list);
-        if (len > 0 && list[0] == '/') {
-            luaL_addlstring(b, list, len);
+    while (len > 0) {
+        const char *end = memchr(list, ';', len);
+        size_t n = end ? (size_t)(end - list) : len;
+        if (n > 0 && list[0] == '/') {
+            luaL_addlstring(b, list, n);
             luaL_addchar(b, ';');
         }
-        list = end ? end + 1 : NULL;
+        if (!end)
+            break;
+        len -= n + 1;
+        list = end + 1;
     }
+}
+
+static void add_absolute_entries(luaL_Buffer *b, const char *list)
+{
+    if (list)
+        add_absolute_range(b, list, strlen(list));
 }
 
 /* Push the buffer without its final ';'. */
@@ -172,18 +181,22 @@ static void add_dir(luaL_Buffer *b, const char *dir)
     luaL_addstring(b, "/?/init.lua;");
 }
 
-/* package.path = $XLUA_PATH ; -L dirs ; <share>/lua ; the system's Lua 5.4 dirs. */
-static void set_search_paths(lua_State *L, char **argv, int argc)
+/* package.path = $XLUA_PATH, then the default: -L dirs ; <share>/lua ; the system's Lua 5.4
+ * dirs. A ";;" in $XLUA_PATH stands for the default, as in LUA_PATH. Only argv[1..nopts) are
+ * options: -L after the script (or "-") belongs to the script. */
+static void set_search_paths(lua_State *L, char **argv, int nopts)
 {
     lua_getglobal(L, "package");
+    int pkg = lua_gettop(L);
+    lua_getfield(L, pkg, "path");
+    const char *system_path = lua_tostring(L, -1);
 
     luaL_Buffer b;
     luaL_buffinit(L, &b);
-    add_absolute_entries(&b, getenv("XLUA_PATH"));
-    for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
+    for (int i = 1; i < nopts; i++) {
         if (strcmp(argv[i], "--") == 0)
             break;
-        if (strcmp(argv[i], "-L") == 0 && i + 1 < argc)
+        if (strcmp(argv[i], "-L") == 0 && i + 1 < nopts)
             add_dir(&b, argv[++i]);
         else if (strcmp(argv[i], "-e") == 0 || strcmp(argv[i], "--backend") == 0)
             i++;
@@ -193,22 +206,32 @@ static void set_search_paths(lua_State *L, char **argv, int argc)
         snprintf(lua_dir, sizeof lua_dir, "%s/lua", share_dir);
         add_dir(&b, lua_dir);
     }
-    lua_getfield(L, -2, "path");
-    const char *system_path = lua_tostring(L, -1);
-    lua_pop(L, 1); /* the string stays alive: package.path still refers to it */
     add_absolute_entries(&b, system_path);
-    push_list(&b);
-    lua_setfield(L, -2, "path");
+    luaL_pushresult(&b);
+    const char *def = lua_tostring(L, -1);
 
     luaL_buffinit(L, &b);
-    lua_getfield(L, -2, "cpath");
+    const char *env = getenv("XLUA_PATH");
+    const char *mark = env ? strstr(env, ";;") : NULL;
+    if (mark) {
+        add_absolute_range(&b, env, (size_t)(mark - env));
+        add_absolute_entries(&b, def);
+        add_absolute_entries(&b, mark + 2);
+    } else {
+        add_absolute_entries(&b, env);
+        add_absolute_entries(&b, def);
+    }
+    push_list(&b);
+    lua_setfield(L, pkg, "path");
+    lua_pop(L, 2); /* the default and the system path */
+
+    lua_getfield(L, pkg, "cpath");
     const char *system_cpath = lua_tostring(L, -1);
-    lua_pop(L, 1);
+    luaL_buffinit(L, &b);
     add_absolute_entries(&b, system_cpath);
     push_list(&b);
-    lua_setfield(L, -2, "cpath");
-
-    lua_pop(L, 1);
+    lua_setfield(L, pkg, "cpath");
+    lua_pop(L, 2); /* the system cpath and package */
 }
 
 static void preload_modules(lua_State *L)
@@ -248,16 +271,33 @@ static void print_commands(void)
         printf("\n(no commands found: %s is missing)\n", dir);
         return;
     }
-    char *names[256];
-    size_t count = 0;
+    char **names = NULL;
+    size_t count = 0, cap = 0;
+    int partial = 0;
     struct dirent *de;
-    while ((de = readdir(d)) != NULL && count < 256) {
+    while ((de = readdir(d)) != NULL) {
         size_t len = strlen(de->d_name);
-        if (len > 4 && strcmp(de->d_name + len - 4, ".lua") == 0 && de->d_name[0] != '.')
-            names[count++] = strndup(de->d_name, len - 4);
+        if (len <= 4 || strcmp(de->d_name + len - 4, ".lua") != 0 || de->d_name[0] == '.')
+            continue;
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 32;
+            char **n = realloc(names, ncap * sizeof *n);
+            if (!n) {
+                partial = 1;
+                break;
+            }
+            names = n;
+            cap = ncap;
+        }
+        if (!(names[count] = strndup(de->d_name, len - 4))) {
+            partial = 1;
+            break;
+        }
+        count++;
     }
     closedir(d);
-    qsort(names, count, sizeof names[0], compare_names);
+    if (count)
+        qsort(names, count, sizeof names[0], compare_names);
     printf("\nCommands (xlua CMD --help for each):\n");
     for (size_t i = 0; i < count; i++) {
         char path[PATH_MAX + 300], line[512] = "";
@@ -273,6 +313,9 @@ static void print_commands(void)
         printf("  %-10s %s\n", names[i], summary);
         free(names[i]);
     }
+    free(names);
+    if (partial)
+        printf("  (out of memory: more commands are in %s)\n", dir);
 }
 
 static void print_usage(void)
@@ -498,7 +541,7 @@ static int pmain(lua_State *L)
 
     luaL_openlibs(L);
     preload_modules(L);
-    set_search_paths(L, argv, argc);
+    set_search_paths(L, argv, o.script ? o.script : argc);
 
     lua_pushboolean(L, o.verbose);
     lua_setfield(L, LUA_REGISTRYINDEX, "xlua.verbose");

@@ -608,17 +608,22 @@ int cfg_parse_file(const char *path, struct cfg_file **out, struct xerr *e)
     size_t len = 0, cap = 0;
     char *buf = NULL;
     for (;;) {
+        if (len > CFG_FILE_MAX) {
+            free(buf);
+            close(fd);
+            return xerr_set(e, "TOOBIG", "%s: over %u bytes, far too big for an xl config "
+                            "(they are a few KiB)", path, CFG_FILE_MAX);
+        }
         if (len == cap) {
+            /* one byte past the cap tells a file of exactly the cap from a bigger one */
             size_t ncap = cap ? cap * 2 : 8192;
-            char *n = ncap > (size_t)INT_MAX + 1 ? NULL : realloc(buf, ncap);
+            if (ncap > (size_t)CFG_FILE_MAX + 1)
+                ncap = (size_t)CFG_FILE_MAX + 1;
+            char *n = realloc(buf, ncap);
             if (!n) {
-                int err = ncap > (size_t)INT_MAX + 1 ? EFBIG : ENOMEM;
                 free(buf);
                 close(fd);
-                if (err == EFBIG)
-                    return xerr_set(e, "TOOBIG", "%s: a config file this big is not plausible",
-                                    path);
-                return xerr_errno(e, err, "%s", path);
+                return xerr_errno(e, ENOMEM, "%s", path);
             }
             buf = n;
             cap = ncap;

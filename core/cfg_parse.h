@@ -9,6 +9,9 @@
 
 /* Lists nested deeper than this are a SYNTAX error (xl configs nest two levels at most). */
 #define CFG_MAX_DEPTH 64
+/* cfg_parse_file reads at most this much (a FIFO or /dev/zero never ends; xl configs are a
+ * few KiB): anything longer is TOOBIG. */
+#define CFG_FILE_MAX (1u << 20)
 
 enum cfg_kind {
     CFG_STRING,   /* from a quoted string, escapes processed; or made by += */

@@ -219,6 +219,32 @@ void sim_abandon(struct sim *s, uint32_t domid)
     }
 }
 
+int sim_finish_build(struct sim *s, struct sim_dom *d, const struct dom_create *c,
+                     uint32_t *domid, struct xerr *err)
+{
+    uint32_t id = d->info.domid;
+    char path[PATH_MAX];
+    sim_dom_path(s, id, "memory", path);
+    char *json = c->json ? NULL : sim_json_minimal(&d->info);
+    int rc = -1;
+    if (!c->json && !json)
+        xerr_errno(err, ENOMEM, "cannot build domain '%s'", d->info.name);
+    else if (sim_digest(path, d->info.digest, err) == 0)
+        rc = sim_write_file(s, id, "config.json", c->json ? c->json : json,
+                            strlen(c->json ? c->json : json), err);
+    free(json);
+    if (rc == 0 && (rc = sim_lock(s, err)) == 0) {
+        rc = sim_publish(s, d, c->paused ? DOM_PAUSED : DOM_RUNNING, err);
+        sim_unlock(s);
+    }
+    if (rc < 0) {
+        sim_abandon(s, id);
+        return -1;
+    }
+    *domid = id;
+    return 0;
+}
+
 static int sim_create(struct dom_backend *b, const struct dom_create *c, uint32_t *domid,
                       struct xerr *err)
 {
@@ -232,31 +258,12 @@ static int sim_create(struct dom_backend *b, const struct dom_create *c, uint32_
     if (rc < 0)
         return -1;
     uint32_t id = d.info.domid;
-    char *json = c->json ? NULL : sim_json_minimal(&d.info);
-    if (!c->json && !json) {
-        xerr_errno(err, ENOMEM, "cannot create domain '%s'", d.info.name);
-        goto fail;
-    }
-    rc = sim_write_file(s, id, "config.json", c->json ? c->json : json,
-                        strlen(c->json ? c->json : json), err);
-    free(json);
-    if (rc < 0)
-        goto fail;
     sim_dom_path(s, id, "memory", path);
-    if (sim_fill_memory(path, d.info.uuid, d.info.memory_kb * 1024, err) < 0 ||
-        sim_digest(path, d.info.digest, err) < 0)
-        goto fail;
-    if (sim_lock(s, err) < 0)
-        goto fail;
-    rc = sim_publish(s, &d, c->paused ? DOM_PAUSED : DOM_RUNNING, err);
-    sim_unlock(s);
-    if (rc < 0)
-        goto fail;
-    *domid = id;
-    return 0;
-fail:
-    sim_abandon(s, id);
-    return -1;
+    if (sim_fill_memory(path, d.info.uuid, d.info.memory_kb * 1024, err) < 0) {
+        sim_abandon(s, id);
+        return -1;
+    }
+    return sim_finish_build(s, &d, c, domid, err);
 }
 
 /* ---- lifecycle ---- */

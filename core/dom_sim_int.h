@@ -54,6 +54,8 @@ int sim_remove(struct sim *s, uint32_t domid, struct xerr *err);
 /* Write a file atomically inside the domain's directory (temp + rename). */
 int sim_write_file(struct sim *s, uint32_t domid, const char *leaf, const void *p, size_t n,
                    struct xerr *err);
+/* pwrite all n bytes at off (restarting on EINTR); -1 with errno. */
+int sim_write_at(int fd, const void *p, size_t n, uint64_t off);
 /* Read a whole file; *p malloc'd and NUL-terminated. ENOENT when absent. */
 int sim_read_file(const char *path, char **p, size_t *n, struct xerr *err);
 
@@ -74,5 +76,9 @@ int sim_restore(struct dom_backend *b, const struct dom_create *c, struct sf_rea
 int sim_new_dom(const struct dom_create *c, struct sim_dom *d, struct xerr *err);
 /* Both: after a failed build, remove it (taking the lock). */
 void sim_abandon(struct sim *s, uint32_t domid);
+/* Both, once the memory image is in place: digest it, write config.json (c->json or a
+ * minimal one) and publish the domain (paused if c->paused). Abandons the build on failure. */
+int sim_finish_build(struct sim *s, struct sim_dom *d, const struct dom_create *c,
+                     uint32_t *domid, struct xerr *err);
 
 #endif

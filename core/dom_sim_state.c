@@ -45,17 +45,18 @@ void sim_dom_path(const struct sim *s, uint32_t domid, const char *leaf, char *o
 
 /* ---- files ---- */
 
-static int write_all(int fd, const void *p, size_t n)
+int sim_write_at(int fd, const void *p, size_t n, uint64_t off)
 {
     const char *b = p;
     while (n > 0) {
-        ssize_t k = write(fd, b, n);
+        ssize_t k = pwrite(fd, b, n, (off_t)off);
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0)
             return -1;
         b += k;
         n -= (size_t)k;
+        off += (uint64_t)k;
     }
     return 0;
 }
@@ -72,7 +73,7 @@ int sim_write_file(struct sim *s, uint32_t domid, const char *leaf, const void *
             return xerr_set(err, "NODOMAIN", "no domain with id %u", domid);
         return xerr_errno(err, errno, "%s: cannot create", tmp);
     }
-    if (write_all(fd, p, n) < 0) {
+    if (sim_write_at(fd, p, n, 0) < 0) {
         int e = errno;
         close(fd);
         unlink(tmp);
@@ -357,8 +358,19 @@ static int write_next_domid(struct sim *s, uint32_t next, struct xerr *err)
     snprintf(tmp, sizeof tmp, "%s/.next-domid.tmp", s->dir);
     int n = snprintf(buf, sizeof buf, "%u\n", next);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || write_all(fd, buf, (size_t)n) < 0 || close(fd) < 0 || rename(tmp, path) < 0)
-        return xerr_errno(err, errno, "%s: cannot write", path);
+    if (fd < 0)
+        return xerr_errno(err, errno, "%s: cannot create", tmp);
+    int e = 0;
+    if (sim_write_at(fd, buf, (size_t)n, 0) < 0)
+        e = errno;
+    if (close(fd) < 0 && !e)
+        e = errno;
+    if (!e && rename(tmp, path) < 0)
+        e = errno;
+    if (e) {
+        unlink(tmp);
+        return xerr_errno(err, e, "%s: cannot write", path);
+    }
     return 0;
 }
 

@@ -45,22 +45,6 @@ static int read_at(int fd, void *dst, size_t n, uint64_t off)
     return 0;
 }
 
-static int write_at(int fd, const void *src, size_t n, uint64_t off)
-{
-    const char *b = src;
-    while (n > 0) {
-        ssize_t k = pwrite(fd, b, n, (off_t)off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return -1;
-        b += k;
-        n -= (size_t)k;
-        off += (uint64_t)k;
-    }
-    return 0;
-}
-
 /* ---- save ---- */
 
 static int write_pages(struct sf_writer *w, const struct dom_info *i, int fd,
@@ -210,25 +194,32 @@ struct restoring {
     const struct dom_info *info;
     int fd;
     uint64_t data_pages;
-    int type_checked;
+    int type_checked;            /* the libxc headers last read were checked */
     const struct sf_stream_info *si;
+    const char *name;            /* the reader's, to start every message */
+    const char *dz;              /* " (decompressed)" when offsets count decompressed bytes */
 };
 
-static int check_stream_type(struct restoring *x, struct xerr *err)
+/* Every LIBXC_CONTEXT brings its own libxc headers: check them at its first libxc record. */
+static int check_stream_type(struct restoring *x, const struct sf_record *rec,
+                             struct xerr *err)
 {
     const struct sf_stream_info *si = x->si;
+    unsigned long long at = (unsigned long long)rec->offset;
     if (x->type_checked)
         return 0;
     if (!si->have_libxc)
-        return xerr_set(err, "BADSTREAM", "the stream has libxc records but no libxc headers");
+        return xerr_set(err, "BADSTREAM", "%s: the libxc record at byte %llu%s comes without "
+                        "libxc headers", x->name, at, x->dz);
     if (si->page_shift != 12)
-        return xerr_set(err, "BADSTREAM", "the stream's pages are 2^%u bytes; the sim takes "
-                        "4 KiB pages", si->page_shift);
+        return xerr_set(err, "BADSTREAM", "%s: the libxc stream before byte %llu%s has pages "
+                        "of 2^%u bytes; the sim takes 4 KiB pages", x->name, at, x->dz,
+                        si->page_shift);
     int pv = x->info->type == DOM_PV;
     if (si->domain_type != (pv ? SF_DOMAIN_X86_PV : SF_DOMAIN_X86_HVM))
-        return xerr_set(err, "BADSTREAM", "the stream holds an %s domain, but the config says "
-                        "%s", sf_domain_type_name(si->domain_type),
-                        dom_type_name(x->info->type));
+        return xerr_set(err, "BADSTREAM", "%s: the libxc stream before byte %llu%s holds an "
+                        "%s domain, but the config says %s", x->name, at, x->dz,
+                        sf_domain_type_name(si->domain_type), dom_type_name(x->info->type));
     x->type_checked = 1;
     return 0;
 }
@@ -251,15 +242,16 @@ static int put_pages(struct restoring *x, const struct sf_record *rec, struct xe
         if (!sf_page_type_has_data((unsigned)(v >> SF_PFN_TYPE_SHIFT)))
             continue;
         if (pfn >= pages)
-            return xerr_set(err, "BADPAGE", "the PAGE_DATA record at byte %llu carries pfn "
-                            "%llu, past the domain's %llu pages", (unsigned long long)rec->offset,
-                            (unsigned long long)pfn, (unsigned long long)pages);
+            return xerr_set(err, "BADPAGE", "%s: the PAGE_DATA record at byte %llu%s carries "
+                            "pfn %llu, past the domain's %llu pages", x->name,
+                            (unsigned long long)rec->offset, x->dz, (unsigned long long)pfn,
+                            (unsigned long long)pages);
         int rc = 0;
         if (!is_zero(data))
-            rc = write_at(x->fd, data, SIM_PAGE, pfn * SIM_PAGE);
+            rc = sim_write_at(x->fd, data, SIM_PAGE, pfn * SIM_PAGE);
         else if (fallocate(x->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                            (off_t)(pfn * SIM_PAGE), SIM_PAGE) < 0)
-            rc = write_at(x->fd, data, SIM_PAGE, pfn * SIM_PAGE);
+            rc = sim_write_at(x->fd, data, SIM_PAGE, pfn * SIM_PAGE);
         if (rc < 0)
             return xerr_errno(err, errno, "cannot write the memory image of domain %u",
                               x->info->domid);
@@ -276,9 +268,11 @@ static int read_stream(struct sf_reader *r, struct restoring *x, const struct do
     int rc, libxc_end = 0;
     uint64_t total = x->info->memory_kb * 1024;
     while ((rc = sf_reader_next(r, &rec, 1, err)) > 0) {
+        if (rec.layer == SF_LAYER_LIBXL && rec.type == SF_LIBXL_LIBXC_CONTEXT)
+            x->type_checked = 0;
         if (rec.layer != SF_LAYER_LIBXC)
             continue;
-        if (check_stream_type(x, err) < 0)
+        if (check_stream_type(x, &rec, err) < 0)
             return -1;
         if (rec.type == SF_LIBXC_END)
             libxc_end = 1;
@@ -293,15 +287,17 @@ static int read_stream(struct sf_reader *r, struct restoring *x, const struct do
     if (rc < 0)
         return -1;
     if (!libxc_end)
-        return xerr_set(err, "BADSTREAM", "the stream has no libxc part: there is no memory "
-                        "to restore");
+        return xerr_set(err, "BADSTREAM", "%s: the stream ends at byte %llu%s without a libxc "
+                        "part: there is no memory to restore", x->name,
+                        (unsigned long long)sf_reader_offset(r), x->dz);
     struct sf_trailer t;
     if (sf_reader_trailer(r, &t, err) < 0)
         return -1;
-    if (t.found && !t.matches)
-        return xerr_set(err, "BADTRAILER", "the savefile's trailer does not match its bytes "
-                        "(%s): the domain is not restored", t.length_matches ? "hash differs"
-                        : "length differs");
+    if (t.found && !t.matches)   /* the trailer's offset counts file bytes, even with zstd */
+        return xerr_set(err, "BADTRAILER", "%s: the trailer at byte %llu does not match the "
+                        "file's bytes (%s): the domain is not restored", x->name,
+                        (unsigned long long)t.computed_length,
+                        t.length_matches ? "hash differs" : "length differs");
     return 0;
 }
 
@@ -311,8 +307,10 @@ int sim_restore(struct dom_backend *b, const struct dom_create *c, struct sf_rea
     struct sim *s = (struct sim *)b;
     struct sim_dom d;
     const struct sf_stream_info *si;
+    const struct sf_header *h;
     char path[PATH_MAX];
-    if (sim_new_dom(c, &d, err) < 0 || sf_reader_stream(r, &si, err) < 0)
+    if (sim_new_dom(c, &d, err) < 0 || sf_reader_stream(r, &si, err) < 0 ||
+        sf_reader_header(r, &h, err) < 0)
         return -1;
     if (sim_lock(s, err) < 0)
         return -1;
@@ -321,7 +319,8 @@ int sim_restore(struct dom_backend *b, const struct dom_create *c, struct sf_rea
     if (rc < 0)
         return -1;
     uint32_t id = d.info.domid;
-    struct restoring x = { .info = &d.info, .fd = -1, .si = si };
+    struct restoring x = { .info = &d.info, .fd = -1, .si = si, .name = sf_reader_name(r),
+                           .dz = h->mandatory_flags & SF_FLAG_ZSTD ? " (decompressed)" : "" };
     sim_dom_path(s, id, "memory", path);
     x.fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (x.fd < 0) {
@@ -340,24 +339,7 @@ int sim_restore(struct dom_backend *b, const struct dom_create *c, struct sf_rea
         goto fail;
     }
     x.fd = -1;
-    if (sim_digest(path, d.info.digest, err) < 0)
-        goto fail;
-    char *json = c->json ? NULL : sim_json_minimal(&d.info);
-    if (!c->json && !json) {
-        xerr_errno(err, ENOMEM, "cannot restore domain '%s'", d.info.name);
-        goto fail;
-    }
-    rc = sim_write_file(s, id, "config.json", c->json ? c->json : json,
-                        strlen(c->json ? c->json : json), err);
-    free(json);
-    if (rc < 0 || sim_lock(s, err) < 0)
-        goto fail;
-    rc = sim_publish(s, &d, c->paused ? DOM_PAUSED : DOM_RUNNING, err);
-    sim_unlock(s);
-    if (rc < 0)
-        goto fail;
-    *domid = id;
-    return 0;
+    return sim_finish_build(s, &d, c, domid, err);
 fail:
     if (x.fd >= 0)
         close(x.fd);

@@ -122,9 +122,10 @@ const char *sf_ext_tag_name(uint32_t tag);               /* "SOURCE", ... or NUL
 int sf_page_type_known(unsigned type);
 int sf_page_type_has_data(unsigned type);
 
-static inline uint32_t sf_rec_padded(uint32_t length)
+/* 64-bit: a u32 length near 4 GiB pads to 2^32, which a u32 result would wrap to 0. */
+static inline uint64_t sf_rec_padded(uint32_t length)
 {
-    return (uint32_t)((length + (uint64_t)SF_REC_ALIGN - 1) & ~(uint64_t)(SF_REC_ALIGN - 1));
+    return (length + (uint64_t)SF_REC_ALIGN - 1) & ~(uint64_t)(SF_REC_ALIGN - 1);
 }
 
 /* Byte order helpers: decode and encode without alignment assumptions. */

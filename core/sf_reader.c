@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Optional data on a pipe is read into a buffer that starts this big and doubles. */
+#define OPTDATA_STEP (64u << 10)
+
 struct sf_reader *sf_reader_new(int fd, const char *name, int close_fd, struct xerr *err)
 {
     struct sf_reader *r = calloc(1, sizeof *r);
@@ -69,7 +72,7 @@ uint64_t sf_reader_raw_offset(const struct sf_reader *r)
     return sf_input_raw_offset(r->in);
 }
 
-static const char *name_of(const struct sf_reader *r)
+const char *sf_reader_name(const struct sf_reader *r)
 {
     return sf_input_name(r->in);
 }
@@ -225,22 +228,33 @@ int sf_reader_read_optdata(struct sf_reader *r)
                  "%u-byte limit", name_of(r), len, SF_OPTDATA_MAX);
         return sf_reader_failed(r);
     }
-    if (fstat(r->fd, &st) == 0 && S_ISREG(st.st_mode) &&
+    int is_file = fstat(r->fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (is_file &&
         (uint64_t)len > (uint64_t)st.st_size - (st.st_size >= SF_HEADER_LEN ? SF_HEADER_LEN : 0)) {
         xerr_set(&r->err, "BADOPTLEN", "%s: optional data length %u at byte 44 is past the "
                  "end of the %lld-byte file", name_of(r), len, (long long)st.st_size);
         return sf_reader_failed(r);
     }
     r->opt.config_json = !!(r->header.mandatory_flags & SF_FLAG_JSON);
-    r->optbuf = malloc(len ? len : 1);
-    if (!r->optbuf) {
-        xerr_errno(&r->err, ENOMEM, "%s: cannot allocate %u bytes of optional data",
-                   name_of(r), len);
-        return sf_reader_failed(r);
+    /* On a pipe the length is only a claim: grow the buffer as the bytes arrive, so a lying
+     * header costs no memory. A regular file's size was checked above. */
+    size_t got = 0, cap = is_file ? len : (len < OPTDATA_STEP ? len : OPTDATA_STEP);
+    for (;;) {
+        unsigned char *b = realloc(r->optbuf, cap ? cap : 1);
+        if (!b) {
+            xerr_errno(&r->err, ENOMEM, "%s: cannot allocate %zu bytes of optional data",
+                       name_of(r), cap);
+            return sf_reader_failed(r);
+        }
+        r->optbuf = b;
+        size_t k;
+        if (sf_input_raw(r->in, r->optbuf + got, cap - got, &k, &r->err) < 0)
+            return sf_reader_failed(r);
+        got += k;
+        if (got < cap || cap == len)
+            break;
+        cap = len - cap < cap ? len : cap * 2;
     }
-    size_t got;
-    if (sf_input_raw(r->in, r->optbuf, len, &got, &r->err) < 0)
-        return sf_reader_failed(r);
     if (got < len) {
         xerr_set(&r->err, "BADOPTLEN", "%s: optional data length %u at byte 44 is past the "
                  "end of the file (it ends at byte %llu)", name_of(r), len,

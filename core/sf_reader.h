@@ -105,6 +105,8 @@ int sf_reader_verify(struct sf_reader *r, struct xerr *err);
  * decompressed. sf_reader_raw_offset always counts file bytes. */
 uint64_t sf_reader_offset(const struct sf_reader *r);
 uint64_t sf_reader_raw_offset(const struct sf_reader *r);
+/* The name given to sf_reader_new: messages about the file's contents start with it. */
+const char *sf_reader_name(const struct sf_reader *r);
 /* The sticky error, or NULL. */
 const struct xerr *sf_reader_error(const struct sf_reader *r);
 

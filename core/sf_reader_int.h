@@ -46,6 +46,12 @@ struct sf_reader {
     struct sf_trailer trailer;
 };
 
+/* The name every message starts with. */
+static inline const char *name_of(const struct sf_reader *r)
+{
+    return sf_reader_name(r);
+}
+
 /* Internal steps fill r->err themselves; this makes it sticky and returns -1. */
 int sf_reader_failed(struct sf_reader *r);
 /* Copy the sticky error to err (may be NULL) and return -1: the public functions' exit. */

@@ -11,11 +11,6 @@
 #define BODY_STEP (1u << 20)
 #define PFN_BATCH 512u
 
-static const char *name_of(const struct sf_reader *r)
-{
-    return sf_input_name(r->in);
-}
-
 static unsigned long long here(const struct sf_reader *r)
 {
     return (unsigned long long)sf_input_offset(r->in);

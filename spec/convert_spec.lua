@@ -433,3 +433,26 @@ describe("convert.to_libxl warns instead of dropping silently", function()
     assert.are_not.equal(a.c_info.uuid, b.c_info.uuid)
   end)
 end)
+
+-- xlua.xlutil's PCI presets: the table convert hands over is read strictly, like every options
+-- table (a truthy non-boolean or a non-string policy is a caller's mistake, not a default).
+describe("xlua.xlutil.pci presets", function()
+  local xlutil = require("xlua.xlutil")
+
+  it("applies boolean presets and a known rdm_policy", function()
+    local p = assert(xlutil.pci("03:00.0", { seize = true, msitranslate = false, rdm_policy = "relaxed" }))
+    assert.is_true(p.seize)
+    assert.is_nil(p.msitranslate)
+    assert.equal("relaxed", p.rdm_policy)
+  end)
+
+  it("raises on presets of the wrong type", function()
+    for _, presets in ipairs({
+      { seize = 1 }, { permissive = "yes" }, { power_mgmt = {} }, { msitranslate = 0 },
+      { rdm_policy = 1 }, { rdm_policy = true }, { rdm_policy = "sloppy" },
+    }) do
+      assert.has_error(function() xlutil.pci("03:00.0", presets) end)
+    end
+    assert.has_error(function() xlutil.pci("03:00.0", "strict") end)
+  end)
+end)

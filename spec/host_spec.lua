@@ -89,6 +89,50 @@ describe("xlua host", function()
     end
   end)
 
+  it("leaves -L after the script (or -) to the script, as option parsing does", function()
+    local dir = helper.tmpdir()
+    local out, _, code = run({ "-", "-L", dir }, { stdin = "io.write(package.path, '|', arg[1], '|', arg[2])" })
+    assert.equal(0, code)
+    local path, a1, a2 = out:match("^(.*)|(.*)|(.*)$")
+    assert.equal("-L", a1)
+    assert.equal(dir, a2)
+    assert.is_nil(path:find(dir, 1, true))
+    helper.spit(dir .. "/s.lua", "io.write(package.path)")
+    out = run({ dir .. "/s.lua", "-L", dir })
+    assert.is_nil(out:find(dir .. "/?.lua", 1, true))
+    out = run({ "--", dir .. "/s.lua", "-L", dir })
+    assert.is_nil(out:find(dir .. "/?.lua", 1, true))
+    out = run({ "-L", dir, dir .. "/s.lua" })
+    assert.equal(1, out:find(dir .. "/?.lua", 1, true) and 1)
+  end)
+
+  it("puts the default path where XLUA_PATH says ;; and after it otherwise", function()
+    local a, b, l = helper.tmpdir(), helper.tmpdir(), helper.tmpdir()
+    local function path_with(xlua_path)
+      local out, _, code = run({ "-L", l, "-e", "io.write(package.path)" }, { env = { XLUA_PATH = xlua_path } })
+      assert.equal(0, code)
+      local entries = {}
+      for e in out:gmatch("[^;]+") do
+        entries[#entries + 1] = e
+      end
+      return entries
+    end
+    local e = path_with(a .. "/?.lua;;rel/?.lua;" .. b .. "/?.lua")
+    assert.equal(a .. "/?.lua", e[1])
+    assert.equal(l .. "/?.lua", e[2])
+    assert.equal(l .. "/?/init.lua", e[3])
+    assert.equal(b .. "/?.lua", e[#e])
+    assert.is_true(#e > 4)     -- the system's Lua dirs sit between
+    for _, entry in ipairs(e) do
+      assert.equal("/", entry:sub(1, 1))
+    end
+    e = path_with(";;" .. a .. "/?.lua")
+    assert.equal(l .. "/?.lua", e[1])
+    assert.equal(a .. "/?.lua", e[#e])
+    e = path_with(a .. "/?.lua;" .. b .. "/?.lua")
+    assert.same({ a .. "/?.lua", b .. "/?.lua", l .. "/?.lua" }, { e[1], e[2], e[3] })
+  end)
+
   it("honours XLUA_PATH before the installed library", function()
     local dir = helper.tmpdir()
     helper.spit(dir .. "/mymod2.lua", "return 'env'")

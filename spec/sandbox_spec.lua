@@ -196,6 +196,13 @@ describe("xlua.sandbox", function()
       assert.has_error(function() run("x = 1", { max_memory = "lots" }) end)
       assert.has_error(function() run("x = 1", { env = "x" }) end)
       assert.has_error(function() sandbox.run(nil) end)
+      -- strict option types: no truthiness, no strings for numbers, no fractions
+      assert.has_error(function() run("x = 1", { getenv = "no" }) end)
+      assert.has_error(function() run("x = 1", { getenv = 0 }) end)
+      assert.has_error(function() run("x = 1", { max_instructions = "100000" }) end)
+      assert.has_error(function() run("x = 1", { max_memory = 1.5 * 1024 * 1024 + 0.5 }) end)
+      assert.has_error(function() run("x = 1", { max_memory = -1 }) end)
+      ok([[x = 1]], { getenv = false, max_instructions = 1000.0 })
     end)
   end)
 

@@ -157,6 +157,118 @@ describe("xlua.savefile", function()
     end)
   end)
 
+  describe("writer arguments", function()
+    local function new_writer()
+      local w = savefile.writer(io.tmpfile())
+      return w
+    end
+
+    it("reads header options raw: fields from __index are not seen", function()
+      local mt = { __index = function(_, k)
+        collectgarbage()
+        if k == "data" then return ("D"):rep(1000) end
+        if k == "tag" then return 1 end
+      end }
+      local w = new_writer()
+      local exts = { setmetatable({}, mt) }
+      local ok, err = pcall(w.header, w, { config = "{}", extensions = exts })
+      assert.is_false(ok)
+      assert.matches("extensions[1].tag must be a u32", err, 1, true)
+      local opts = setmetatable({}, { __index = function() error("__index ran") end })
+      w = new_writer()
+      assert.is_true(w:header(opts))
+      w:close()
+    end)
+
+    it("keeps many extension strings alive through the write, collected or not", function()
+      local path = dir .. "/many-ext.sav"
+      local f = assert(io.open(path, "wb"))
+      local w = savefile.writer(f)
+      local exts = {}
+      for i = 1, 200 do
+        exts[i] = { tag = 100 + i, data = ("%d:"):format(i) .. ("x"):rep(i) }
+      end
+      assert.is_true(w:header({ config = "{}", extensions = exts }))
+      exts = nil
+      collectgarbage()
+      assert(w:libxl_header())
+      assert(w:record(0, ""))
+      assert(w:finish())
+      f:close()
+      local r = assert(savefile.open(path))
+      local e = assert(r:extensions())
+      assert.equal(200, #e)
+      for i = 1, 200 do
+        assert.equal(100 + i, e[i].tag)
+        assert.equal(("%d:"):format(i) .. ("x"):rep(i), e[i].data)
+      end
+      r:close()
+    end)
+
+    it("raises on options of the wrong type", function()
+      for _, opts in ipairs({
+        { json = "yes" }, { streamv2 = 1 }, { zstd = "false" }, { config = 5 },
+        { zstd_level = "3" }, { zstd_level = 1.5 }, { extensions = "x" },
+        { extensions = { { tag = -1, data = "" } } }, { extensions = { { tag = 1, data = 2 } } },
+      }) do
+        assert.has_error(function() new_writer():header(opts) end)
+      end
+    end)
+
+    it("raises on a zstd level zstd does not have, and takes one it has", function()
+      assert.has_error(function() new_writer():header({ zstd = true, zstd_level = 1e9 }) end)
+      assert.has_error(function() new_writer():header({ zstd = true, zstd_level = 23 }) end)
+      assert.has_error(function() new_writer():header({ zstd = true, zstd_level = -(1 << 40) }) end)
+      local w = new_writer()
+      assert.is_true(w:header({ zstd = true, zstd_level = 19 }))
+      assert.is_true(w:write("abc"))
+      assert.is_number(w:finish())
+    end)
+
+    it("raises on libxc header fields the reader would refuse or a u32 cannot hold", function()
+      local function headers(t)
+        local w = new_writer()
+        assert(w:header({}))
+        return w:libxc_headers(t)
+      end
+      for _, t in ipairs({
+        { page_shift = 11 }, { page_shift = 22 }, { page_shift = 40 }, { version = 1 }, { version = 4 },
+        { domain_type = -1 }, { domain_type = 1 << 32 }, { xen_major = -1 }, { xen_minor = 1 << 32 },
+        { page_shift = "12" },
+      }) do
+        assert.has_error(function() headers(t) end)
+      end
+      assert.is_true(headers({ page_shift = 12, version = 2 }))
+      assert.is_true(headers({ page_shift = 21, domain_type = 0xFFFFFFFF, xen_major = 0xFFFFFFFF }))
+    end)
+
+    it("writes to its own copy of the fd: closing the file and reusing its number is safe", function()
+      local a, victim = dir .. "/fd-a.sav", dir .. "/fd-victim.txt"
+      local f = assert(io.open(a, "wb"))
+      local w = savefile.writer(f)
+      assert(w:header({ config = "{}" }))
+      f:close()
+      local g = assert(io.open(victim, "wb"))       -- likely gets f's old fd number
+      g:write("important\n")
+      g:flush()
+      assert(w:libxl_header())
+      assert(w:record(0, ""))
+      assert.is_number(w:finish())
+      w:close()
+      g:close()
+      assert.equal("important\n", helper.slurp(victim))
+      assert.is_true(read_all(a))
+    end)
+
+    it("fails with nil, msg, code for an fd that is not open", function()
+      local w, err, code = savefile.writer(999)
+      assert.is_nil(w)
+      assert.is_string(err)
+      assert.equal("EIO", code)
+      assert.has_error(function() savefile.writer(-1) end)
+    end)
+  end)
+
   describe("atomic files (savefile.create)", function()
     local function listing(d)
       local p = io.popen("ls -A " .. helper.shell_quote(d))
@@ -237,6 +349,12 @@ describe("xlua.savefile", function()
         "BADCONFIGLEN" },
       { "a JSON config without its NUL", sf.header(3, 0, 4 + 2) .. string.pack("<I4", 2) .. "{}" .. stream, "NONUL" },
       { "a bad extension block", sf.header(3, 0, #config + 5) .. config .. "XLUA!" .. stream, "BADEXT" },
+      { "an extension entry claiming 4 GiB - 7 bytes (its padding used to wrap to 0)",
+        sf.header(3, 0, #config + 16) .. config .. "XLUA" .. string.pack("<I4I4I4", 1, 3, 0xFFFFFFF9)
+          .. stream, "BADEXT" },
+      { "an extension entry claiming 4 GiB - 1 byte",
+        sf.header(3, 0, #config + 16) .. config .. "XLUA" .. string.pack("<I4I4I4", 1, 3, 0xFFFFFFFF)
+          .. stream, "BADEXT" },
       { "a bad libxl stream header", sf.header(3, 0, #config) .. config .. "LibxlFmX" .. stream:sub(9), "BADSTREAM" },
       { "an absurd record length",
         sf.header(3, 0, #config) .. config .. stream:sub(1, 16) .. string.pack("<I4I4", 1, 0x7fffffff), "RECLEN" },

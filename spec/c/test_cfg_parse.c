@@ -241,6 +241,31 @@ static void test_files(void)
     close(fd);
     CHECK(cfg_parse_file(path, &f, &e) == 0 && f->count == 1, "parse_file: %s", e.message);
     cfg_free(f);
+
+    /* a file of exactly the cap parses; one byte more is TOOBIG (a FIFO is never buffered
+     * past it) */
+    char *big = malloc(CFG_FILE_MAX + 1);
+    CHECK(big != NULL, "malloc");
+    if (big) {
+        memset(big, '\n', CFG_FILE_MAX + 1);
+        memcpy(big, "name = 'big'", 12);
+        fd = open(path, O_WRONLY | O_TRUNC);
+        CHECK(write(fd, big, CFG_FILE_MAX) == (ssize_t)CFG_FILE_MAX, "write");
+        close(fd);
+        f = NULL;
+        CHECK(cfg_parse_file(path, &f, &e) == 0 && f && f->count == 1, "at the cap: %s",
+              e.message);
+        cfg_free(f);
+        fd = open(path, O_WRONLY | O_TRUNC);
+        CHECK(write(fd, big, CFG_FILE_MAX + 1) == (ssize_t)CFG_FILE_MAX + 1, "write");
+        close(fd);
+        f = NULL;
+        e = (struct xerr){0};
+        CHECK(cfg_parse_file(path, &f, &e) == -1 && f == NULL && e.code &&
+              !strcmp(e.code, "TOOBIG"), "over the cap: code %s", e.code ? e.code : "-");
+        CHECK(strstr(e.message, path) != NULL, "message %s", e.message);
+        free(big);
+    }
     unlink(path);
 }
 

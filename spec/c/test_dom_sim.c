@@ -383,8 +383,13 @@ static void test_save_restore(struct dom_backend *b, enum dom_type type, int zst
     int dirs = count_dirs();
     CHECK_CODE(restore_from(b, fd, "wrongtype", type == DOM_PV ? DOM_HVM : DOM_PV, kb, &r),
                "BADSTREAM");
-    /* a smaller domain than the stream's pages is refused */
+    CHECK(strstr(err.message, "test restore: ") == err.message);
+    /* a smaller domain than the stream's pages is refused; the message names the reader
+     * and an offset, said to be in the decompressed view for a zstd file */
     CHECK_CODE(restore_from(b, fd, "small", type, 1024, &r), "BADPAGE");
+    CHECKM(strstr(err.message, "test restore: the PAGE_DATA record at byte ") == err.message,
+           "%s", err.message);
+    CHECKM(!strstr(err.message, "(decompressed)") == !zstd, "%s", err.message);
     CHECK(count_dirs() == dirs);
     CHECK_OK(dom_destroy(b, d, &err));
     CHECK_OK(dom_destroy(b, r, &err));
@@ -453,6 +458,64 @@ static void test_damage(struct dom_backend *b)
     CHECK_OK(dom_sim_shutdown(b, d, &err));
     pl = (struct progress_log){ 0 };
     CHECK(save_to(b, d, 0, &pl) < 0 && streq(err.code, "BADSTATE"));
+    CHECK_OK(dom_destroy(b, d, &err));
+}
+
+/* A stream whose second LIBXC_CONTEXT brings libxc headers of another domain type: each
+ * set of headers is checked, not only the first. */
+static void test_second_libxc_context(struct dom_backend *b)
+{
+    int fd = memfile();
+    struct sf_writer *w = sf_writer_new(fd, "two contexts", &err);
+    struct sf_write_options o = { .config = "{}", .config_len = 2, .json = 1, .streamv2 = 1 };
+    CHECK_OK(sf_writer_header(w, &o, &err));
+    CHECK_OK(sf_writer_libxl_header(w, &err));
+    uint32_t types[2] = { SF_DOMAIN_X86_PV, SF_DOMAIN_X86_HVM };
+    for (int k = 0; k < 2; k++) {
+        CHECK_OK(sf_writer_record(w, SF_LIBXL_LIBXC_CONTEXT, NULL, 0, &err));
+        CHECK_OK(sf_writer_libxc_headers(w, 3, types[k], 12, 4, 17, &err));
+        CHECK_OK(sf_writer_record(w, SF_LIBXC_STATIC_DATA_END, NULL, 0, &err));
+        CHECK_OK(sf_writer_record(w, SF_LIBXC_END, NULL, 0, &err));
+    }
+    CHECK_OK(sf_writer_record(w, SF_LIBXL_END, NULL, 0, &err));
+    CHECK_OK(sf_writer_finish(w, 1, NULL, &err));
+    sf_writer_free(w);
+    int dirs = count_dirs();
+    uint32_t r;
+    CHECK_CODE(restore_from(b, fd, "twoctx", DOM_PV, 1024, &r), "BADSTREAM");
+    CHECKM(strstr(err.message, "x86 HVM") != NULL, "%s", err.message);
+    CHECK(count_dirs() == dirs);
+    close(fd);
+}
+
+static int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    while (d && readdir(d))
+        n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* next-domid cannot be written (disk full): no fd leaks, no temporary file stays, and the
+ * create fails with the write's errno. */
+static void test_next_domid_full(struct dom_backend *b)
+{
+    char tmp[512];
+    struct stat st;
+    snprintf(tmp, sizeof tmp, "%s/.next-domid.tmp", state_dir);
+    CHECK(symlink("/dev/full", tmp) == 0);
+    int fds = count_fds(), dirs = count_dirs();
+    size_t doms = count_domains(b);
+    struct dom_create c = { .name = "full", .type = DOM_PV, .memory_kb = 1024 };
+    uint32_t d;
+    CHECK_CODE(dom_create(b, &c, &d, &err), "ENOSPC");
+    CHECK(count_fds() == fds);
+    CHECK(lstat(tmp, &st) < 0 && errno == ENOENT);
+    CHECK(count_dirs() == dirs && count_domains(b) == doms);
+    CHECK_OK(dom_create(b, &c, &d, &err));
     CHECK_OK(dom_destroy(b, d, &err));
 }
 
@@ -584,6 +647,8 @@ int main(void)
     test_save_restore(b, DOM_HVM, 1);
     test_save_restore(b, DOM_PVH, 0);
     test_damage(b);
+    test_second_libxc_context(b);
+    test_next_domid_full(b);
     dom_close(b);
     test_race();
     test_choose();

@@ -1,6 +1,7 @@
 /* spec/c/test_savefile.c: the savefile codec in C: pinned xl header bytes, round trips through
  * pipes (plain and zstd), and a clean, coded error for every kind of damage and every cut. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,7 +224,10 @@ static void test_names(void)
     CHECK(sf_page_type_known(0) && sf_page_type_known(4) && !sf_page_type_known(5) &&
           !sf_page_type_known(8) && sf_page_type_known(9) && sf_page_type_known(15));
     CHECK(sf_rec_padded(0) == 0 && sf_rec_padded(1) == 8 && sf_rec_padded(8) == 8 &&
-          sf_rec_padded(0xFFFFFFFFu) == 0); /* wraps: callers cap lengths first */
+          sf_rec_padded(0xFFFFFFF8u) == 0xFFFFFFF8u);
+    /* 64-bit: a length near 4 GiB pads past 2^32 instead of wrapping to 0 */
+    CHECK(sf_rec_padded(0xFFFFFFF9u) == UINT64_C(0x100000000) &&
+          sf_rec_padded(0xFFFFFFFFu) == UINT64_C(0x100000000));
 }
 
 /* What xl 4.17 writes: mandatory 3, optional 0, optional_data_len 862, config_len 858. */
@@ -492,6 +496,25 @@ static void test_bad_inputs(void)
         reap(child);
         free(c.p);
     }
+    {   /* a bare header on a pipe claiming the largest optional data: no 16 MiB buffer */
+        struct buf c = { 0 };
+        put(&c, b.p, 44);
+        put32h(&c, SF_OPTDATA_MAX);
+        pid_t child;
+        int fd = pipe_with(c.p, c.n, &child);
+        struct xerr e = { 0 };
+        struct mallinfo2 before = mallinfo2();
+        struct sf_reader *r = sf_reader_new(fd, "pipe.sav", 1, &e);
+        const struct sf_optdata *o;
+        CHECK(sf_reader_optdata(r, &o, &e) < 0 && streq(e.code, "BADOPTLEN"));
+        struct mallinfo2 after = mallinfo2();
+        size_t grew = (after.uordblks + after.hblkhd) - (before.uordblks + before.hblkhd);
+        CHECKM(after.uordblks + after.hblkhd < before.uordblks + before.hblkhd ||
+               grew < (1u << 20), "a 48-byte pipe cost %zu bytes", grew);
+        sf_reader_free(r);
+        reap(child);
+        free(c.p);
+    }
     sf_put_host32(u, (uint32_t)optdata_len());
     expect_patched("config length past optional data", &b, 48, u, 4, "BADCONFIGLEN");
     expect_patched("JSON config without NUL", &b, 48 + 4 + sizeof CONFIG - 1, "}", 1, "NONUL");
@@ -500,6 +523,12 @@ static void test_bad_inputs(void)
     expect_patched("extension version", &b, 48 + 4 + sizeof CONFIG + 4, u, 4, "BADEXT");
     sf_put_host32(u, 1000);
     expect_patched("extension entry length", &b, 48 + 4 + sizeof CONFIG + 12, u, 4, "BADEXT");
+    for (uint32_t len = 0xFFFFFFF8u; len != 0; len++) {   /* padding used to wrap to 0 */
+        char what[64];
+        snprintf(what, sizeof what, "extension entry length 0x%08x", len);
+        sf_put_host32(u, len);
+        expect_patched(what, &b, 48 + 4 + sizeof CONFIG + 12, u, 4, "BADEXT");
+    }
     {   /* an extension block cut inside an entry header, and one with no XLUA at all */
         struct buf c = { 0 };
         put(&c, b.p, 44);
@@ -517,6 +546,19 @@ static void test_bad_inputs(void)
         put(&c, b.p + S, b.n - S - 32);
         expect_code("foreign optional data", c.p, c.n, "BADEXT");
         free(c.p);
+        /* the last entry header claims ~4 GiB: its padded length must not wrap to 0 */
+        for (uint32_t len = 0xFFFFFFF9u; len != 0; len++) {
+            c = (struct buf){ 0 };
+            put(&c, b.p, 44);
+            put32h(&c, 4 + 2 + 16);
+            put32h(&c, 2);
+            put(&c, "{\0XLUA\1\0\0\0", 2 + 8);
+            put32h(&c, SF_EXT_META);
+            put32h(&c, len);
+            put(&c, b.p + S, b.n - S - 32);
+            expect_code("extension entry of ~4 GiB", c.p, c.n, "BADEXT");
+            free(c.p);
+        }
     }
     sf_put_host32(u, SF_FLAG_JSON);
     expect_patched("no STREAMv2", &b, 36, u, 4, "LEGACYSTREAM");
@@ -679,6 +721,39 @@ static void test_no_optdata(void)
     free(b.p);
 }
 
+/* Optional data bigger than the reader's first buffer arrives whole through a pipe. */
+static void test_big_optdata_on_pipe(void)
+{
+    int fd = memfd_create("sf-bigopt", MFD_CLOEXEC);
+    struct xerr e = { 0 };
+    struct sf_writer *w = sf_writer_new(fd, "bigopt", &e);
+    size_t n = 300000 + 3;
+    unsigned char *data = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        data[i] = (unsigned char)(i * 7 + 1);
+    struct sf_ext_entry x = { SF_EXT_META, (uint32_t)n, data };
+    struct sf_write_options o = { .config = "{}", .config_len = 2, .json = 1, .streamv2 = 1,
+                                  .ext = &x, .ext_count = 1 };
+    CHECK(sf_writer_header(w, &o, &e) == 0);
+    CHECK(sf_writer_libxl_header(w, &e) == 0);
+    CHECK(sf_writer_record(w, SF_LIBXL_END, NULL, 0, &e) == 0);
+    CHECK(sf_writer_finish(w, 1, NULL, &e) == 0);
+    sf_writer_free(w);
+    struct buf f = slurp_fd(fd);
+    close(fd);
+    pid_t child;
+    fd = pipe_with(f.p, f.n, &child);
+    struct sf_reader *r = sf_reader_new(fd, "bigopt", 1, &e);
+    const struct sf_optdata *od;
+    CHECKM(sf_reader_optdata(r, &od, &e) == 0, "%s", e.message);
+    CHECK(od->ext_count == 1 && od->ext[0].length == n && memcmp(od->ext[0].data, data, n) == 0);
+    CHECK(sf_reader_verify(r, &e) == 0);
+    sf_reader_free(r);
+    reap(child);
+    free(data);
+    free(f.p);
+}
+
 /* A big-endian stream (both layers say so in their headers) walks the same. */
 static void test_big_endian_stream(void)
 {
@@ -743,6 +818,7 @@ int main(void)
     test_sticky();
     test_no_optdata();
     test_big_endian_stream();
+    test_big_optdata_on_pipe();
     printf("test_savefile: %d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
 }

@@ -8,6 +8,7 @@
 #include "dom.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -107,6 +108,13 @@ static int lx_fail(struct lx *x, struct xerr *err, int rc, const char *fmt, ...)
 
 static const struct dom_ops libxl_ops;
 
+/* As xl: libxl owns SIGCHLD for the whole life of the context, rather than installing and
+ * removing its handler around each child (the save helper, hotplug scripts) while another
+ * thread of ours is in a system call. */
+static const libxl_childproc_hooks childproc_hooks = {
+    .chldowner = libxl_sigchld_owner_libxl_always,
+};
+
 int dom_libxl_open(struct dom_backend **out, struct xerr *err)
 {
     const char *why;
@@ -129,6 +137,7 @@ int dom_libxl_open(struct dom_backend **out, struct xerr *err)
         free(x);
         return -1;
     }
+    libxl_childproc_setmode(x->ctx, &childproc_hooks, NULL);
     *out = &x->base;
     return 0;
 }
@@ -383,10 +392,14 @@ struct job {
 static void *worker(void *arg)
 {
     struct job *j = arg;
-    sigset_t pipe;
+    sigset_t pipe, chld;
     sigemptyset(&pipe);
     sigaddset(&pipe, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe, NULL);
+    /* The caller blocked SIGCHLD for its relay: here libxl must get it. */
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    pthread_sigmask(SIG_UNBLOCK, &chld, NULL);
     if (j->restore) {
         libxl_domain_restore_params p;
         libxl_domain_restore_params_init(&p);
@@ -418,6 +431,28 @@ static int start_job(struct job *j, pthread_t *t, int *mine, struct xerr *err)
     return 0;
 }
 
+/* For an fd another party made non-blocking: wait until it can go on. */
+static int wait_fd(int fd, short events)
+{
+    struct pollfd p = { .fd = fd, .events = events };
+    int r;
+    do
+        r = poll(&p, 1, -1);
+    while (r < 0 && errno == EINTR);
+    return r < 0 ? -1 : 0;
+}
+
+/* The relaying thread takes no SIGCHLD: libxl's handler (which only wakes libxl's own loop)
+ * then runs on the libxl thread, and the relay's reads and the savefile's writes are never
+ * interrupted by it. */
+static void block_sigchld(sigset_t *old)
+{
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGCHLD);
+    pthread_sigmask(SIG_BLOCK, &s, old);
+}
+
 static int progress(const struct dom_progress *p, uint64_t done, uint64_t total,
                     struct xerr *err)
 {
@@ -438,6 +473,8 @@ static int relay_out(int fd, struct sf_writer *w, uint64_t total, const struct d
     for (;;) {
         ssize_t n = recv(fd, buf, RELAY_BUF, 0);
         if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(fd, POLLIN) == 0)
             continue;
         if (n < 0) {
             rc = xerr_errno(err, errno, "cannot read the stream from libxl");
@@ -489,12 +526,17 @@ static int lx_save(struct dom_backend *b, uint32_t domid, struct sf_writer *w, i
     struct job j = { .x = x, .domid = domid, .flags = live ? LIBXL_SUSPEND_LIVE : 0 };
     pthread_t t;
     int mine;
+    sigset_t old;
     log_clear(x);
-    if (start_job(&j, &t, &mine, err) < 0)
+    block_sigchld(&old);
+    if (start_job(&j, &t, &mine, err) < 0) {
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         return -1;
+    }
     int rc = relay_out(mine, w, total, p, err);
     close(mine);              /* a relay failure makes libxl's writes fail: it returns */
     pthread_join(t, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc == 0 && j.rc)
         rc = lx_fail(x, err, j.rc, "libxl_domain_suspend of domain %u", domid);
     if (rc < 0) {
@@ -514,6 +556,8 @@ static int send_all(int fd, const void *p, size_t n, struct xerr *err)
     while (n > 0) {
         ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
         if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(fd, POLLOUT) == 0)
             continue;
         if (k < 0)
             return xerr_errno(err, errno, "libxl stopped reading the stream");
@@ -603,8 +647,11 @@ static int lx_restore(struct dom_backend *b, const struct dom_create *c, struct 
     struct job j = { .x = x, .restore = 1, .domid = INVALID_DOMID, .dc = &dc };
     pthread_t t;
     int mine;
+    sigset_t old;
     log_clear(x);
+    block_sigchld(&old);
     if (start_job(&j, &t, &mine, err) < 0) {
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         libxl_domain_config_dispose(&dc);
         return -1;
     }
@@ -613,7 +660,10 @@ static int lx_restore(struct dom_backend *b, const struct dom_create *c, struct 
      * paused until the trailer has been checked. */
     close(mine);
     pthread_join(t, NULL);
-    if (rc == 0 && j.rc)
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    /* libxl stopping to read (EPIPE) is its failure: say what libxl said, not "broken pipe". */
+    int libxl_first = rc < 0 && err && err->code && strcmp(err->code, "EPIPE") == 0;
+    if ((rc == 0 || libxl_first) && j.rc)
         rc = lx_fail(x, err, j.rc, "libxl_domain_create_restore of '%s'", dc.c_info.name);
     if (rc == 0 && !c->paused && (j.rc = libxl_domain_unpause(x->ctx, j.domid, NULL)) != 0)
         rc = lx_fail(x, err, j.rc, "libxl_domain_unpause of restored domain %u", j.domid);

@@ -3,6 +3,7 @@
 #include "sf_writer.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -84,12 +85,27 @@ static int report(const struct sf_writer *w, struct xerr *err)
     return -1;
 }
 
+/* The fd may be a pipe or socket someone else made non-blocking (a shared stdout), and signals
+ * (SIGCHLD of libxl's helpers) may interrupt a write or cut it short: the whole buffer goes
+ * out, in order, whatever the write returns. */
+static int wait_writable(int fd)
+{
+    struct pollfd p = { .fd = fd, .events = POLLOUT };
+    int r;
+    do
+        r = poll(&p, 1, -1);
+    while (r < 0 && errno == EINTR);
+    return r < 0 ? -1 : 0;
+}
+
 static int flush(struct sf_writer *w)
 {
     size_t off = 0;
     while (off < w->len) {
         ssize_t n = write(w->fd, w->buf + off, w->len - off);
         if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_writable(w->fd) == 0)
             continue;
         if (n < 0) {
             xerr_errno(&w->err, errno, "%s: write failed at byte %llu", w->name,

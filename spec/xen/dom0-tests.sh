@@ -5,8 +5,9 @@
 #   XLUA-CHECK <name> PASS|FAIL|SKIP <seconds> <detail>   after it
 # and timings as XLUA-TIME <name> <seconds>. On a failure it prints the command's output and
 # the last lines of the guests' consoles, dmesg and xl dmesg, between the two markers.
-# A check whose xlua feature is not there yet (a command missing from `xlua --help`, an
-# option missing from its --help, a module that does not load) is a SKIP with the reason.
+# A check whose xlua command is not there yet (missing from `xlua --help`, or an option missing
+# from its --help) is a SKIP with the reason; where the command exists the check runs for real,
+# and a module that does not load or a libxl backend that does not open is a FAIL.
 T=/xen-tests
 CONSOLE=/var/log/xen/console
 ONLY=$(cat $T/only 2>/dev/null)
@@ -145,8 +146,8 @@ need_module() {
 need_option() {
   xlua "$1" --help 2>&1 | grep -q -e "$2" || { DETAIL="xlua $1 --help lacks $2"; return 1; }
 }
-# The backend xlua chooses by itself must be libxl here (a FAIL otherwise); a libxl backend
-# that does not open yet is a SKIP with its message. Probed once.
+# The backend xlua chooses by itself must be libxl here and it must open (a FAIL otherwise,
+# with its message). Probed once.
 BACKEND_PROBE=""
 probe_backend() {
   BACKEND_OUT=$(xlua -e '
@@ -158,15 +159,16 @@ if not handle then io.stderr:write(tostring(code), ": ", tostring(msg), "\n") os
 handle:close()' 2>&1)
   BACKEND_PROBE=$?
 }
-# need_xlua CMD...: returns 0, 77 (skip) or 1 (fail), for `need_xlua ... || return $?`.
+# need_xlua CMD...: returns 0, 77 (skip: a command not there) or 1 (fail), for
+# `need_xlua ... || return $?`.
 need_xlua() {
-  need_module xlua.domain || return 77
+  need_module xlua.domain || { fail "$DETAIL"; return 1; }
   [ -n "$BACKEND_PROBE" ] || probe_backend
   case $BACKEND_PROBE in
     0) ;;
     3) fail "the backend xlua chooses in dom0 is not libxl: $BACKEND_OUT"; return 1 ;;
-    4) DETAIL="the libxl backend does not open yet: $BACKEND_OUT"; return 77 ;;
-    *) DETAIL="xlua.domain probe failed: $BACKEND_OUT"; return 77 ;;
+    4) fail "the libxl backend does not open in dom0: $BACKEND_OUT"; return 1 ;;
+    *) fail "xlua.domain probe failed (status $BACKEND_PROBE): $BACKEND_OUT"; return 1 ;;
   esac
   need_cmds "$@" || return 77
 }

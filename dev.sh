@@ -2,6 +2,7 @@
 # The developer's one entry point: install what is missing, build, then demo or test.
 #   ./dev.sh demo    install, build, run a short demo of the main job
 #   ./dev.sh test    install, build (warnings are errors), run every test (ctest)
+#   ./dev.sh xen     install, build, run the real-Xen-in-QEMU checks (spec/xen/run.sh)
 #   ./dev.sh build   install and build only
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -24,7 +25,7 @@ install_missing() {
 }
 
 build() {
-  cmake -S . -B "$BUILD" -DXLUA_WERROR=ON >/dev/null
+  cmake -S . -B "$BUILD" -DXLUA_WERROR=ON -DXLUA_XEN_TESTS="${XLUA_XEN_TESTS:-OFF}" >/dev/null
   cmake --build "$BUILD" -j "$(nproc)"
 }
 
@@ -34,9 +35,12 @@ case "${1:-}" in
   test)
     install_missing; build
     ctest --test-dir "$BUILD" --output-on-failure ;;
+  xen)
+    install_missing; XLUA_XEN_TESTS=ON build
+    ctest --test-dir "$BUILD" -L xen --output-on-failure ;;
   demo)
     install_missing; build
     exec "$BUILD/bin/xlua" examples/demo.lua ;;
   *)
-    echo "usage: ./dev.sh demo|test|build" >&2; exit 2 ;;
+    echo "usage: ./dev.sh demo|test|xen|build" >&2; exit 2 ;;
 esac

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define TMP_TAG ".xlua-tmp."
@@ -32,7 +33,7 @@ static int split_path(const char *path, char **dir, char **base)
     return 0;
 }
 
-/* Remove <dir>/.<base>.xlua-tmp.<pid> files whose writer process no longer exists. */
+/* Remove <dir>/.<base>.xlua-tmp.<pid>[.<unique>] files whose writer process no longer exists. */
 static void remove_stale(const char *dir, const char *base)
 {
     DIR *d = opendir(dir);
@@ -48,7 +49,7 @@ static void remove_stale(const char *dir, const char *base)
         const char *digits = n + 1 + base_len + strlen(TMP_TAG);
         char *end;
         long pid = strtol(digits, &end, 10);
-        if (*digits == '\0' || *end != '\0' || pid <= 0)
+        if (end == digits || (*end != '\0' && *end != '.') || pid <= 0)
             continue;
         if (kill((pid_t)pid, 0) == 0 || errno == EPERM)
             continue; /* a live writer: leave its file alone */
@@ -72,7 +73,8 @@ int atomic_file_create(struct atomic_file *f, const char *path, mode_t mode, str
         return xerr_set(err, "EISDIR", "%s: is a directory name, not a file name", path);
     }
     remove_stale(dir, base);
-    int n = asprintf(&f->tmp, "%s/.%s" TMP_TAG "%ld", dir, base, (long)getpid());
+    /* Unique per writer: two saves to one path in one process must not share a file. */
+    int n = asprintf(&f->tmp, "%s/.%s" TMP_TAG "%ld.XXXXXX", dir, base, (long)getpid());
     free(dir);
     free(base);
     f->path = strdup(path);
@@ -82,8 +84,14 @@ int atomic_file_create(struct atomic_file *f, const char *path, mode_t mode, str
         atomic_file_abort(f);
         return xerr_set(err, "ENOMEM", "out of memory");
     }
-    unlink(f->tmp); /* our own pid's leftover, from a reused pid */
-    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    f->fd = mkostemp(f->tmp, O_CLOEXEC);
+    if (f->fd >= 0 && fchmod(f->fd, mode) < 0) {
+        int e = errno;
+        close(f->fd);
+        unlink(f->tmp);
+        f->fd = -1;
+        errno = e;
+    }
     if (f->fd < 0) {
         int e = errno;
         xerr_errno(err, e, "%s: cannot create a temporary file beside it", path);

@@ -10,7 +10,7 @@
 struct atomic_file {
     int fd;           /* the temporary file, -1 once committed or aborted */
     char *path;       /* the target */
-    char *tmp;        /* <dir>/.<name>.xlua-tmp.<pid> */
+    char *tmp;        /* <dir>/.<name>.xlua-tmp.<pid>.<unique> */
 };
 
 /* Create the temporary file (mode, e.g. 0600) beside path. Temporary files of earlier saves to

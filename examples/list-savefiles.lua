@@ -1,14 +1,22 @@
 -- List the savefiles in a directory: each one's domain, size, date and whether it verifies.
 --   xlua examples/list-savefiles.lua DIR
--- Exit status: 0 when every file verifies, 1 when any does not, 2 on bad usage.
-local savefile = require("xlua.savefile")
+-- Exit status: 0 when every file verifies, 1 when any does not, 2 on bad usage or a DIR that
+-- is not a directory.
+local config = require("xlua.config")
 local json = require("xlua.json")
+local savefile = require("xlua.savefile")
 
 local dir = arg[1]
 if not dir then
   io.stderr:write("usage: xlua examples/list-savefiles.lua DIR\n")
   return 2
 end
+local probe, err = io.open(dir .. "/.", "rb") -- opens only when dir is a directory
+if not probe then
+  io.stderr:write("list-savefiles: ", dir, ": ", (err and err:match(": ([^:]*)$")) or "not a directory", "\n")
+  return 2
+end
+probe:close()
 local quoted = "'" .. dir:gsub("'", "'\\''") .. "'"
 
 -- name, size, mtime of each regular *.sav file, without a dependency beyond the shell
@@ -24,7 +32,8 @@ local bad = 0
 print(string.format("%-28s %-20s %12s  %-16s  %s", "FILE", "DOMAIN", "SIZE", "DATE", "VERIFIES"))
 for _, f in ipairs(files) do
   local domain, verdict = "?", "no"
-  local r, err = savefile.open(dir .. "/" .. f.name)
+  local r
+  r, err = savefile.open(dir .. "/" .. f.name)
   if r then
     local exts = r:extensions() or {}
     for _, e in ipairs(exts) do
@@ -36,7 +45,8 @@ for _, f in ipairs(files) do
     end
     if domain == "?" then
       local cfg = r:config()
-      local c = cfg and cfg.format == "json" and json.decode(cfg.text)
+      -- config.from_json checks the shape: a config without an object c_info has no name
+      local c = cfg and cfg.format == "json" and config.from_json(cfg.text)
       domain = c and c.c_info and c.c_info.name or domain
     end
     local ok

@@ -13,10 +13,10 @@ if not dir then
 end
 os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'")
 
-local h, err = domains.open()
+local h, err, code = domains.open()
 if not h then
   io.stderr:write("save-all: ", err, "\n")
-  return 1
+  return domains.status(code)
 end
 
 local saved, failed = {}, {}

@@ -1,59 +1,12 @@
 -- Compare two domain configs (config files or savefiles) the way restore does, with site rules.
 local check = require("xlua.compat.check")
 local cli = require("xlua.cli")
+local config = require("xlua.config")
 local log = require("xlua.log")
 local report = require("xlua.compat.report")
 local site = require("xlua.compat.site")
 
-local config = require("xlua.config")
-local savefile = require("xlua.savefile")
-
--- A savefile's stored config -> libxl table.
-local function from_savefile(path)
-  local r, err, code = savefile.open(path)
-  if not r then
-    return nil, err, code
-  end
-  local c
-  c, err, code = r:config()
-  r:close()
-  if not c then
-    return nil, err, code
-  end
-  if not c.present or not c.text then
-    return nil, path .. ": the savefile holds no config", "NOCONFIG"
-  end
-  return config.from_text(c.text, c.format, path)
-end
-
--- An argument -> libxl table: a savefile (by its magic), a libxl JSON file, or a config file
--- (xl.cfg or Lua).
-local function load_input(path)
-  local f, err = io.open(path, "rb")
-  if not f then
-    return nil, err, "ENOENT"
-  end
-  local head, rerr = f:read(64)
-  f:close()
-  if head == nil and rerr then
-    return nil, path .. ": " .. tostring(rerr), "EISDIR" -- a directory opens, then fails to read
-  end
-  head = head or ""
-  if head:sub(1, #savefile.MAGIC) == savefile.MAGIC then
-    return from_savefile(path)
-  end
-  if not path:match("%.lua$") and head:match("^%s*{") then
-    local text = io.open(path, "rb"):read("a")
-    return config.from_text(text, "json", path)
-  end
-  local loaded, lerr, code = config.load(path)
-  if not loaded then
-    return nil, lerr, code
-  end
-  return loaded.libxl
-end
-
--- The host's domains, for the "name in use" warning; nothing when no backend opens.
+-- The host's domains, for the warning about a new name another domain has; nothing when no backend opens.
 local function context()
   local ok, domains = pcall(require, "xlua.domains")
   if not ok then
@@ -91,18 +44,21 @@ return cli.main({
 }, function(opts, args)
   local configs = {}
   for i = 1, 2 do
-    local t, err, code = load_input(args[i])
-    if not t then
+    local loaded, err = config.load_any(args[i])
+    if not loaded then
       return cli.fail(cli.BAD_INPUT, "%s", err)
     end
-    configs[i] = t
+    configs[i] = loaded
   end
+  -- NEW without a uuid describes OLD's domain, as a replacement config does for restore
+  local old_c_info = configs[1].libxl.c_info
+  config.keep_identity(configs[2], type(old_c_info) == "table" and old_c_info.uuid or nil)
   local dir, explicit = site.dir(opts.site_dir)
   local rules, err = site.load(dir, explicit)
   if not rules then
     return cli.fail(cli.BAD_INPUT, "%s", err)
   end
-  local r = check.check(configs[1], configs[2], { site_rules = rules, context = context() })
+  local r = check.check(configs[1].libxl, configs[2].libxl, { site_rules = rules, context = context() })
   io.stdout:write(opts.json and report.json(r) or report.text(r))
   return r.compatible and cli.OK or cli.FAILED
 end)

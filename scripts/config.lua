@@ -11,23 +11,17 @@ return cli.main({
   min_args = 1,
   max_args = 1,
 }, function(opts, args)
-  local h, err, code = domains.open(opts.backend)
-  if not h then
-    return cli.fail(domains.status(code), "%s", err)
-  end
-  local info
-  info, err, code = domains.find(h, args[1])
-  if not info then
-    return cli.fail(domains.status(code), "%s", err)
-  end
-  local stored = domains.stored_config(h, info.domid)
-  local text = not opts.json and stored.source or stored.json
-  if not text then
-    text, err, code = h:config(info.domid)
+  return cli.domain_command(opts, args[1], function(h, info)
+    local stored = domains.stored_config(h, info.domid)
+    local text = not opts.json and stored.source or stored.json
     if not text then
-      return cli.fail(domains.status(code), "%s", err)
+      local err, code
+      text, err, code = h:config(info.domid)
+      if not text then
+        return cli.fail(domains.status(code), "%s", err)
+      end
     end
-  end
-  io.stdout:write(text, text:sub(-1) == "\n" and "" or "\n")
-  return cli.OK
+    io.stdout:write(text, text:sub(-1) == "\n" and "" or "\n")
+    return cli.OK
+  end)
 end)

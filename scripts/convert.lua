@@ -15,12 +15,12 @@ local function read(path)
       return nil, err
     end
   end
-  local text = f:read("a")
+  local text, rerr = f:read("a")
   if f ~= io.stdin then
     f:close()
   end
   if not text then
-    return nil, path .. ": cannot read"
+    return nil, path .. ": " .. tostring(rerr or "cannot read") -- a directory opens, then fails here
   end
   return text
 end

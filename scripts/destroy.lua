@@ -1,6 +1,5 @@
 -- Destroy a domain at once (no shutdown), as xl destroy does.
 local cli = require("xlua.cli")
-local domains = require("xlua.domains")
 
 return cli.main({
   name = "destroy",
@@ -10,22 +9,10 @@ return cli.main({
   min_args = 1,
   max_args = 1,
 }, function(opts, args)
-  local h, err, code = domains.open(opts.backend)
-  if not h then
-    return cli.fail(domains.status(code), "%s", err)
-  end
-  local info
-  info, err, code = domains.find(h, args[1])
-  if not info then
-    return cli.fail(domains.status(code), "%s", err)
-  end
-  if info.domid == 0 then
-    return cli.fail(cli.FAILED, "Not destroying domain 0")
-  end
-  local ok
-  ok, err, code = h:destroy(info.domid)
-  if not ok then
-    return cli.fail(domains.status(code), "destroy failed: %s", err)
-  end
-  return cli.OK
+  return cli.domain_command(opts, args[1], function(h, info)
+    if info.domid == 0 then
+      return cli.fail(cli.FAILED, "Not destroying domain 0")
+    end
+    return cli.check("destroy failed: ", h:destroy(info.domid))
+  end)
 end)

@@ -88,6 +88,10 @@ return cli.main({
   min_args = 1,
   max_args = 1,
 }, function(opts, args)
+  local refused = cli.refuse_terminal(args[1])
+  if refused then
+    return refused
+  end
   local facts, err = inspect.read(args[1])
   if opts.json then
     io.stdout:write(json.encode(facts, { indent = "  " }), "\n")

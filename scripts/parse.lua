@@ -56,7 +56,7 @@ return cli.main({
   help = "Print the settings of an xl.cfg file as written, one `name = value` a line in the\n"
     .. "order they take effect (--json: one object, numbers as the strings written, lists as\n"
     .. "arrays). A syntax error is one line FILE:LINE:COL: expected ..., and exit status 2.",
-  options = { ["--json"] = "json", ["-j"] = "json" },
+  options = { ["--json"] = "json" },
   min_args = 1,
   max_args = 1,
 }, function(opts, args)

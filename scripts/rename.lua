@@ -10,19 +10,7 @@ return cli.main({
   min_args = 2,
   max_args = 2,
 }, function(opts, args)
-  local h, err, code = domains.open(opts.backend)
-  if not h then
-    return cli.fail(domains.status(code), "%s", err)
-  end
-  local info
-  info, err, code = domains.find(h, args[1])
-  if not info then
-    return cli.fail(domains.status(code), "%s", err)
-  end
-  local ok
-  ok, err, code = h:rename(info.domid, args[2])
-  if not ok then
-    return cli.fail(domains.status(code), "Can't rename domain '%s': %s", args[1], err)
-  end
-  return cli.OK
+  return cli.domain_command(opts, args[1], function(h, info)
+    return cli.check("Can't rename domain '" .. args[1] .. "': ", domains.rename(h, info.domid, args[2]))
+  end)
 end)

@@ -26,6 +26,10 @@ return cli.main({
   if #args == 2 then
     config, path = args[1], args[2]
   end
+  local refused = cli.refuse_terminal(path)
+  if refused then
+    return refused
+  end
   local rules, err, code = compat.site_rules(opts.site_dir)
   if not rules then
     return cli.fail(cli.BAD_INPUT, "%s", err)
@@ -33,7 +37,7 @@ return cli.main({
   -- The backend is opened first: the check warns about a name another domain already has.
   local h
   h, err, code = domains.open(opts.backend)
-  if not h and not opts.dry_run then
+  if not h and (not opts.dry_run or code == "BADBACKEND") then
     return cli.fail(domains.status(code), "%s", err)
   end
   local plan
@@ -44,7 +48,8 @@ return cli.main({
     force = opts.force,
   })
   if not plan then
-    return cli.fail(domains.status(code), "%s", err)
+    -- the file, the config or the site rules: every failure here is a bad input
+    return cli.fail(cli.BAD_INPUT, "%s", err)
   end
   local hdr = plan.header
   io.stderr:write(string.format("Loading new save file %s (new xl fmt info 0x%x/0x%x/%d)\n",
@@ -64,18 +69,26 @@ return cli.main({
     if not ok then
       return cli.fail(domains.status(code), "%s", err)
     end
+    local name = plan.facts.name
+    -- as the restore would: refuse a taken name, except from a pipe, where the restore waits
+    -- for the sender to give the name up
+    local taken = name and h and path ~= "-" and h:find(name)
     local verdict = plan.report.compatible and "compatible" or "INCOMPATIBLE"
     io.stdout:write(string.format("%s: would restore %s (%s, %d KiB, %d vcpus), config %s\n", path,
-      tostring(plan.facts.name), plan.facts.type, plan.facts.memory_kb or 0, plan.facts.vcpus, verdict))
+      tostring(name), plan.facts.type, plan.facts.memory_kb or 0, plan.facts.vcpus, verdict))
+    if taken then
+      return cli.fail(cli.FAILED, "a domain named '%s' already exists (domid %d)", name, taken.domid)
+    end
     if not plan.report.compatible and not opts.force then
-      return cli.FAILED
+      return cli.fail(cli.FAILED, "not compatible: %d incompatible difference%s (use --force to restore anyway)",
+        plan.report.counts.incompatible, plan.report.counts.incompatible == 1 and "" or "s")
     end
     return cli.OK
   end
 
   local reporter = progress.new({ label = "Restoring " .. tostring(plan.facts.name) })
   local result
-  result, err, code = restore.run(h, plan, {
+  result, err, code = cli.interruptible(restore.run, h, plan, {
     paused = opts.paused,
     force = opts.force,
     progress = reporter.update,
@@ -84,7 +97,10 @@ return cli.main({
   })
   reporter.finish()
   if not result then
-    return cli.fail(domains.status(code), "%s", err)
+    if code == "INCOMPATIBLE" then
+      err = err .. " (use --force to restore anyway)"
+    end
+    return cli.fail(cli.status(code), "%s", err)
   end
   io.stdout:write(result.name, " ", result.domid, "\n")
   return cli.OK

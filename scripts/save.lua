@@ -10,7 +10,9 @@ return cli.main({
   help = "Saves DOMAIN into FILE (\"-\": standard output); CONFIG replaces the stored config.\n"
     .. "The domain is destroyed after a successful save unless:\n"
     .. "  -c  leave it running (checkpoint)\n  -p  leave it paused\n"
-    .. "  -z  compress the memory stream with zstd (xl cannot read such a file)",
+    .. "  -z  compress the memory stream with zstd (xl cannot read such a file)\n"
+    .. "Exit 2 for a bad CONFIG or a FILE that cannot be written (a directory, no such directory),\n"
+    .. "found before the domain is paused; 1 when the save fails; 130 on Ctrl-C.",
   options = {
     ["-c"] = "checkpoint", ["-p"] = "pause", ["-z"] = "zstd",
     ["--backend"] = { "backend", value = true },
@@ -22,21 +24,14 @@ return cli.main({
   if path == "-" and progress.isatty(1) then
     return cli.fail(cli.BAD_INPUT, "refusing to write a savefile to a terminal")
   end
-  if config then
-    -- a bad CONFIG is a bad input (exit 2); every later failure is the save's (exit 1)
-    local ok, err = require("xlua.config").load(config)
-    if not ok then
-      return cli.fail(cli.BAD_INPUT, "%s", err)
-    end
-  end
-  local h, err = domains.open(opts.backend)
+  local h, err, code = domains.open(opts.backend)
   if not h then
-    return cli.fail(cli.FAILED, "%s", err)
+    return cli.fail(domains.status(code), "%s", err)
   end
   local shown = path == "-" and "<stdout>" or path
   local reporter = progress.new({ label = "Saving " .. domain })
   local result
-  result, err = save.save(h, domain, path, {
+  result, err, code = cli.interruptible(save.save, h, domain, path, {
     checkpoint = opts.checkpoint,
     pause = opts.pause,
     zstd = opts.zstd,
@@ -50,7 +45,9 @@ return cli.main({
   })
   reporter.finish()
   if not result then
-    return cli.fail(cli.FAILED, "Failed to save domain %s: %s", domain, err)
+    -- a bad CONFIG or a target that is a directory is a bad input (exit 2), the rest the
+    -- save's failure (exit 1); Ctrl-C is 130
+    return cli.fail(cli.status(code), "Failed to save domain %s: %s", domain, err)
   end
   return cli.OK
 end)

@@ -9,6 +9,10 @@ return cli.main({
   min_args = 1,
   max_args = 1,
 }, function(_, args)
+  local refused = cli.refuse_terminal(args[1])
+  if refused then
+    return refused
+  end
   local reader, err = savefile.open(args[1])
   if not reader then
     return cli.fail(cli.BAD_INPUT, "%s", err)

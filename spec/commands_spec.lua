@@ -5,8 +5,6 @@ local helper = require("support.helper")
 local json = require("xlua.json")
 local q = helper.shell_quote
 
-local have_domain = select(3, helper.run({ "-e", "require('xlua.domain')" })) == 0
-
 local root = helper.tmpdir()
 local env = { XLUA_SIM_DIR = root .. "/sim", XLUA_BACKEND = "sim" }
 os.execute("mkdir -p " .. q(env.XLUA_SIM_DIR))
@@ -43,13 +41,18 @@ local function created(out)
   return name, tonumber(domid)
 end
 
-local describe_e2e = have_domain and describe or function(name)
-  describe(name, function()
-    pending("xlua.domain is not built into " .. helper.xlua .. " yet")
-  end)
+-- The failure was said in one line "xlua CMD: ..." (other stderr lines are progress and notes).
+local function one_failure(cmd, err)
+  local count = 0
+  for line in err:gmatch("[^\n]+") do
+    if line:sub(1, #cmd + 7) == "xlua " .. cmd .. ": " then
+      count = count + 1
+    end
+  end
+  assert.equal(1, count, err)
 end
 
-describe_e2e("domain commands on the sim backend", function()
+describe("domain commands on the sim backend", function()
   it("create from an xl.cfg prints the name and domid; list shows it as xl list does", function()
     local out, err, code = x({ "create", web("c1") })
     assert.equal(0, code, err)
@@ -117,7 +120,7 @@ describe_e2e("domain commands on the sim backend", function()
     local err
     _, err, code = x({ "list", "nosuch" })
     assert.equal(1, code)
-    assert.matches("nosuch", err)
+    one_failure("list", err)
   end)
 
   it("save, then restore from the file alone: same memory digest, config kept", function()
@@ -173,7 +176,10 @@ describe_e2e("domain commands on the sim backend", function()
     assert.matches("INCOMPATIBLE", out)
     out, err, code = x({ "restore", big, file })
     assert.equal(1, code)
-    assert.matches("not compatible", err)
+    one_failure("restore", err)
+    -- the report names the difference once; the last line is the verdict, not a second report
+    assert.equal(1, select(2, err:gsub("b_info%.target_memkb", "")), err)
+    assert.is_nil(err:match("xlua restore: [^\n]*target_memkb"), err)
     assert.is_nil(list().s3)
     out, err, code = x({ "restore", "--force", big, file })
     assert.equal(0, code, err)
@@ -230,15 +236,16 @@ describe_e2e("domain commands on the sim backend", function()
     assert.equal(0, vcode, verr)
   end)
 
-  it("save fails with 1 (no such domain, Domain-0, unwritable place) and 2 on bad usage", function()
+  it("save fails with 1 (no such domain, Domain-0) and 2 on bad usage or a target that cannot be", function()
     local _, err, code = x({ "save", "nosuch", root .. "/n.sav" })
     assert.equal(1, code)
-    assert.matches("nosuch", err)
+    one_failure("save", err)
     _, _, code = x({ "save", "0", root .. "/n.sav" })
     assert.equal(1, code)
     x({ "create", web("f1") })
+    -- found before the domain is paused: a wrong argument, as a bad CONFIG is
     _, _, code = x({ "save", "f1", root .. "/no/such/dir/f1.sav" })
-    assert.equal(1, code)
+    assert.equal(2, code)
     assert.equal("running", list().f1.state)
     _, err, code = x({ "save", "f1" })
     assert.equal(2, code)
@@ -251,7 +258,7 @@ describe_e2e("domain commands on the sim backend", function()
     assert.equal(0, select(3, x({ "save", "-c", "r1", file })))
     local _, err, code = x({ "restore", file })
     assert.equal(1, code)
-    assert.matches("r1", err)
+    one_failure("restore", err)
     x({ "destroy", "r1" })
     local bytes = helper.slurp(file)
     local at = #bytes - 5000
@@ -282,12 +289,14 @@ describe_e2e("domain commands on the sim backend", function()
     assert.is_table(list().o1new)
     local _, err, code = x({ "rename", "o1new", "o2" })
     assert.equal(1, code)
-    assert.matches("Can't rename domain 'o1new'", err)
+    one_failure("rename", err)
+    assert.is_table(list().o1new)
     assert.equal(0, select(3, x({ "destroy", tostring(list().o1new.domid) })))
     assert.is_nil(list().o1new)
     _, err, code = x({ "destroy", "0" })
     assert.equal(1, code)
-    assert.matches("Not destroying domain 0", err)
+    one_failure("destroy", err)
+    assert.is_table(list()["Domain-0"])
     for _, cmd in ipairs({ "destroy", "pause", "unpause" }) do
       _, _, code = x({ cmd, "nosuch" })
       assert.equal(1, code, cmd)

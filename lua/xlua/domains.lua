@@ -6,11 +6,18 @@ local domains = {}
 domains.KEY_SOURCE, domains.KEY_FORMAT, domains.KEY_JSON = "source", "format", "json"
 
 -- Codes that mean "the input was bad" (exit 2) rather than "the operation failed" (exit 1):
--- the savefile reader's, and those of reading and converting a config file.
+-- the savefile reader's; those of reading a config file, of the xl.cfg parser and the Lua
+-- sandbox (xlua.cfg, xlua.sandbox), of converting it (xlua.xlutil, xlua.convert) and of
+-- checking libxl JSON (xlua.config); an unknown backend name.
+-- Not EIO: a read or write that fails is the operation failing.
 local INPUT_CODES = {}
-for code in ([[ENOENT EACCES EISDIR EIO SHORTHEADER BADMAGIC BYTEORDER BADFLAGS BADOPTLEN
+for code in ([[ENOENT EACCES EISDIR ENOTDIR SHORTHEADER BADMAGIC BYTEORDER BADFLAGS BADOPTLEN
   BADCONFIGLEN NONUL BADEXT LEGACYSTREAM BADSTREAM TRUNCATED RECLEN BADRECTYPE BADPAGE BADZSTD
-  BADTRAILER BADJSON BADCONFIG BADVALUE BADSYNTAX NEEDHOST NOCONFIG]]):gmatch("%S+") do
+  BADTRAILER
+  SYNTAX RUNTIME LIMIT_INSTRUCTIONS LIMIT_MEMORY LIMIT_RESULT BINARY TOOBIG BADVALUE
+  BADDISK BADPCI BADRATE NEEDHOST
+  BADJSON BADCONFIG NOCONFIG
+  BADBACKEND]]):gmatch("%S+") do
   INPUT_CODES[code] = true
 end
 domains.INPUT_CODES = INPUT_CODES
@@ -36,7 +43,28 @@ function domains.open(backend)
   if not mod then
     return nil, err, code
   end
-  return mod.open(backend)
+  local h
+  h, err, code = mod.open(backend)
+  if not h and code == "EINVAL" then
+    -- an unknown backend name (--backend or $XLUA_BACKEND) is a usage mistake
+    code = "BADBACKEND"
+  end
+  return h, err, code
+end
+
+-- domains.open_find(backend, which) -> h, info | nil, msg, code: open the backend and find
+-- the domain a command names, for the commands that act on one domain.
+function domains.open_find(backend, which)
+  local h, err, code = domains.open(backend)
+  if not h then
+    return nil, err, code
+  end
+  local info
+  info, err, code = domains.find(h, which)
+  if not info then
+    return nil, err, code
+  end
+  return h, info
 end
 
 -- domains.find(h, name_or_id) -> info | nil, msg, "NODOMAIN". Digits are a domid.
@@ -122,6 +150,26 @@ function domains.stored_config(h, domid)
     end
   end
   return stored
+end
+
+-- domains.rename(h, domid, name) -> true | nil, msg, code: rename the domain and its stored
+-- libxl JSON with it, so that `xlua config --json` and a later save see the new name.
+function domains.rename(h, domid, name)
+  local ok, err, code = h:rename(domid, name)
+  if not ok then
+    return nil, err, code
+  end
+  local stored = h:store_get(domid, domains.KEY_JSON)
+  local libxl = type(stored) == "string" and require("xlua.json").decode(stored)
+  if type(libxl) == "table" and type(libxl.c_info) == "table" then
+    libxl.c_info.name = name
+    local json = require("xlua.json")
+    ok, err, code = h:store_put(domid, domains.KEY_JSON, json.encode(libxl, { indent = "    " }))
+    if not ok then
+      return nil, "renamed, but its stored config still has the old name: " .. tostring(err), code
+    end
+  end
+  return true
 end
 
 -- The six state letters of `xl list` (running, blocked, paused, shutdown, reason, dying).

@@ -22,7 +22,12 @@ function json.decode(text)
   return value
 end
 
+-- json.is_array(t): does t encode as a JSON array? (marked with json.array, or a non-empty
+-- sequence with no other keys)
 local function is_array(t)
+  if type(t) ~= "table" then
+    return false
+  end
   if getmetatable(t) == json.array_mt then
     return true
   end
@@ -36,6 +41,8 @@ local function is_array(t)
   end
   return count == n
 end
+
+json.is_array = is_array
 
 local function key_order(a, b)
   local ta, tb = type(a), type(b)

@@ -2,18 +2,9 @@
 -- check the two are compatible, create the domain from the stream, store the config.
 local compat = require("xlua.compat")
 local domains = require("xlua.domains")
-local json = require("xlua.json")
 local savefile = require("xlua.savefile")
 
 local restore = {}
-
-local function extension(exts, tag)
-  for _, e in ipairs(exts) do
-    if e.tag == tag then
-      return e.data
-    end
-  end
-end
 
 -- restore.prepare(path [, opts]) -> plan | nil, msg, code (every failure here is a bad input:
 -- exit 2). path "-" reads standard input. opts.config: a replacement config file;
@@ -32,55 +23,28 @@ function restore.prepare(path, opts)
     reader:close()
     return nil, msg, c
   end
-  local header, cfg, exts
+  local header, saved
   header, err, code = reader:header()
   if not header then
     return fail(err, code)
   end
-  cfg, err, code = reader:config()
-  if not cfg then
+  saved, err, code = config.saved(reader, path)
+  if not saved then
     return fail(err, code)
-  end
-  exts, err, code = reader:extensions()
-  if not exts then
-    return fail(err, code)
-  end
-
-  local saved = {
-    source = extension(exts, savefile.EXT_SOURCE),
-    format = extension(exts, savefile.EXT_SOURCE_FORMAT),
-  }
-  local meta = extension(exts, savefile.EXT_META)
-  saved.meta = meta and json.decode(meta) or nil
-  if cfg.present and cfg.text and cfg.text ~= "" then
-    saved.libxl, err, code = config.from_text(cfg.text, cfg.format, path .. " (its stored config)")
-    if not saved.libxl then
-      return fail(err, code or "BADCONFIG")
-    end
-    if cfg.format == "json" then
-      saved.json = cfg.text
-    else -- an old xl savefile holds xl.cfg text
-      saved.json = json.encode(saved.libxl, { indent = "    " })
-      saved.source, saved.format = saved.source or cfg.text, saved.format or "xl"
-    end
   end
 
   local wanted
   if opts.config then
+    -- a config file, a libxl JSON file, or another savefile's stored config
     local loaded
-    loaded, err, code = config.load(opts.config)
+    loaded, err, code = config.load_any(opts.config)
     if not loaded then
       return fail(err, code)
     end
-    if saved.libxl and (loaded.values or {}).uuid == nil then
-      -- a replacement config without a uuid keeps the saved domain's identity
-      local c_info = loaded.libxl.c_info or {}
-      loaded.libxl.c_info = c_info
-      c_info.uuid = (saved.libxl.c_info or {}).uuid
-    end
+    config.keep_identity(loaded, saved.libxl and type(saved.libxl.c_info) == "table" and saved.libxl.c_info.uuid)
     wanted = {
       libxl = loaded.libxl,
-      json = json.encode(loaded.libxl, { indent = "    " }),
+      json = loaded.json,
       source = loaded.source,
       format = loaded.format,
       from = opts.config,
@@ -142,13 +106,10 @@ function restore.run(h, plan, opts)
   local reader = plan.reader
   if not plan.report.compatible and not opts.force then
     reader:close()
-    local lines = {}
-    for _, d in ipairs(plan.report.differences) do
-      if d.verdict == "incompatible" then
-        lines[#lines + 1] = compat.describe(d)
-      end
-    end
-    return nil, "the config is not compatible with the saved domain: " .. table.concat(lines, "; "), "INCOMPATIBLE"
+    -- the report itself lists the differences; this is the verdict
+    local n = plan.report.counts.incompatible
+    return nil, string.format("not compatible: %d incompatible difference%s", n, n == 1 and "" or "s"),
+      "INCOMPATIBLE"
   end
   local name = plan.facts.name
   local incoming
@@ -163,8 +124,17 @@ function restore.run(h, plan, opts)
   args.name = incoming or name
   args.reader = reader
   args.progress = opts.progress
-  local domid, err, code = h:restore(args)
+  -- An error raised by progress (Ctrl-C) cancels the restore; the backend removes the
+  -- half-built domain, and so does this if one is left before the error goes on.
+  local called, domid, err, code = pcall(h.restore, h, args)
   reader:close()
+  if not called then
+    local left = h:find(args.name)
+    if left then
+      h:destroy(left.domid)
+    end
+    error(domid, 0)
+  end
   if not domid then
     return nil, err, code
   end

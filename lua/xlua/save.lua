@@ -10,22 +10,15 @@ local xlua = require("xlua")
 local save = {}
 
 -- The optional data: {config = JSON text, extensions = {...}, meta = table, source, format}.
--- config_path (xl save's CONFIG argument) replaces the domain's JSON and its stored text.
-function save.contents(h, info, config_path)
+-- config (xl save's CONFIG argument, as config.load returned it) replaces the domain's JSON
+-- and its stored text.
+function save.contents(h, info, config)
   local libxl_json, source, format
-  if config_path then
-    local config = require("xlua.config")
-    local cfg, err, code = config.load(config_path)
-    if not cfg then
-      return nil, err, code
-    end
-    if (cfg.values or {}).uuid == nil then
-      -- a config without a uuid describes this domain: keep its identity
-      cfg.libxl.c_info = cfg.libxl.c_info or {}
-      cfg.libxl.c_info.uuid = info.uuid
-    end
-    libxl_json = json.encode(cfg.libxl, { indent = "    " })
-    source, format = cfg.source, cfg.format
+  if config then
+    -- a config without a uuid describes this domain: it keeps its identity
+    require("xlua.config").keep_identity(config, info.uuid)
+    libxl_json = json.encode(config.libxl, { indent = "    " })
+    source, format = config.source, config.format
   else
     local err, code
     libxl_json, err, code = h:config(info.domid)
@@ -58,8 +51,21 @@ end
 -- Put the domain back the way it was before the save (the backend leaves it paused).
 local function put_back(h, info)
   if info.state == "running" then
-    h:unpause(info.domid)
+    return h:unpause(info.domid)
   end
+  return true
+end
+
+-- A target that is a directory (EISDIR) is refused before the domain is paused, not after
+-- its whole memory was streamed (the temporary file is created beside it; only the final
+-- rename would fail). "DIR/." opens only when DIR is a directory, and never blocks on a fifo.
+local function check_target(path)
+  local f = io.open(path .. "/.", "rb")
+  if f then
+    f:close()
+    return nil, path .. ": Is a directory", "EISDIR"
+  end
+  return true
 end
 
 -- save.save(h, domain, path, opts) -> result | nil, msg, code
@@ -72,7 +78,16 @@ end
 -- On failure the domain is as it was and the target path is untouched.
 function save.save(h, domain, path, opts)
   opts = opts or {}
-  local info, err, code = domains.find(h, domain)
+  local cfg, err, code
+  if opts.config then
+    -- a bad CONFIG is found first, as bad input, before anything else is looked at
+    cfg, err, code = require("xlua.config").load(opts.config)
+    if not cfg then
+      return nil, err, code
+    end
+  end
+  local info
+  info, err, code = domains.find(h, domain)
   if not info then
     return nil, err, code
   end
@@ -82,8 +97,15 @@ function save.save(h, domain, path, opts)
   if info.state ~= "running" and info.state ~= "paused" then
     return nil, string.format("domain %s is %s, it cannot be saved", info.name, info.state), "BADSTATE"
   end
+  if path ~= "-" and not opts.out then
+    local ok
+    ok, err, code = check_target(path)
+    if not ok then
+      return nil, err, code
+    end
+  end
   local contents
-  contents, err, code = save.contents(h, info, opts.config)
+  contents, err, code = save.contents(h, info, cfg)
   if not contents then
     return nil, err, code
   end
@@ -101,6 +123,14 @@ function save.save(h, domain, path, opts)
     w:close() -- removes the temporary file of savefile.create
     return nil, msg, c
   end
+  -- An error raised from here on (Ctrl-C, or an error from opts.progress, which cancels the
+  -- backend's save) goes on once the temporary file is gone and the domain is put back.
+  local _ <close> = setmetatable({}, { __close = function(_, raised)
+    if raised ~= nil then
+      w:close()
+      put_back(h, info)
+    end
+  end })
 
   local ok
   ok, err, code = w:header({
@@ -142,7 +172,11 @@ function save.save(h, domain, path, opts)
   else
     ok, err, code = h:destroy(info.domid)
     if not ok then
-      return nil, "saved, but the domain could not be destroyed: " .. tostring(err), code
+      -- the savefile is whole; the domain must not be left paused without a word
+      local back = put_back(h, info)
+      return nil, string.format("saved, but the domain could not be destroyed (%s); it was %s",
+        tostring(err), back and (info.state == "running" and "unpaused" or "left paused")
+          or "left paused, and could not be unpaused"), code
     end
     result.action = "destroyed"
   end

@@ -300,6 +300,9 @@ end
 -- A rate as xl's "<bytes>B/s@<usecs>us", the bytes rounded so libxlutil gives back the
 -- same bytes per interval.
 local function rate_spec(bpi, usecs)
+  if usecs <= 0 or bpi < 0 then
+    return nil
+  end
   local bps = (bpi * 1000000 + usecs - 1) // usecs
   if bps == 0 or bps > 0xffffffff then
     return nil

@@ -7,23 +7,7 @@ local rules = require("xlua.compat.rules")
 
 local M = {}
 
-local function is_list(t)
-  if type(t) ~= "table" then
-    return false
-  end
-  if getmetatable(t) == json.array_mt then
-    return true
-  end
-  local n = #t
-  if n == 0 then
-    return false
-  end
-  local count = 0
-  for _ in pairs(t) do
-    count = count + 1
-  end
-  return count == n
-end
+local is_list = json.is_array
 
 local function scalar_list(t)
   if not is_list(t) then
@@ -186,24 +170,27 @@ local function diff(a, b)
   return out
 end
 
--- The name rule needs the host's domains: a name in use makes the restore fail in libxl.
+-- The name rule needs the host's domains: a new name another domain has makes the restore
+-- fail in libxl. An unchanged name is no difference between the configs; whether it is free is
+-- the restore's own check (it refuses EXISTS, or waits for it with a stream from a pipe).
 local function name_rule(differences, wanted, context)
   local name = wanted.c_info and wanted.c_info.name
   if type(name) ~= "string" or type(context.domains) ~= "table" then
     return
   end
+  local changed
+  for _, d in ipairs(differences) do
+    if d.path == "c_info.name" then
+      changed = d
+    end
+  end
+  if not changed then
+    return
+  end
   for _, dom in ipairs(context.domains) do
     if dom.name == name and (context.domid == nil or dom.domid ~= context.domid) then
-      local reason = string.format("Domain %s already has the name %q.", tostring(dom.domid), name)
-      for _, d in ipairs(differences) do
-        if d.path == "c_info.name" then
-          d.verdict, d.reason, d.source = "warning", reason, "rule"
-          return
-        end
-      end
-      differences[#differences + 1] = {
-        path = "c_info.name", old = name, new = name, verdict = "warning", reason = reason, source = "rule",
-      }
+      changed.verdict, changed.source = "warning", "rule"
+      changed.reason = string.format("Domain %s already has the name %q.", tostring(dom.domid), name)
       return
     end
   end

@@ -39,6 +39,11 @@ rules.list = {
   { path = "b_info.type", verdict = I,
     reason = "The domain type (pv, pvh, hvm) decides how the saved image was built; it cannot change." },
 
+  -- identity
+  { path = "c_info.uuid", verdict = I,
+    reason = "The uuid is the domain's identity: an HVM guest sees it in its SMBIOS tables, and "
+      .. "xenstore paths and management tools follow it." },
+
   -- memory
   { path = "b_info.max_memkb", verdict = I,
     reason = "The maximum memory is part of the saved guest; it must stay the same." },

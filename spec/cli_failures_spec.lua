@@ -6,19 +6,8 @@ local sf = require("support.savefiles")
 local json = require("xlua.json")
 local q = helper.shell_quote
 
-local root = helper.tmpdir()
-local env = { XLUA_SIM_DIR = root .. "/sim", XLUA_BACKEND = "sim" }
-os.execute("mkdir -p " .. q(env.XLUA_SIM_DIR))
-local function x(args, opts)
-  opts = opts or {}
-  opts.env = opts.env or env
-  return helper.run(args, opts)
-end
-local function file(name, text)
-  local path = root .. "/" .. name
-  helper.spit(path, text)
-  return path
-end
+local s = require("support.sim").new()
+local root, env, x, file = s.root, s.env, s.x, s.file
 local WEB = 'name = "%s"\ntype = "pv"\nkernel = "/boot/vmlinuz"\nmemory = %d\nvcpus = 1\n'
 local function domain(name, mib)
   local _, err, code = x({ "create", file(name .. ".cfg", WEB:format(name, mib or 64)) })

@@ -5,19 +5,8 @@ local helper = require("support.helper")
 local json = require("xlua.json")
 local q = helper.shell_quote
 
-local root = helper.tmpdir()
-local env = { XLUA_SIM_DIR = root .. "/sim", XLUA_BACKEND = "sim" }
-os.execute("mkdir -p " .. q(env.XLUA_SIM_DIR))
-local function x(args, opts)
-  opts = opts or {}
-  opts.env = opts.env or env
-  return helper.run(args, opts)
-end
-local function cfg(name, text)
-  local path = root .. "/" .. name
-  helper.spit(path, text)
-  return path
-end
+local s = require("support.sim").new()
+local root, env, x, cfg = s.root, s.env, s.x, s.file
 local WEB = 'name = "%s"\ntype = "pv"\nkernel = "/boot/vmlinuz"\nmemory = 64\nvcpus = 2\n'
   .. 'disk = [ "format=raw, vdev=xvda, access=rw, target=/srv/xen/%s.img" ]\n'
 local function web(name)

@@ -17,32 +17,7 @@
 #include "sf_reader.h"
 #include "sf_writer.h"
 
-static int checks, failures;
-
-#define CHECK(cond) check_((cond), #cond, __FILE__, __LINE__, NULL)
-#define CHECKM(cond, ...) check_((cond), #cond, __FILE__, __LINE__, __VA_ARGS__)
-
-static void check_(int ok, const char *expr, const char *file, int line, const char *fmt, ...)
-{
-    checks++;
-    if (ok)
-        return;
-    failures++;
-    fprintf(stderr, "%s:%d: FAILED: %s", file, line, expr);
-    if (fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        fputs(" -- ", stderr);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-    }
-    fputc('\n', stderr);
-}
-
-static int streq(const char *a, const char *b)
-{
-    return a && b && strcmp(a, b) == 0;
-}
+#include "check.h"
 
 #define CHECK_OK(call) do { int rc_ = (call); \
     CHECKM(rc_ >= 0, "%s", err.message); } while (0)
@@ -657,6 +632,5 @@ int main(void)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
     if (system(cmd) != 0)
         failures++;
-    printf("test_dom_sim: %d checks, %d failures\n", checks, failures);
-    return failures ? 1 : 0;
+    return check_summary("test_dom_sim");
 }

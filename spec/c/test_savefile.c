@@ -14,32 +14,7 @@
 #include "sf_reader.h"
 #include "sf_writer.h"
 
-static int checks, failures;
-
-#define CHECK(cond) check_((cond), #cond, __FILE__, __LINE__, NULL)
-#define CHECKM(cond, ...) check_((cond), #cond, __FILE__, __LINE__, __VA_ARGS__)
-
-static void check_(int ok, const char *expr, const char *file, int line, const char *fmt, ...)
-{
-    checks++;
-    if (ok)
-        return;
-    failures++;
-    fprintf(stderr, "%s:%d: FAILED: %s", file, line, expr);
-    if (fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        fputs(" -- ", stderr);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-    }
-    fputc('\n', stderr);
-}
-
-static int streq(const char *a, const char *b)
-{
-    return a && b && strcmp(a, b) == 0;
-}
+#include "check.h"
 
 /* A growable byte buffer. */
 struct buf {
@@ -819,6 +794,5 @@ int main(void)
     test_no_optdata();
     test_big_endian_stream();
     test_big_optdata_on_pipe();
-    printf("test_savefile: %d checks, %d failures\n", checks, failures);
-    return failures ? 1 : 0;
+    return check_summary("test_savefile");
 }

@@ -40,6 +40,7 @@
 
 struct lbackend {
     struct dom_backend *b;     /* NULL: closed */
+    int busy;                  /* a save or restore is running: close() must not free b */
 };
 
 /* ---- C memory that must not leak when a Lua call raises (mpv's autofree) ---- */
@@ -235,6 +236,7 @@ static int l_open(lua_State *L)
     const char *want = luaL_optstring(L, 1, NULL);
     struct lbackend *lb = lua_newuserdatauv(L, sizeof *lb, 0);
     lb->b = NULL;
+    lb->busy = 0;
     luaL_setmetatable(L, BACKEND);
     struct xerr e = { 0 };
     if (dom_open(want, &lb->b, &e) < 0)
@@ -247,6 +249,8 @@ static int l_open(lua_State *L)
 static int l_close(lua_State *L)
 {
     struct lbackend *lb = luaL_checkudata(L, 1, BACKEND);
+    if (lb->busy)
+        return luaL_error(L, "the domain handle is in use by a save or restore");
     dom_close(lb->b);
     lb->b = NULL;
     return 0;
@@ -389,7 +393,13 @@ static int l_save(lua_State *L)
     }
     struct dom_progress p = { call_progress, &lp };
     struct xerr e = { 0 };
+    /* A progress function may try to close what the save holds: keep both in use. */
+    struct lbackend *lb = lua_touserdata(L, 1);
+    lb->busy++;
+    lx_savefile_busy(L, 3, 1);
     int rc = dom_save(b, domid, w, live, &p, &e);
+    lx_savefile_busy(L, 3, -1);
+    lb->busy--;
     if (lp.raised)
         return lua_error(L);
     return done(L, rc, &e);
@@ -401,14 +411,20 @@ static int l_restore(lua_State *L)
     struct dom_create c;
     check_create(L, 2, &c);
     lua_getfield(L, 2, "reader");
-    if (lua_isnil(L, -1))
-        return luaL_error(L, "field 'reader' (an xlua.savefile.reader) is missing");
-    struct sf_reader *r = lx_check_sf_reader(L, lua_gettop(L));
+    int reader = lua_gettop(L);
+    struct sf_reader *r = lx_test_sf_reader(L, reader);
+    if (!r)
+        return luaL_error(L, "field 'reader' must be an open xlua.savefile.reader");
     struct lprogress lp = { L, progress_field(L, 2), 0 };
     struct dom_progress p = { call_progress, &lp };
     uint32_t domid;
     struct xerr e = { 0 };
+    struct lbackend *lb = lua_touserdata(L, 1);
+    lb->busy++;
+    lx_savefile_busy(L, reader, 1);
     int rc = dom_restore(b, &c, r, &p, &domid, &e);
+    lx_savefile_busy(L, reader, -1);
+    lb->busy--;
     if (lp.raised)
         return lua_error(L);
     if (rc < 0)

@@ -80,6 +80,7 @@
 
 struct lreader {
     struct sf_reader *r;     /* NULL: closed */
+    int busy;                /* in use by another binding's call (lx_savefile_busy) */
 };
 
 struct lwriter {
@@ -87,6 +88,7 @@ struct lwriter {
     int fd;                  /* savefile.writer's duplicate of the caller's fd, or -1 */
     int atomic;              /* from savefile.create: af is the file being written */
     struct atomic_file af;
+    int busy;                /* in use by another binding's call (lx_savefile_busy) */
 };
 
 /* ---- reader ---- */
@@ -104,6 +106,7 @@ static int l_open(lua_State *L)
     const char *path = luaL_checkstring(L, 1);
     struct lreader *lr = lua_newuserdatauv(L, sizeof *lr, 0);
     lr->r = NULL;
+    lr->busy = 0;
     luaL_setmetatable(L, READER);
     int is_stdin = strcmp(path, "-") == 0;
     int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
@@ -124,6 +127,8 @@ static int l_open(lua_State *L)
 static int l_reader_close(lua_State *L)
 {
     struct lreader *lr = luaL_checkudata(L, 1, READER);
+    if (lr->busy)
+        return luaL_error(L, "the savefile reader is in use by a restore");
     sf_reader_free(lr->r);
     lr->r = NULL;
     return 0;
@@ -448,6 +453,7 @@ static int l_writer(lua_State *L)
     lw->w = NULL;
     lw->fd = -1;
     lw->atomic = 0;
+    lw->busy = 0;
     luaL_setmetatable(L, WRITER);
     struct xerr e = { 0 };
     /* Our own copy: the caller may close its fd (or Lua file) while the writer lives. */
@@ -473,6 +479,7 @@ static int l_create(lua_State *L)
     lw->w = NULL;
     lw->fd = -1;
     lw->atomic = 0;
+    lw->busy = 0;
     luaL_setmetatable(L, WRITER);
     struct xerr e = { 0 };
     if (atomic_file_create(&lw->af, path, (mode_t)mode, &e) < 0)
@@ -491,6 +498,8 @@ static int l_create(lua_State *L)
 static int l_writer_close(lua_State *L)
 {
     struct lwriter *lw = luaL_checkudata(L, 1, WRITER);
+    if (lw->busy)
+        return luaL_error(L, "the savefile writer is in use by a save");
     sf_writer_free(lw->w);
     lw->w = NULL;
     if (lw->fd >= 0) {
@@ -702,6 +711,23 @@ struct sf_reader *lx_check_sf_reader(lua_State *L, int idx)
     if (!lr->r)
         luaL_argerror(L, idx, "savefile reader is closed");
     return lr->r;
+}
+
+struct sf_reader *lx_test_sf_reader(lua_State *L, int idx)
+{
+    struct lreader *lr = luaL_testudata(L, idx, READER);
+    return lr ? lr->r : NULL;
+}
+
+void lx_savefile_busy(lua_State *L, int idx, int delta)
+{
+    struct lreader *lr = luaL_testudata(L, idx, READER);
+    if (lr) {
+        lr->busy += delta;
+        return;
+    }
+    struct lwriter *lw = luaL_checkudata(L, idx, WRITER);
+    lw->busy += delta;
 }
 
 struct sf_writer *lx_check_sf_writer(lua_State *L, int idx)

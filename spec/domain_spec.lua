@@ -222,6 +222,39 @@ describe("xlua.domain", function()
     end)
   end)
 
+  describe("a progress function that closes what a save or restore holds", function()
+    local CHUNK = [[
+      local which = "%s"
+      local h = assert(domain.open())
+      local id = assert(h:create{name = "p", memory_kb = 16384})
+      local w = assert(savefile.create("%s/p.sav"))
+      assert(w:header{config = "{}"})
+      local ok, err = pcall(h.save, h, id, w, {progress = function()
+        if which == "writer" then w:close() else h:close() end
+      end})
+      print("raised=" .. tostring(not ok), "inuse=" .. tostring(tostring(err):find("in use") ~= nil))
+      assert(h:unpause(id) or true)
+      w = assert(savefile.create("%s/q.sav"))
+      assert(w:header{config = "{}"})
+      assert(h:save(id, w))
+      assert(w:finish())
+      local r = assert(savefile.open("%s/q.sav"))
+      assert(r:config())
+      ok, err = pcall(h.restore, h, {name = "q", memory_kb = 16384, reader = r, progress = function()
+        if which == "writer" then r:close() else h:close() end
+      end})
+      print("rraised=" .. tostring(not ok), "rinuse=" .. tostring(tostring(err):find("in use") ~= nil))
+      print("usable=" .. tostring(#h:list() >= 2))]]
+
+    for _, which in ipairs({ "writer", "handle" }) do
+      it("is refused (the " .. which .. " is in use) and nothing is freed under the call", function()
+        local dir = helper.tmpdir()
+        local r = results(CHUNK:format(which, dir, dir, dir))
+        assert.same({ "true", "true", "true", "true", "true" }, { r.raised, r.inuse, r.rraised, r.rinuse, r.usable })
+      end)
+    end
+  end)
+
   describe("save and restore", function()
     local env = { XLUA_SIM_DIR = helper.tmpdir() }
     local dir = helper.tmpdir()

@@ -24,6 +24,7 @@
  * h:store_put(domid, key, value) -> true;  h:store_get(domid, key) -> value | nil, msg, "ENOENT"
  * h:store_remove(domid, key) -> true (also when absent);  h:store_keys(domid) -> {key, ...}
  * h:sim_shutdown(domid)   -> true (sim only: the guest shuts itself down)
+ * h:host()                -> {total_memory_kb, free_memory_kb, cpus}
  * h:close()               (also __close and __gc; safe to call twice)
  * Keys are [A-Za-z0-9_.-]+; a bad key, a bad domid or a wrong field type raises. An error
  * raised by a progress function cancels the operation (cleanly) and is raised again after. */
@@ -379,6 +380,20 @@ static int l_config(lua_State *L)
     return 1;
 }
 
+static int l_host(lua_State *L)
+{
+    struct dom_backend *b = check_backend(L);
+    struct dom_host host;
+    struct xerr e = { 0 };
+    if (dom_host(b, &host, &e) < 0)
+        return lx_fail(L, &e);
+    lua_createtable(L, 0, 3);
+    lx_setint(L, "total_memory_kb", (lua_Integer)host.total_memory_kb);
+    lx_setint(L, "free_memory_kb", (lua_Integer)host.free_memory_kb);
+    lx_setint(L, "cpus", host.cpus);
+    return 1;
+}
+
 static int l_save(lua_State *L)
 {
     struct dom_backend *b = check_backend(L);
@@ -510,6 +525,7 @@ static const luaL_Reg methods[] = {
     {"store_remove", l_store_remove},
     {"store_keys", l_store_keys},
     {"sim_shutdown", l_sim_shutdown},
+    {"host", l_host},
     {"close", l_close},
     {NULL, NULL},
 };

@@ -234,6 +234,12 @@ int dom_sim_shutdown(struct dom_backend *b, uint32_t domid, struct xerr *err)
     return b->ops->sim_shutdown(b, domid, err);
 }
 
+int dom_host(struct dom_backend *b, struct dom_host *out, struct xerr *err)
+{
+    memset(out, 0, sizeof *out);
+    return b->ops->host(b, out, err);
+}
+
 int dom_check_name(const char *name, struct xerr *err)
 {
     size_t len = strlen(name);

@@ -36,6 +36,12 @@ struct dom_info {
     char digest[2 * 16 + 1];  /* sim: XXH3-128 hex of the memory image; "" elsewhere */
 };
 
+/* The host the domains run on, for policies such as "never restore more than is free". */
+struct dom_host {
+    uint64_t total_memory_kb, free_memory_kb;
+    uint32_t cpus;
+};
+
 /* A domain to create or restore. The libxl backend builds the domain from json (name, when
  * set, overrides c_info.name); the sim backend uses the plain fields and keeps json as the
  * domain's config (a minimal one is made up when json is NULL). */
@@ -87,6 +93,7 @@ struct dom_ops {
     int (*store_keys)(struct dom_backend *b, uint32_t domid, char ***keys, size_t *n,
                       struct xerr *err);
     int (*sim_shutdown)(struct dom_backend *b, uint32_t domid, struct xerr *err);  /* sim */
+    int (*host)(struct dom_backend *b, struct dom_host *out, struct xerr *err);
 };
 
 struct dom_backend {
@@ -147,6 +154,10 @@ void dom_strv_free(char **v, size_t n);
 
 /* Sim only: the guest shuts itself down (state "shutdown"); EINVAL on other backends. */
 int dom_sim_shutdown(struct dom_backend *b, uint32_t domid, struct xerr *err);
+
+/* The host's memory and cpus. The sim's host has this machine's memory (or
+ * $XLUA_SIM_HOST_MEMORY_KB) and cpus; its free memory is what its domains leave of it. */
+int dom_host(struct dom_backend *b, struct dom_host *out, struct xerr *err);
 
 /* Shared checks and names. */
 int dom_check_name(const char *name, struct xerr *err);   /* EINVAL */

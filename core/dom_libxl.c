@@ -108,11 +108,12 @@ static int lx_fail(struct lx *x, struct xerr *err, int rc, const char *fmt, ...)
 
 static const struct dom_ops libxl_ops;
 
-/* As xl: libxl owns SIGCHLD for the whole life of the context, rather than installing and
- * removing its handler around each child (the save helper, hotplug scripts) while another
- * thread of ours is in a system call. */
+/* libxl owns SIGCHLD for the whole life of the context (not only around each of its children,
+ * the save helper and hotplug scripts, while another thread of ours is in a system call), but
+ * reaps only its own children: xlua's Lua code runs children of its own (os.execute,
+ * io.popen) and waits for them itself, which libxl_sigchld_owner_libxl_always would steal. */
 static const libxl_childproc_hooks childproc_hooks = {
-    .chldowner = libxl_sigchld_owner_libxl_always,
+    .chldowner = libxl_sigchld_owner_libxl_always_selective_reap,
 };
 
 int dom_libxl_open(struct dom_backend **out, struct xerr *err)
@@ -188,6 +189,23 @@ static int lx_list(struct dom_backend *b, struct dom_info **out, size_t *n, stru
     *out = r;
     *n = (size_t)count;
     return 0;
+}
+
+static int lx_host(struct dom_backend *b, struct dom_host *out, struct xerr *err)
+{
+    struct lx *x = X(b);
+    libxl_physinfo info;
+    libxl_physinfo_init(&info);
+    log_clear(x);
+    int rc = libxl_get_physinfo(x->ctx, &info);
+    if (rc == 0) {
+        /* Xen counts pages of 4 KiB on x86. */
+        out->total_memory_kb = info.total_pages * 4;
+        out->free_memory_kb = info.free_pages * 4;
+        out->cpus = info.nr_cpus;
+    }
+    libxl_physinfo_dispose(&info);
+    return rc == 0 ? 0 : lx_fail(x, err, rc, "libxl_get_physinfo");
 }
 
 static int get_dominfo(struct lx *x, uint32_t domid, libxl_dominfo *d, struct xerr *err)
@@ -873,6 +891,7 @@ static const struct dom_ops libxl_ops = {
     .name = "libxl",
     .close = lx_close,
     .list = lx_list,
+    .host = lx_host,
     .info = lx_info,
     .create = lx_create,
     .destroy = lx_destroy,

@@ -148,6 +148,27 @@ static int sim_list(struct dom_backend *b, struct dom_info **out, size_t *n, str
     return 0;
 }
 
+static int sim_host(struct dom_backend *b, struct dom_host *out, struct xerr *err)
+{
+    struct dom_info *all;
+    size_t n;
+    if (sim_list(b, &all, &n, err) < 0)
+        return -1;
+    const char *env = getenv("XLUA_SIM_HOST_MEMORY_KB");
+    char *end;
+    unsigned long long total = env && *env ? strtoull(env, &end, 10) : 0;
+    if (!env || !*env || *end != '\0')
+        total = all[0].memory_kb; /* Domain-0's: this machine's memory */
+    uint64_t used = 0;
+    for (size_t i = 1; i < n; i++)
+        used += all[i].memory_kb;
+    out->total_memory_kb = total;
+    out->free_memory_kb = used < total ? total - used : 0;
+    out->cpus = all[0].vcpus;
+    free(all);
+    return 0;
+}
+
 static int sim_info(struct dom_backend *b, uint32_t domid, struct dom_info *out,
                     struct xerr *err)
 {
@@ -503,6 +524,7 @@ static const struct dom_ops sim_ops = {
     .name = "sim",
     .close = sim_close,
     .list = sim_list,
+    .host = sim_host,
     .info = sim_info,
     .create = sim_create,
     .destroy = sim_destroy,

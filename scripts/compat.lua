@@ -6,24 +6,15 @@ local log = require("xlua.log")
 local report = require("xlua.compat.report")
 local site = require("xlua.compat.site")
 
--- The host's domains, for the warning about a new name another domain has; nothing when no backend opens.
+-- The host's domains and memory, when a backend opens here; nothing otherwise.
 local function context()
-  local ok, domains = pcall(require, "xlua.domains")
-  if not ok then
-    return {}
-  end
+  local domains = require("xlua.domains")
   local h, err = domains.open()
   if not h then
-    log.debug("compat: no domain list: %s", tostring(err))
+    log.debug("compat: no host context: %s", tostring(err))
     return {}
   end
-  local list
-  ok, list = pcall(h.list, h)
-  if not ok or type(list) ~= "table" then
-    log.debug("compat: no domain list: %s", tostring(list))
-    return {}
-  end
-  return { domains = list }
+  return domains.context(h)
 end
 
 return cli.main({

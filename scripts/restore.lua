@@ -44,7 +44,7 @@ return cli.main({
   plan, err, code = restore.prepare(path, {
     config = config,
     site_rules = rules,
-    context = { domains = h and h:list() or nil },
+    context = domains.context(h),
     force = opts.force,
   })
   if not plan then

@@ -227,3 +227,24 @@ describe("domains.status", function()
     end
   end)
 end)
+
+describe("the memory-free site rule on a small host", function()
+  it("refuses a restore that needs more memory than the host has free, and --force overrides", function()
+    domain("hungry", 64)
+    local saved = root .. "/hungry.sav"
+    assert.equal(0, select(3, x({ "save", "hungry", saved })))
+    local small = {}
+    for k, v in pairs(env) do
+      small[k] = v
+    end
+    small.XLUA_SITE_DIR = "examples/site.d"
+    small.XLUA_SIM_HOST_MEMORY_KB = tostring(32 * 1024) -- less than the 64 MiB domain
+    local out, err, code = x({ "restore", saved }, { env = small })
+    assert.equal(1, code, out .. err)
+    assert.matches("incompatible +b_info%.target_memkb", out .. err)
+    assert.is_nil(state("hungry"))
+    out, err, code = x({ "restore", "--force", saved }, { env = small })
+    assert.equal(0, code, out .. err)
+    assert.equal("running", state("hungry"))
+  end)
+end)

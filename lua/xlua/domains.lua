@@ -38,6 +38,15 @@ end
 
 -- domains.open([backend]) -> handle | nil, msg, code. backend "sim" | "libxl"; nil follows
 -- $XLUA_BACKEND (which `xlua --backend` sets), then the machine (libxl on a Xen dom0).
+-- What the compatibility check may know of the host: its domains (for a name already in use)
+-- and its memory (for site rules such as examples/site.d/memory-free.lua). h may be nil.
+function domains.context(h)
+  if not h then
+    return {}
+  end
+  return { domains = h:list() or nil, host = h:host() or nil }
+end
+
 function domains.open(backend)
   local mod, err, code = domains.module()
   if not mod then

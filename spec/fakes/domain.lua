@@ -122,6 +122,17 @@ function Handle:backend()
   return self.name
 end
 
+function Handle:host()
+  local used = 0
+  for domid, d in pairs(state.domains) do
+    if domid ~= 0 and d.state ~= "dying" then
+      used = used + (d.memory_kb or 0)
+    end
+  end
+  local total = state.host_memory_kb or 16 * 1024 * 1024
+  return { total_memory_kb = total, free_memory_kb = math.max(0, total - used), cpus = 2 }
+end
+
 function Handle:close()
   self.closed = true
 end

@@ -1,5 +1,6 @@
 /* bindings/xlua.c: the host program: options, the Lua search paths, running a command,
  * a script, a string or the REPL under a message handler, and Ctrl-C for running Lua code. */
+#include "dom.h"
 #include "lhelpers.h"
 #include "xlua_config.h"
 
@@ -515,9 +516,10 @@ static int run_repl(lua_State *L)
     }
     lua_setfield(L, -2, "globals");
 
-    const char *backend = getenv("XLUA_BACKEND");
-    if (!backend || !backend[0])
-        backend = access("/proc/xen/capabilities", R_OK) == 0 ? "libxl (if this is dom0)" : "sim";
+    const char *backend;
+    struct xerr e = { 0 };
+    if (dom_choose(NULL, &backend, &e) < 0)
+        backend = e.message;
     lua_pushfstring(L, "xlua %s (%s), backend: %s. Ctrl-D quits.", XLUA_VERSION, LUA_RELEASE,
                     backend);
     lua_setfield(L, -2, "banner");

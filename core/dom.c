@@ -209,12 +209,22 @@ int dom_store_remove(struct dom_backend *b, uint32_t domid, const char *key, str
     return b->ops->store_remove(b, domid, key, err);
 }
 
+static int by_string(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Keys come back sorted, whatever order the backend keeps them in. */
 int dom_store_keys(struct dom_backend *b, uint32_t domid, char ***keys, size_t *n,
                    struct xerr *err)
 {
     *keys = NULL;
     *n = 0;
-    return b->ops->store_keys(b, domid, keys, n, err);
+    if (b->ops->store_keys(b, domid, keys, n, err) < 0)
+        return -1;
+    if (*n > 1)
+        qsort(*keys, *n, sizeof **keys, by_string);
+    return 0;
 }
 
 void dom_strv_free(char **v, size_t n)

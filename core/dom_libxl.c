@@ -842,11 +842,6 @@ static int lx_store_remove(struct dom_backend *b, uint32_t domid, const char *ke
     return rc;
 }
 
-static int by_string(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int lx_store_keys(struct dom_backend *b, uint32_t domid, char ***keys, size_t *n,
                          struct xerr *err)
 {
@@ -876,8 +871,6 @@ static int lx_store_keys(struct dom_backend *b, uint32_t domid, char ***keys, si
         dom_strv_free(v, len);
         return xerr_set(err, "EIO", "the config store of domain %u is damaged", domid);
     }
-    if (len)
-        qsort(v, len, sizeof *v, by_string);
     *keys = v;
     *n = len;
     return 0;

@@ -474,11 +474,6 @@ static int sim_store_remove(struct dom_backend *b, uint32_t domid, const char *k
     return rc;
 }
 
-static int by_string(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int sim_store_keys(struct dom_backend *b, uint32_t domid, char ***keys, size_t *n,
                           struct xerr *err)
 {
@@ -509,8 +504,6 @@ static int sim_store_keys(struct dom_backend *b, uint32_t domid, char ***keys, s
         len++;
     }
     closedir(dir);
-    if (len)
-        qsort(v, len, sizeof *v, by_string);
     *keys = v;
     *n = len;
     return 0;

@@ -24,7 +24,7 @@
 
 #include <libxlutil.h>
 
-#include "cfg_parse.h"
+#include "xlcfg/cfg_parse.h"
 
 #ifndef CFG_CORPUS_DIR
 #define CFG_CORPUS_DIR "spec/fixtures/cfg"

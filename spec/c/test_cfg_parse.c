@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cfg_parse.h"
+#include "xlcfg/cfg_parse.h"
 
 static int failures, checks;
 

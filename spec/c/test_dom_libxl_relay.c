@@ -13,8 +13,8 @@
 
 #include <xxhash.h>
 
-#include "sf_format.h"
-#include "sf_writer.h"
+#include "savefile/sf_format.h"
+#include "savefile/sf_writer.h"
 
 #define STREAM_BYTES (24u << 20)
 #define CHUNK 65536u

@@ -13,9 +13,11 @@
 #include <dirent.h>
 #include <unistd.h>
 
-#include "dom.h"
-#include "sf_reader.h"
-#include "sf_writer.h"
+#include "domain/dom.h"
+#include "domain/libxl/dom_libxl.h"
+#include "domain/sim/dom_sim.h"
+#include "savefile/sf_reader.h"
+#include "savefile/sf_writer.h"
 
 #include "check.h"
 

@@ -10,9 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "sf_format.h"
-#include "sf_reader.h"
-#include "sf_writer.h"
+#include "savefile/sf_format.h"
+#include "savefile/sf_reader.h"
+#include "savefile/sf_writer.h"
 
 #include "check.h"
 

@@ -1,4 +1,4 @@
-/* core/sf_writer.c: the savefile writer: buffered writes to any fd, the hash of every byte
+/* core/savefile/sf_writer.c: the savefile writer: buffered writes to any fd, the hash of every byte
  * before the trailer, and the zstd frame around the stream part. */
 #include "sf_writer.h"
 

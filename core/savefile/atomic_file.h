@@ -1,11 +1,11 @@
-/* core/atomic_file.h: writing a file so that the target path only ever holds the old file or
+/* core/savefile/atomic_file.h: writing a file so that the target path only ever holds the old file or
  * the whole new one: a temporary file in the same directory, fsync, rename, fsync the directory. */
 #ifndef XLUA_ATOMIC_FILE_H
 #define XLUA_ATOMIC_FILE_H
 
 #include <sys/types.h>
 
-#include "error.h"
+#include "base/error.h"
 
 struct atomic_file {
     int fd;           /* the temporary file, -1 once committed or aborted */

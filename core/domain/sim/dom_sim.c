@@ -1,4 +1,4 @@
-/* core/dom_sim.c: the sim backend's operations: opening the state directory, the domain
+/* core/domain/sim/dom_sim.c: the sim backend's operations: opening the state directory, the domain
  * lifecycle (create, pause, unpause, rename, shutdown, destroy) and the config store. */
 #include "dom_sim_int.h"
 
@@ -532,4 +532,22 @@ static const struct dom_ops sim_ops = {
     .store_remove = sim_store_remove,
     .store_keys = sim_store_keys,
     .sim_shutdown = sim_shutdown,
+};
+
+/* The sim runs anywhere; it is the default where no kind listed before it claims the machine. */
+static int sim_probe(struct xerr *err)
+{
+    (void)err;
+    return 1;
+}
+
+static int sim_open_default(struct dom_backend **out, struct xerr *err)
+{
+    return dom_sim_open(NULL, out, err);
+}
+
+const struct dom_backend_kind dom_sim_kind = {
+    .name = "sim",
+    .probe = sim_probe,
+    .open = sim_open_default,
 };

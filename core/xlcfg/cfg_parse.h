@@ -1,11 +1,11 @@
-/* core/cfg_parse.h: the xl.cfg(5) parser: text in, settings in order out, with the language
+/* core/xlcfg/cfg_parse.h: the xl.cfg(5) parser: text in, settings in order out, with the language
  * and the value semantics of libxlutil (xlu_cfg_readdata and its getters). */
 #ifndef XLUA_CFG_PARSE_H
 #define XLUA_CFG_PARSE_H
 
 #include <stddef.h>
 
-#include "error.h"
+#include "base/error.h"
 
 /* Lists nested deeper than this are a SYNTAX error (xl configs nest two levels at most). */
 #define CFG_MAX_DEPTH 64

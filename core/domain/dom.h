@@ -1,5 +1,5 @@
-/* core/dom.h: domain operations, one interface over two backends: "libxl" (libxenlight, a real
- * Xen dom0) and "sim" (a simulated hypervisor in a state directory, the default elsewhere).
+/* core/domain/dom.h: domain operations, one interface over the backends that backends.c lists
+ * ("libxl": libxenlight in a real Xen dom0; "sim": a simulated hypervisor, the default elsewhere).
  *
  * Every function returns 0 (or a count) on success and -1 with err filled on failure. Codes:
  * NOXEN (no Xen control domain), NODOMAIN (no such name or domid), EXISTS (name taken),
@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "base/error.h"
 
 struct sf_reader;
 struct sf_writer;
@@ -100,18 +100,26 @@ struct dom_backend {
     const struct dom_ops *ops;
 };
 
-/* The backend to use: requested ("sim" | "libxl"), else $XLUA_BACKEND when set and not empty,
- * else "libxl" where /proc/xen/capabilities says control_d and "sim" elsewhere. Asking for
- * libxl without Xen is NOXEN, an unknown name EINVAL. *name is a static string. */
+/* A kind of backend, as backends.c lists them. probe says whether this machine is the kind's
+ * own: 1 yes (it is the default here unless a kind listed before it says so too), 0 no (err
+ * says why, code NOXEN), -1 the machine is its own but it cannot run (err says what is
+ * missing; never fall back to another kind then). */
+struct dom_backend_kind {
+    const char *name;
+    int (*probe)(struct xerr *err);
+    int (*open)(struct dom_backend **out, struct xerr *err);
+};
+
+/* Every kind, in order of preference, NULL-terminated (backends.c). */
+extern const struct dom_backend_kind *const dom_backend_kinds[];
+
+/* The backend to use: requested (a kind's name), else $XLUA_BACKEND when set and not empty,
+ * else the first kind whose probe says yes. A requested kind whose probe says no fails with
+ * the probe's error, an unknown name is EINVAL. *name is a static string. */
 int dom_choose(const char *requested, const char **name, struct xerr *err);
-/* 1 when /proc/xen/capabilities (or $XLUA_XEN_CAPABILITIES, for tests) says control_d;
- * 0 otherwise, with why (if not NULL) set to "is missing" or "does not say control_d". */
-int dom_have_xen(const char **why);
 
 /* dom_choose, then open that backend. */
 int dom_open(const char *requested, struct dom_backend **out, struct xerr *err);
-int dom_sim_open(const char *state_dir, struct dom_backend **out, struct xerr *err);
-int dom_libxl_open(struct dom_backend **out, struct xerr *err);
 void dom_close(struct dom_backend *b);                 /* NULL is fine */
 const char *dom_backend_name(const struct dom_backend *b);
 

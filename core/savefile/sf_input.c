@@ -1,4 +1,4 @@
-/* core/sf_input.c: buffered, hashing, optionally inflating reads from a savefile fd.
+/* core/savefile/sf_input.c: buffered, hashing, optionally inflating reads from a savefile fd.
  * Hashing covers exactly the raw bytes consumed, so bytes buffered past the stream stay out. */
 #include "sf_input.h"
 

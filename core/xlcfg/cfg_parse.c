@@ -1,4 +1,4 @@
-/* core/cfg_parse.c: the xl.cfg(5) lexer and parser, hand-written to accept exactly what
+/* core/xlcfg/cfg_parse.c: the xl.cfg(5) lexer and parser, hand-written to accept exactly what
  * libxlutil accepts and to build the values its getters return (see cfg_parse.h). */
 #include "cfg_parse.h"
 

@@ -1,4 +1,4 @@
-/* core/sf_writer.h: writing a savefile to any fd (pipes too): xl header and optional data,
+/* core/savefile/sf_writer.h: writing a savefile to any fd (pipes too): xl header and optional data,
  * raw or framed stream bytes (optionally one zstd frame), and the hashed xlua trailer. */
 #ifndef XLUA_SF_WRITER_H
 #define XLUA_SF_WRITER_H
@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "sf_format.h"
 
 struct sf_writer;

@@ -1,4 +1,4 @@
-/* core/dom_sim_stream.c: saving a sim domain as a libxl migration stream v2 (the records real
+/* core/domain/sim/dom_sim_stream.c: saving a sim domain as a libxl migration stream v2 (the records real
  * libxc writes, PAGE_DATA carrying every page) and restoring one from such a stream.
  * Both move the memory image in batches of 1024 pages, so their memory use is one batch. */
 #include "dom_sim_int.h"
@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sf_reader.h"
-#include "sf_writer.h"
+#include "savefile/sf_reader.h"
+#include "savefile/sf_writer.h"
 
 #define BATCH 1024u          /* pfns per PAGE_DATA record, as libxc sends them */
 #define XEN_MAJOR 4u

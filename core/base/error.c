@@ -1,4 +1,4 @@
-/* core/error.c: filling the error record; the mapping from errno values to stable codes.
+/* core/base/error.c: filling the error record; the mapping from errno values to stable codes.
  * Nothing here prints: the caller decides what a person sees. */
 #include "error.h"
 

@@ -1,4 +1,4 @@
-/* core/sf_format.c: the one table of libxl and libxc record-type names, domain types,
+/* core/savefile/sf_format.c: the one table of libxl and libxc record-type names, domain types,
  * extension tags and page types, so readers, writers and bindings all agree. */
 #include "sf_format.h"
 

@@ -1,5 +1,5 @@
-/* core/dom.c: the domain-operations interface itself: choosing a backend, dispatching through
- * its ops table, and the checks and names both backends share. */
+/* core/domain/dom.c: the domain-operations interface itself: choosing a backend from the kinds
+ * listed in backends.c, dispatching through its ops table, and the checks every backend shares. */
 #include "dom.h"
 
 #include <errno.h>
@@ -7,47 +7,43 @@
 #include <stdlib.h>
 #include <string.h>
 
-int dom_have_xen(const char **why)
+/* The kinds in dom_backend_kinds (backends.c) that a request names, or NULL. */
+static const struct dom_backend_kind *kind_named(const char *name)
 {
-    const char *path = getenv("XLUA_XEN_CAPABILITIES");
-    if (!path || !path[0])
-        path = "/proc/xen/capabilities";
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        if (why)
-            *why = "is missing";
-        return 0;
-    }
-    char line[256];
-    int found = 0;
-    while (!found && fgets(line, sizeof line, f))
-        found = strstr(line, "control_d") != NULL;
-    fclose(f);
-    if (!found && why)
-        *why = "does not say control_d";
-    return found;
+    for (const struct dom_backend_kind *const *k = dom_backend_kinds; *k; k++)
+        if (strcmp((*k)->name, name) == 0)
+            return *k;
+    return NULL;
 }
 
 int dom_choose(const char *requested, const char **name, struct xerr *err)
 {
-    const char *why = NULL;
     if (!requested || !requested[0])
         requested = getenv("XLUA_BACKEND");
     if (!requested || !requested[0]) {
-        *name = dom_have_xen(NULL) ? "libxl" : "sim";
-        return 0;
+        /* The first kind, in order of preference, that says this machine is its own. */
+        for (const struct dom_backend_kind *const *k = dom_backend_kinds; *k; k++) {
+            int here = (*k)->probe(err);
+            if (here < 0)
+                return -1;
+            if (here) {
+                *name = (*k)->name;
+                return 0;
+            }
+        }
+        return xerr_set(err, "NOXEN", "no domain backend can run here");
     }
-    if (strcmp(requested, "sim") == 0) {
-        *name = "sim";
-        return 0;
+    const struct dom_backend_kind *k = kind_named(requested);
+    if (!k) {
+        char names[128] = "";
+        for (const struct dom_backend_kind *const *o = dom_backend_kinds; *o; o++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                     o == dom_backend_kinds ? "" : " or ", (*o)->name);
+        return xerr_set(err, "EINVAL", "unknown domain backend '%s': use %s", requested, names);
     }
-    if (strcmp(requested, "libxl") != 0)
-        return xerr_set(err, "EINVAL", "unknown domain backend '%s': use sim or libxl",
-                        requested);
-    if (!dom_have_xen(&why))
-        return xerr_set(err, "NOXEN", "no Xen control domain here: /proc/xen/capabilities %s "
-                        "(the libxl backend needs a Xen dom0; use --backend sim)", why);
-    *name = "libxl";
+    if (k->probe(err) <= 0)
+        return -1;
+    *name = k->name;
     return 0;
 }
 
@@ -57,9 +53,7 @@ int dom_open(const char *requested, struct dom_backend **out, struct xerr *err)
     *out = NULL;
     if (dom_choose(requested, &name, err) < 0)
         return -1;
-    if (strcmp(name, "sim") == 0)
-        return dom_sim_open(NULL, out, err);
-    return dom_libxl_open(out, err);
+    return kind_named(name)->open(out, err);
 }
 
 void dom_close(struct dom_backend *b)

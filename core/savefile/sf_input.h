@@ -1,4 +1,4 @@
-/* core/sf_input.h: the byte source under the savefile reader: a buffered fd (works on pipes,
+/* core/savefile/sf_input.h: the byte source under the savefile reader: a buffered fd (works on pipes,
  * never seeks) that counts and hashes the raw bytes it consumes and can inflate a zstd frame. */
 #ifndef XLUA_SF_INPUT_H
 #define XLUA_SF_INPUT_H
@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "sf_format.h"
 
 struct sf_input;

@@ -1,4 +1,4 @@
-/* core/sf_reader_int.h: the reader's state, shared by sf_reader.c (header, optional data)
+/* core/savefile/sf_reader_int.h: the reader's state, shared by sf_reader.c (header, optional data)
  * and sf_stream.c (record walk, trailer). Not for use outside core/sf_*.c. */
 #ifndef XLUA_SF_READER_INT_H
 #define XLUA_SF_READER_INT_H

@@ -1,13 +1,13 @@
-/* core/dom_sim_int.h: the sim backend's internals, shared by dom_sim.c (operations),
+/* core/domain/sim/dom_sim_int.h: the sim backend's internals, shared by dom_sim.c (operations),
  * dom_sim_state.c (state directory, lock, metadata, memory images) and dom_sim_stream.c
- * (save and restore). Not for use outside core/dom_sim*.c. */
+ * (save and restore). Not for use outside core/domain/sim/. */
 #ifndef XLUA_DOM_SIM_INT_H
 #define XLUA_DOM_SIM_INT_H
 
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "dom.h"
+#include "dom_sim.h"
 
 #define SIM_PAGE 4096u
 /* Xen hands out domids below DOMID_FIRST_RESERVED (0x7FF0). */

@@ -1,4 +1,4 @@
-/* core/sf_stream.c: walking the libxl stream v2 and the libxc stream inside it record by
+/* core/savefile/sf_stream.c: walking the libxl stream v2 and the libxc stream inside it record by
  * record, the running summary, and the xlua trailer after the libxl END record. */
 #include "sf_reader_int.h"
 

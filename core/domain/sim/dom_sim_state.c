@@ -1,4 +1,4 @@
-/* core/dom_sim_state.c: the sim backend's state directory: the lock, domid allocation,
+/* core/domain/sim/dom_sim_state.c: the sim backend's state directory: the lock, domid allocation,
  * per-domain metadata written atomically, memory images filled from the uuid, and digests.
  *
  * Layout: DIR/lock, DIR/next-domid, DIR/domains/<domid>/{meta, config.json, memory, store/}.

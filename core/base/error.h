@@ -1,4 +1,4 @@
-/* core/error.h: the error record every core function fills when it fails.
+/* core/base/error.h: the error record every core function fills when it fails.
  * The code is a stable string for scripts ("BADMAGIC"); the message is one sentence for people. */
 #ifndef XLUA_ERROR_H
 #define XLUA_ERROR_H

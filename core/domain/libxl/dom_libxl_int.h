@@ -1,0 +1,62 @@
+/* core/domain/libxl/dom_libxl_int.h: the libxl backend's internals, shared by dom_libxl.c
+ * (opening, reading, creating, lifecycle), dom_libxl_stream.c (save and restore) and
+ * dom_libxl_store.c (the config store in the userdata "xlua"). */
+#ifndef XLUA_DOM_LIBXL_INT_H
+#define XLUA_DOM_LIBXL_INT_H
+
+#include <pthread.h>
+
+#include <libxl.h>
+#include <libxl_utils.h>
+
+#include "domain/dom.h"
+
+/* A xentoollog logger that prints nothing and keeps the last error line. */
+struct capture {
+    xentoollog_logger vt;
+    pthread_mutex_t lock;
+    char last[320];
+};
+
+struct lx {
+    struct dom_backend base;
+    libxl_ctx *ctx;
+    struct capture log;
+};
+
+/* lxb_: the libxl backend's own functions, shared between its files. */
+static inline struct lx *X(struct dom_backend *b)
+{
+    return (struct lx *)b;
+}
+
+void lxb_log_clear(struct lx *x);
+/* A libxl call failed: NODOMAIN / ENOMEM / LIBXL, naming the call and libxl's last word. */
+int lxb_fail(struct lx *x, struct xerr *err, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int lxb_get_dominfo(struct lx *x, uint32_t domid, libxl_dominfo *d, struct xerr *err);
+/* A guest domain that exists, or NODOMAIN; Domain-0 is EPERM: "<what> Domain-0". */
+int lxb_check_guest(struct lx *x, uint32_t domid, const char *what, libxl_dominfo *d,
+                struct xerr *err);
+int lxb_name_taken(struct lx *x, const char *name, uint32_t self, struct xerr *err);
+/* c's JSON into dc (dispose it whatever this returns), with c's name and uuid applied. */
+int lxb_parse_config(struct lx *x, const struct dom_create *c, libxl_domain_config *dc,
+                 struct xerr *err);
+void lxb_destroy_quietly(struct lx *x, uint32_t domid);
+
+/* dom_libxl_stream.c */
+int lxb_save(struct dom_backend *b, uint32_t domid, struct sf_writer *w, int live,
+            const struct dom_progress *p, struct xerr *err);
+int lxb_restore(struct dom_backend *b, const struct dom_create *c, struct sf_reader *r,
+               const struct dom_progress *p, uint32_t *domid, struct xerr *err);
+
+/* dom_libxl_store.c */
+int lxb_store_put(struct dom_backend *b, uint32_t domid, const char *key, const void *v,
+                 size_t n, struct xerr *err);
+int lxb_store_get(struct dom_backend *b, uint32_t domid, const char *key, char **v, size_t *n,
+                 struct xerr *err);
+int lxb_store_remove(struct dom_backend *b, uint32_t domid, const char *key, struct xerr *err);
+int lxb_store_keys(struct dom_backend *b, uint32_t domid, char ***keys, size_t *n,
+                  struct xerr *err);
+
+#endif

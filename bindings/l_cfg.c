@@ -4,7 +4,7 @@
 
 #include <limits.h>
 
-#include "cfg_parse.h"
+#include "xlcfg/cfg_parse.h"
 
 #define RESULT_MT "xlua.cfg.result"
 

@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dom.h"
+#include "domain/dom.h"
 #include "l_savefile.h"
 
 #define BACKEND "xlua.domain.backend"

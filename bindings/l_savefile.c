@@ -70,10 +70,10 @@
 #include <lualib.h>
 #include <zstd.h>
 
-#include "atomic_file.h"
+#include "savefile/atomic_file.h"
 #include "l_savefile.h"
-#include "sf_reader.h"
-#include "sf_writer.h"
+#include "savefile/sf_reader.h"
+#include "savefile/sf_writer.h"
 
 #define READER "xlua.savefile.reader"
 #define WRITER "xlua.savefile.writer"

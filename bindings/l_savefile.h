@@ -5,8 +5,8 @@
 
 #include <lua.h>
 
-#include "sf_reader.h"
-#include "sf_writer.h"
+#include "savefile/sf_reader.h"
+#include "savefile/sf_writer.h"
 
 /* The open reader or writer at idx; raises if it is not one or is closed. */
 struct sf_reader *lx_check_sf_reader(lua_State *L, int idx);

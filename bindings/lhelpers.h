@@ -6,7 +6,7 @@
 #include <lua.h>
 #include <lauxlib.h>
 
-#include "error.h"
+#include "base/error.h"
 
 /* Push nil, e->message, e->code and return 3: the shape of luaL_fileresult. */
 int lx_fail(lua_State *L, const struct xerr *e);

@@ -1,6 +1,6 @@
 /* bindings/xlua.c: the host program: options, the Lua search paths, running a command,
  * a script, a string or the REPL under a message handler, and Ctrl-C for running Lua code. */
-#include "dom.h"
+#include "domain/dom.h"
 #include "lhelpers.h"
 #include "xlua_config.h"
 

@@ -25,6 +25,10 @@
  * h:store_remove(domid, key) -> true (also when absent);  h:store_keys(domid) -> {key, ...}
  * h:sim_shutdown(domid)   -> true (sim only: the guest shuts itself down)
  * h:host()                -> {total_memory_kb, free_memory_kb, cpus}
+ * h:lock(uuid, what)      -> lock | nil, msg, "BUSY" (lock:unlock(), also __close and __gc):
+ *                            the per-domain lock a save or restore holds
+ * save's options, unpause's third argument and restore's table take a ledger (see
+ * opt_ledger): {paused = false} / {domid = false}, updated in the call that changed it.
  * h:close()               (also __close and __gc; safe to call twice)
  * Keys are [A-Za-z0-9_.-]+; a bad key, a bad domid or a wrong field type raises. An error
  * raised by a progress function cancels the operation (cleanly) and is raised again after. */
@@ -38,6 +42,7 @@
 
 #define BACKEND "xlua.domain.backend"
 #define AUTOFREE "xlua.domain.autofree"
+#define LOCK "xlua.domain.lock"
 
 struct lbackend {
     struct dom_backend *b;     /* NULL: closed */
@@ -103,6 +108,16 @@ static const char *check_key(lua_State *L, int idx)
     return key;
 }
 
+/* A string argument that C will read up to its NUL: one with a NUL inside would be cut
+ * there ("a\0b" would name domain "a"), so it is refused. */
+static const char *check_cstring(lua_State *L, int idx)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, idx, &len);
+    luaL_argcheck(L, strlen(s) == len, idx, "contains a NUL byte");
+    return s;
+}
+
 /* t[field] as a string or NULL; the value stays on the stack (so the string stays alive). */
 static const char *opt_string_field(lua_State *L, int t, const char *field)
 {
@@ -111,7 +126,29 @@ static const char *opt_string_field(lua_State *L, int t, const char *field)
         return NULL;
     if (type != LUA_TSTRING)
         luaL_error(L, "field '%s' must be a string, not %s", field, luaL_typename(L, -1));
-    return lua_tostring(L, -1);
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);
+    if (strlen(s) != len)
+        luaL_error(L, "field '%s' contains a NUL byte", field);
+    return s;
+}
+
+/* A ledger is a table the policy hands in and the binding updates in the same C call that
+ * changed the domain, so a signal between the call and the policy's next statement cannot lose
+ * track of a pause taken or a domain built: {paused = bool} for save and unpause, {domid = n}
+ * for restore. The policy creates the fields, so setting them never allocates. */
+static int opt_ledger(lua_State *L, int t)
+{
+    if (lua_isnoneornil(L, t))
+        return 0;
+    int type = lua_getfield(L, t, "ledger");
+    if (type == LUA_TNIL) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (type != LUA_TTABLE)
+        luaL_error(L, "field 'ledger' must be a table");
+    return lua_gettop(L);
 }
 
 static uint64_t opt_size_field(lua_State *L, int t, const char *field)
@@ -306,7 +343,7 @@ static int l_info(lua_State *L)
 static int l_find(lua_State *L)
 {
     struct dom_backend *b = check_backend(L);
-    const char *what = luaL_checkstring(L, 2);
+    const char *what = check_cstring(L, 2);
     struct dom_info i;
     struct xerr e = { 0 };
     if (dom_find(b, what, &i, &e) < 0)
@@ -342,18 +379,35 @@ static int l_pause(lua_State *L)
     return done(L, dom_pause(b, check_domid(L, 2), &e), &e);
 }
 
+/* h:unpause(domid [, ledger]): with a ledger, only the pause it records (a save's) is undone,
+ * and only once. */
 static int l_unpause(lua_State *L)
 {
     struct dom_backend *b = check_backend(L);
+    uint32_t domid = check_domid(L, 2);
+    int ledger = 0;
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        ledger = 3;
+        if (lua_getfield(L, ledger, "paused") != LUA_TBOOLEAN || !lua_toboolean(L, -1)) {
+            lua_pushboolean(L, 1);
+            return 1;
+        }
+    }
     struct xerr e = { 0 };
-    return done(L, dom_unpause(b, check_domid(L, 2), &e), &e);
+    int rc = dom_unpause(b, domid, &e);
+    if (rc == 0 && ledger) {
+        lua_pushboolean(L, 0);
+        lua_setfield(L, ledger, "paused");
+    }
+    return done(L, rc, &e);
 }
 
 static int l_rename(lua_State *L)
 {
     struct dom_backend *b = check_backend(L);
     uint32_t domid = check_domid(L, 2);
-    const char *name = luaL_checkstring(L, 3);
+    const char *name = check_cstring(L, 3);
     struct xerr e = { 0 };
     return done(L, dom_rename(b, domid, name, &e), &e);
 }
@@ -399,12 +453,13 @@ static int l_save(lua_State *L)
     struct dom_backend *b = check_backend(L);
     uint32_t domid = check_domid(L, 2);
     struct sf_writer *w = lx_check_sf_writer(L, 3);
-    int live = 0;
+    int live = 0, ledger = 0;
     struct lprogress lp = { L, 0, 0 };
     if (!lua_isnoneornil(L, 4)) {
         luaL_checktype(L, 4, LUA_TTABLE);
         live = opt_bool_field(L, 4, "live");
         lp.fn = progress_field(L, 4);
+        ledger = opt_ledger(L, 4);
     }
     struct dom_progress p = { call_progress, &lp };
     struct xerr e = { 0 };
@@ -415,6 +470,10 @@ static int l_save(lua_State *L)
     int rc = dom_save(b, domid, w, live, &p, &e);
     lx_savefile_busy(L, 3, -1);
     lb->busy--;
+    if (rc == 0 && ledger) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, ledger, "paused");
+    }
     if (lp.raised)
         return lua_error(L);
     return done(L, rc, &e);
@@ -431,6 +490,7 @@ static int l_restore(lua_State *L)
     if (!r)
         return luaL_error(L, "field 'reader' must be an open xlua.savefile.reader");
     struct lprogress lp = { L, progress_field(L, 2), 0 };
+    int ledger = opt_ledger(L, 2);
     struct dom_progress p = { call_progress, &lp };
     uint32_t domid;
     struct xerr e = { 0 };
@@ -440,6 +500,10 @@ static int l_restore(lua_State *L)
     int rc = dom_restore(b, &c, r, &p, &domid, &e);
     lx_savefile_busy(L, reader, -1);
     lb->busy--;
+    if (rc == 0 && ledger) {
+        lua_pushinteger(L, domid);
+        lua_setfield(L, ledger, "domid");
+    }
     if (lp.raised)
         return lua_error(L);
     if (rc < 0)
@@ -507,6 +571,31 @@ static int l_store_keys(lua_State *L)
     return 1;
 }
 
+/* ---- per-domain locks ---- */
+
+static int lock_release(lua_State *L)
+{
+    struct dom_lock **l = luaL_checkudata(L, 1, LOCK);
+    dom_unlock(*l);
+    *l = NULL;
+    return 0;
+}
+
+/* h:lock(uuid, what) -> lock | nil, msg, "BUSY": lock:unlock() (also __close, __gc). */
+static int l_lock(lua_State *L)
+{
+    struct dom_backend *b = check_backend(L);
+    const char *uuid = check_cstring(L, 2);
+    const char *what = check_cstring(L, 3);
+    struct dom_lock **l = lua_newuserdatauv(L, sizeof *l, 0);
+    *l = NULL;
+    luaL_setmetatable(L, LOCK);
+    struct xerr e = { 0 };
+    if (dom_lock_domain(b, uuid, what, l, &e) < 0)
+        return lx_fail(L, &e);
+    return 1;
+}
+
 static const luaL_Reg methods[] = {
     {"backend", l_backend},
     {"list", l_list},
@@ -526,6 +615,7 @@ static const luaL_Reg methods[] = {
     {"store_keys", l_store_keys},
     {"sim_shutdown", l_sim_shutdown},
     {"host", l_host},
+    {"lock", l_lock},
     {"close", l_close},
     {NULL, NULL},
 };
@@ -551,6 +641,16 @@ int luaopen_xlua_domain(lua_State *L)
     luaL_newmetatable(L, AUTOFREE);
     lua_pushcfunction(L, autofree_gc);
     lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+    luaL_newmetatable(L, LOCK);
+    lua_pushcfunction(L, lock_release);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, lock_release);
+    lua_setfield(L, -2, "__close");
+    lua_newtable(L);
+    lua_pushcfunction(L, lock_release);
+    lua_setfield(L, -2, "unlock");
+    lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
     luaL_newlib(L, functions);
     return 1;

@@ -1,5 +1,6 @@
 /* bindings/xlua.c: the host program: options, the Lua search paths, running a command,
- * a script, a string or the REPL under a message handler, and Ctrl-C for running Lua code. */
+ * a script, a string or the REPL under a message handler, and the signals that stop Lua code. */
+#include "base/cancel.h"
 #include "domain/dom.h"
 #include "lhelpers.h"
 #include "xlua_config.h"
@@ -8,6 +9,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,22 +41,31 @@ struct options {
     const char *backend;
 };
 
-/* ---- Ctrl-C: lua.c's way, a hook that raises an error at the next Lua instruction ---- */
+/* ---- Signals: lua.c's way, a hook that raises an error at the next Lua instruction ----
+ * SIGINT, SIGTERM and SIGHUP (an ssh session dropping) all stop the running Lua code the way
+ * Ctrl-C does, so a save or restore puts its domain back whichever one arrives; they also set
+ * the core's cancel flag and are not restarted, so a read or write stuck on a pipe gives up.
+ * SIGPIPE is caught and ignored: a write to a closed pipe fails with EPIPE, and the command
+ * says so. Handlers are reset on exec, so children see the default dispositions. */
 
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
 static lua_State *running;
 static volatile sig_atomic_t interrupt_pending;
+static volatile sig_atomic_t caught_signal;  /* the last signal that stopped Lua code */
 
 static void stop_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     lua_sethook(L, NULL, 0, 0);
     interrupt_pending = 0;
-    luaL_error(L, "interrupted!");
+    if (caught_signal == SIGINT)
+        luaL_error(L, "interrupted!");
+    luaL_error(L, "interrupted by %s!", caught_signal == SIGTERM ? "SIGTERM" : "SIGHUP");
 }
 
-/* The first Ctrl-C arms the hook; a second one before the hook has fired (Lua is stuck in a
- * C call) kills the process as Ctrl-C normally would. */
-static void on_sigint(int sig)
+/* The first signal arms the hook; a second one before the hook has fired (Lua is stuck in a
+ * C call) kills the process as that signal normally would. */
+static void on_stop_signal(int sig)
 {
     if (interrupt_pending) {
         signal(sig, SIG_DFL);
@@ -62,7 +73,31 @@ static void on_sigint(int sig)
         return;
     }
     interrupt_pending = 1;
+    caught_signal = sig;
+    xcancel_signal = sig;
     lua_sethook(running, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
+}
+
+static void on_sigpipe(int sig)
+{
+    (void)sig;
+}
+
+/* In the REPL only SIGINT is caught: SIGTERM and SIGHUP end an interactive session, which a
+ * Lua error would not (the REPL reports errors and reads on). */
+static int in_repl;
+
+static void set_stop_handlers(void (*handler)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++)
+        sigaddset(&sa.sa_mask, stop_signals[i]);
+    sa.sa_flags = 0; /* no SA_RESTART: interrupt blocking calls */
+    for (size_t i = 0; i < (in_repl ? 1 : sizeof stop_signals / sizeof stop_signals[0]); i++)
+        sigaction(stop_signals[i], &sa, NULL);
 }
 
 static int message_handler(lua_State *L)
@@ -89,9 +124,11 @@ static int docall(lua_State *L, int narg, int nres)
     lua_insert(L, base);
     running = L;
     interrupt_pending = 0;
-    signal(SIGINT, on_sigint);
+    caught_signal = 0;
+    xcancel_signal = 0;
+    set_stop_handlers(on_stop_signal);
     int status = lua_pcall(L, narg, nres, base);
-    signal(SIGINT, SIG_DFL);
+    set_stop_handlers(SIG_DFL);
     lua_remove(L, base);
     return status;
 }
@@ -438,7 +475,7 @@ static int run_script(lua_State *L, char **argv, int argc, int script)
         lua_pushstring(L, argv[i]);
     status = docall(L, nargs, 1);
     if (report(L, status) != LUA_OK)
-        return 1;
+        return caught_signal ? 128 + caught_signal : 1;
     int code = 0;
     if (lua_isinteger(L, -1))
         code = (int)lua_tointeger(L, -1);
@@ -524,7 +561,9 @@ static int run_repl(lua_State *L)
                     backend);
     lua_setfield(L, -2, "banner");
 
+    in_repl = 1;
     status = docall(L, 1, 0);
+    in_repl = 0;
     return report(L, status) == LUA_OK ? 0 : 1;
 }
 
@@ -576,8 +615,34 @@ static int pmain(lua_State *L)
     return 1;
 }
 
+/* A command started with fd 0, 1 or 2 closed would open its next file there, and then write
+ * a savefile into a lock file or read a config from it. Each closed one gets /dev/null, opened
+ * the wrong way round (stdout read-only, stdin write-only), so that using it still fails with
+ * EBADF, as it would have. Returns -1 when that is not possible. */
+static int reserve_stdio(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        int got = open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
+        if (got != fd) {
+            if (got >= 0)
+                close(got);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (reserve_stdio() < 0)
+        return 1;
+    struct sigaction pipe_sa;
+    memset(&pipe_sa, 0, sizeof pipe_sa);
+    pipe_sa.sa_handler = on_sigpipe;
+    sigemptyset(&pipe_sa.sa_mask);
+    sigaction(SIGPIPE, &pipe_sa, NULL);
     find_share_dir();
     lua_State *L = luaL_newstate();
     if (!L) {

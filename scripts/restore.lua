@@ -69,15 +69,13 @@ return cli.main({
     if not ok then
       return cli.fail(domains.status(code), "%s", err)
     end
-    local name = plan.facts.name
-    -- as the restore would: refuse a taken name, except from a pipe, where the restore waits
-    -- for the sender to give the name up
-    local taken = name and h and path ~= "-" and h:find(name)
+    -- as the restore would: refuse a uuid that runs already, or a taken name
+    local conflict = h and restore.conflict(h, plan)
     local verdict = plan.report.compatible and "compatible" or "INCOMPATIBLE"
     io.stdout:write(string.format("%s: would restore %s (%s, %d KiB, %d vcpus), config %s\n", path,
-      tostring(name), plan.facts.type, plan.facts.memory_kb or 0, plan.facts.vcpus, verdict))
-    if taken then
-      return cli.fail(cli.FAILED, "a domain named '%s' already exists (domid %d)", name, taken.domid)
+      tostring(plan.facts.name), plan.facts.type, plan.facts.memory_kb or 0, plan.facts.vcpus, verdict))
+    if conflict then
+      return cli.fail(cli.FAILED, "%s", conflict)
     end
     if not plan.report.compatible and not opts.force then
       return cli.fail(cli.FAILED, "not compatible: %d incompatible difference%s (use --force to restore anyway)",
@@ -87,20 +85,18 @@ return cli.main({
   end
 
   local reporter = progress.new({ label = "Restoring " .. tostring(plan.facts.name) })
-  local result
-  result, err, code = cli.interruptible(restore.run, h, plan, {
+  local result, signal
+  result, err, code, signal = cli.interruptible(restore.run, h, plan, {
     paused = opts.paused,
     force = opts.force,
     progress = reporter.update,
-    -- from a pipe, the sender may still hold the name until its last byte is read
-    wait_for_name = path == "-" and 30 or nil,
   })
   reporter.finish()
   if not result then
     if code == "INCOMPATIBLE" then
       err = err .. " (use --force to restore anyway)"
     end
-    return cli.fail(cli.status(code), "%s", err)
+    return cli.fail(cli.status(code, signal), "%s", err)
   end
   io.stdout:write(result.name, " ", result.domid, "\n")
   return cli.OK

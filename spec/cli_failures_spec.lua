@@ -166,9 +166,10 @@ describe("restore -n", function()
     one_failure("restore", err)
     _, err, code = x({ "restore", sav })
     assert.equal(1, code, err)
-    -- from a pipe the restore waits for the name, so -n does not call it a conflict
+    -- from a pipe too: the domain with that uuid is running
     _, err, code = x({ "restore", "-n", "-" }, { stdin = helper.slurp(sav) })
-    assert.equal(0, code, err)
+    assert.equal(1, code, err)
+    assert.matches("already runs with uuid", err)
   end)
 end)
 

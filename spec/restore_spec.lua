@@ -117,8 +117,22 @@ describe("restore policy", function()
       assert.equal(512 * 1024, h:info(r.domid).memory_kb)
     end)
 
-    it("a name that is taken (EXISTS), as xl does", function()
+    it("a uuid that already runs (UUIDTAKEN): a stale image of a running domain, whatever its name", function()
       local path = saved_file({ checkpoint = true })
+      local r, msg, code = restore.restore(h, path)
+      assert.is_nil(r)
+      assert.equal("UUIDTAKEN", code)
+      assert.matches("web1", msg)
+      r, _, code = restore.restore(h, path, { config = renamed })
+      assert.is_nil(r)
+      assert.equal("UUIDTAKEN", code)
+      assert.equal("Domain-0 web1", names())
+      assert.equal(0, fake.calls("restore"))
+    end)
+
+    it("a name that is taken (EXISTS), as xl does", function()
+      local path = saved_file()
+      assert(h:create({ name = "web1", memory_kb = 1024 })) -- another domain, its own uuid
       local r, _, code = restore.restore(h, path)
       assert.is_nil(r)
       assert.equal("EXISTS", code)
@@ -219,43 +233,49 @@ describe("restore policy", function()
     end)
   end)
 
-  describe("from a pipe whose sender still holds the name (wait_for_name)", function()
-    it("restores paused under NAME--incoming, then renames and unpauses once NAME is free", function()
-      local path = saved_file({ checkpoint = true })
-      local original = h:find("web1").domid
-      local seen
-      local r = assert(restore.restore(h, path, {
-        wait_for_name = 5,
-        sleep = function()
-          seen = names()
-          assert.equal("paused", h:find("web1--incoming").state)
-          h:destroy(original) -- the sender finishes
-        end,
-      }))
-      assert.equal("Domain-0 web1 web1--incoming", seen)
-      assert.equal("Domain-0 web1", names())
-      assert.same({ "web1", "running", digest }, { r.name, h:info(r.domid).state, h:info(r.domid).digest })
-      assert.equal(WEB1, h:store_get(r.domid, "source"))
-    end)
-
-    it("keeps -p: the renamed domain stays paused", function()
-      local path = saved_file({ checkpoint = true })
-      local original = h:find("web1").domid
-      local r = assert(restore.restore(h, path, {
-        wait_for_name = 5, paused = true, sleep = function() h:destroy(original) end,
-      }))
-      assert.equal("paused", h:info(r.domid).state)
-    end)
-
-    it("gives up with EXISTS when the name stays taken, leaving no incoming domain", function()
-      local path = saved_file({ checkpoint = true })
-      local slept = 0
-      local r, _, code = restore.restore(h, path, { wait_for_name = 1, sleep = function() slept = slept + 1 end })
+  describe("the domain's lock", function()
+    it("is held while the restore runs, and refuses a restore of a domain another command holds (BUSY)", function()
+      local path = saved_file()
+      local uuid = assert(restore.prepare(path)).facts.uuid
+      local lock = assert(h:lock(uuid, "save of web1"))
+      local r, msg, code = restore.restore(h, path)
       assert.is_nil(r)
-      assert.equal("EXISTS", code)
-      assert.equal(10, slept)
-      assert.equal("Domain-0 web1", names())
+      assert.equal("BUSY", code)
+      assert.matches("save of web1", msg)
+      assert.equal("Domain-0", names())
+      lock:unlock()
+      local held
+      r = assert(restore.restore(h, path, { progress = function() held = fake.locked(uuid) end }))
+      assert.is_true(held)
+      assert.is_false(fake.locked(uuid))
+      assert.equal("web1", r.name)
     end)
+  end)
+
+  it("destroys a domain already built when an error (a signal) is raised before it is kept", function()
+    local path = saved_file()
+    local store_put = fake.Handle.store_put
+    fake.Handle.store_put = function()
+      error("interrupted by SIGTERM!", 0)
+    end
+    local ok, e = pcall(restore.restore, h, path)
+    fake.Handle.store_put = store_put
+    assert.is_false(ok)
+    assert.equal("interrupted by SIGTERM!", e)
+    assert.equal("Domain-0", names())
+  end)
+
+  it("refuses a name with a NUL byte in the savefile's config (BADCONFIG)", function()
+    local path = saved_file()
+    local plan = assert(restore.prepare(path))
+    restore.close(plan)
+    local libxl = plan.wanted.libxl
+    libxl.c_info.name = "web\0evil"
+    local bad = dir .. "/nul.json"
+    helper.spit(bad, json.encode(libxl))
+    local r, _, code = restore.prepare(path, { config = bad })
+    assert.is_nil(r)
+    assert.equal("BADCONFIG", code)
   end)
 
   it("lets an error raised by the progress callback (Ctrl-C) go on, leaving no domain", function()

@@ -94,6 +94,8 @@ struct dom_ops {
                       struct xerr *err);
     int (*sim_shutdown)(struct dom_backend *b, uint32_t domid, struct xerr *err);  /* sim */
     int (*host)(struct dom_backend *b, struct dom_host *out, struct xerr *err);
+    /* Where this backend's commands meet: a directory for per-domain lock files. */
+    const char *(*run_dir)(struct dom_backend *b);
 };
 
 struct dom_backend {
@@ -166,6 +168,15 @@ int dom_sim_shutdown(struct dom_backend *b, uint32_t domid, struct xerr *err);
 /* The host's memory and cpus. The sim's host has this machine's memory (or
  * $XLUA_SIM_HOST_MEMORY_KB) and cpus; its free memory is what its domains leave of it. */
 int dom_host(struct dom_backend *b, struct dom_host *out, struct xerr *err);
+
+/* Per-domain locks: a save, a restore (and later a migration) hold the lock of the domain's
+ * uuid for as long as they work on it, so a second one is refused at once: BUSY, naming the
+ * command and pid that hold it. The lock is a flock on <run_dir>/locks/<uuid>.lock, so it
+ * goes with its process, however that ends. */
+struct dom_lock;
+int dom_lock_domain(struct dom_backend *b, const char *uuid, const char *what,
+                    struct dom_lock **out, struct xerr *err);
+void dom_unlock(struct dom_lock *lock);                /* NULL is fine */
 
 /* Shared checks and names. */
 int dom_check_name(const char *name, struct xerr *err);   /* EINVAL */

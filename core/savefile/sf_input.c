@@ -2,6 +2,8 @@
  * Hashing covers exactly the raw bytes consumed, so bytes buffered past the stream stay out. */
 #include "sf_input.h"
 
+#include "base/cancel.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,7 +110,7 @@ static int fill(struct sf_input *in, struct xerr *err)
     ssize_t r;
     do
         r = read(in->fd, in->buf, RAW_BUF);
-    while (r < 0 && errno == EINTR);
+    while (r < 0 && xcancel_retry(errno));
     if (r < 0)
         return xerr_errno(err, errno, "%s: read failed at byte %llu", in->name,
                           (unsigned long long)in->raw_off);

@@ -2,7 +2,10 @@
  * before the trailer, and the zstd frame around the stream part. */
 #include "sf_writer.h"
 
+#include "base/cancel.h"
+
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +40,13 @@ struct sf_writer {
 
 struct sf_writer *sf_writer_new(int fd, const char *name, struct xerr *err)
 {
+    /* Found here, not after a domain was paused and its memory streamed: an fd that is closed
+     * or open only for reading (xlua's placeholder for a closed stdout). */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY) {
+        xerr_errno(err, EBADF, "%s: not open for writing", name);
+        return NULL;
+    }
     struct sf_writer *w = calloc(1, sizeof *w);
     if (w) {
         w->fd = fd;
@@ -94,7 +104,7 @@ static int wait_writable(int fd)
     int r;
     do
         r = poll(&p, 1, -1);
-    while (r < 0 && errno == EINTR);
+    while (r < 0 && xcancel_retry(errno));
     return r < 0 ? -1 : 0;
 }
 
@@ -103,7 +113,7 @@ static int flush(struct sf_writer *w)
     size_t off = 0;
     while (off < w->len) {
         ssize_t n = write(w->fd, w->buf + off, w->len - off);
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && xcancel_retry(errno))
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_writable(w->fd) == 0)
             continue;

@@ -2,6 +2,8 @@
  * libxlutil accepts and to build the values its getters return (see cfg_parse.h). */
 #include "cfg_parse.h"
 
+#include "base/cancel.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -630,7 +632,7 @@ int cfg_parse_file(const char *path, struct cfg_file **out, struct xerr *e)
         }
         ssize_t got = read(fd, buf + len, cap - len);
         if (got < 0) {
-            if (errno == EINTR)
+            if (xcancel_retry(errno))
                 continue;
             int err = errno;
             free(buf);

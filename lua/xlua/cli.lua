@@ -7,6 +7,10 @@ cli.FAILED = 1     -- the operation failed
 cli.BAD_INPUT = 2  -- bad usage or a bad input file
 cli.INTERRUPTED = 130 -- Ctrl-C, as a shell reports SIGINT
 
+-- The signals that stop a command (the host raises "interrupted!" for SIGINT, as lua.c does,
+-- and "interrupted by SIGTERM!" / "interrupted by SIGHUP!"), with their numbers on Linux.
+local SIGNALS = { SIGHUP = 1, SIGINT = 2, SIGTERM = 15 }
+
 local command = "xlua"
 
 -- Print "xlua CMD: message" on stderr and return status.
@@ -17,25 +21,32 @@ function cli.fail(status, fmt, ...)
   return status
 end
 
--- The exit status for a failure code: INTERRUPTED for Ctrl-C, else domains.status (2 for a bad
--- input, 1 for a failed operation).
-function cli.status(code)
+-- The exit status for a failure code: 128 + the signal for INTERRUPTED (130 for Ctrl-C), else
+-- domains.status (2 for a bad input, 1 for a failed operation).
+function cli.status(code, signal)
   if code == "INTERRUPTED" then
-    return cli.INTERRUPTED
+    return 128 + (SIGNALS[signal] or SIGNALS.SIGINT)
   end
   return require("xlua.domains").status(code)
 end
 
--- cli.interruptible(fn, ...) -> fn(...), or nil, "interrupted", "INTERRUPTED" when Ctrl-C
--- interrupted it (the host raises "interrupted!" as lua.c does); other errors go on.
+-- cli.interruptible(fn, ...) -> fn(...), or nil, "interrupted[ by SIGNAL]", "INTERRUPTED",
+-- SIGNAL when a signal stopped it (the host raises "interrupted!" or "interrupted by
+-- SIGTERM!"); other errors go on. Give the fourth result to cli.status.
 function cli.interruptible(fn, ...)
   local results = table.pack(pcall(fn, ...))
   if results[1] then
     return table.unpack(results, 2, results.n)
   end
   local e = results[2]
-  if type(e) == "string" and e:match("interrupted!$") then
-    return nil, "interrupted", "INTERRUPTED"
+  if type(e) == "string" then
+    if e:match("interrupted!$") then
+      return nil, "interrupted", "INTERRUPTED", "SIGINT"
+    end
+    local signal = e:match("interrupted by (SIG%u+)!$")
+    if signal then
+      return nil, "interrupted by " .. signal, "INTERRUPTED", signal
+    end
   end
   error(e, 0)
 end

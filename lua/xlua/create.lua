@@ -15,6 +15,10 @@ function create.prepare(path, overrides)
     return nil, err, code
   end
   local facts = domains.facts(cfg.libxl)
+  local named, why = domains.check_name(facts.name)
+  if not named then
+    return nil, path .. ": " .. why, "BADCONFIG"
+  end
   if not facts.name or facts.name == "" then
     return nil, path .. ": the config gives the domain no name", "BADCONFIG"
   end

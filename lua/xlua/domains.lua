@@ -8,7 +8,7 @@ domains.KEY_SOURCE, domains.KEY_FORMAT, domains.KEY_JSON = "source", "format", "
 -- Codes that mean "the input was bad" (exit 2) rather than "the operation failed" (exit 1):
 -- the savefile reader's; those of reading a config file, of the xl.cfg parser and the Lua
 -- sandbox (xlua.cfg, xlua.sandbox), of converting it (xlua.xlutil, xlua.convert) and of
--- checking libxl JSON (xlua.config); an unknown backend name.
+-- checking libxl JSON (xlua.config); an unknown backend name; a closed standard output.
 -- Not EIO: a read or write that fails is the operation failing.
 local INPUT_CODES = {}
 for code in ([[ENOENT EACCES EISDIR ENOTDIR SHORTHEADER BADMAGIC BYTEORDER BADFLAGS BADOPTLEN
@@ -17,7 +17,7 @@ for code in ([[ENOENT EACCES EISDIR ENOTDIR SHORTHEADER BADMAGIC BYTEORDER BADFL
   SYNTAX RUNTIME LIMIT_INSTRUCTIONS LIMIT_MEMORY LIMIT_RESULT BINARY TOOBIG BADVALUE
   BADDISK BADPCI BADRATE NEEDHOST
   BADJSON BADCONFIG NOCONFIG
-  BADBACKEND]]):gmatch("%S+") do
+  BADBACKEND EBADF]]):gmatch("%S+") do
   INPUT_CODES[code] = true
 end
 domains.INPUT_CODES = INPUT_CODES
@@ -109,6 +109,21 @@ function domains.facts(libxl)
     facts.uuid = nil
   end
   return facts
+end
+
+-- A name from a config or a savefile that the backend would cut (at a NUL) or misread is a bad
+-- config, found before anything runs. -> true | nil, msg, "BADCONFIG"
+function domains.check_name(name)
+  if name == nil then
+    return true
+  end
+  if type(name) ~= "string" then
+    return nil, "the domain name must be a string, not " .. type(name), "BADCONFIG"
+  end
+  if name:find("\0", 1, true) then
+    return nil, "the domain name contains a NUL byte", "BADCONFIG"
+  end
+  return true
 end
 
 -- The create/restore argument table for h:create / h:restore.

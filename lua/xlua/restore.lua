@@ -55,6 +55,11 @@ function restore.prepare(path, opts)
     return fail("Config file not specified and none in save file", "NOCONFIG")
   end
 
+  local named
+  named, err, code = domains.check_name(wanted.libxl.c_info and wanted.libxl.c_info.name)
+  if not named then
+    return fail(err, code)
+  end
   local plan = {
     path = path,
     reader = reader,
@@ -87,87 +92,86 @@ function restore.verify(plan)
   return ok, err, code
 end
 
-local function sleep(seconds)
-  os.execute(string.format("sleep %.2f", seconds))
+-- The running domain that has uuid, or nil.
+local function holder_of(h, uuid)
+  uuid = uuid:lower()
+  for _, d in ipairs(h:list() or {}) do
+    if d.uuid and d.uuid:lower() == uuid then
+      return d
+    end
+  end
+  return nil
+end
+
+-- restore.conflict(h, plan) -> nil | msg, code: why the domain cannot start on this host now:
+-- UUIDTAKEN when a domain with its uuid runs (the same domain twice would share its writable
+-- disks: a stale image of a running domain, or a save to a stream on this host), EXISTS when
+-- its name is taken (as xl refuses).
+function restore.conflict(h, plan)
+  local name, uuid = plan.facts.name, plan.facts.uuid
+  local twin = uuid and holder_of(h, uuid)
+  if twin then
+    return string.format("domain %s (id %d) already runs with uuid %s: refusing to start it twice",
+      twin.name, twin.domid, uuid), "UUIDTAKEN"
+  end
+  local taken = name and h:find(name)
+  if taken then
+    return string.format("a domain named '%s' already exists (domid %d)", name, taken.domid), "EXISTS"
+  end
+  return nil
 end
 
 -- restore.run(h, plan [, opts]) -> {name, domid, report} | nil, msg, code
--- opts: paused (-p), force (restore despite an incompatible config), progress (function),
--- wait_for_name (seconds; for a stream from a pipe, see below), sleep (function(seconds)).
--- Refuses INCOMPATIBLE unless forced, EXISTS when the name is taken (as xl does). The backend
--- checks the trailer before the domain runs and removes a half-built domain; a domain whose
--- config cannot be stored is destroyed.
--- `xlua save d - | xlua restore -` on one host: the sender destroys d only after its last
--- byte, so with wait_for_name the domain is restored paused as "NAME--incoming" (as xl migrate
--- does), and renamed and unpaused once NAME is free; if NAME is still taken after
--- wait_for_name seconds, the incoming domain is destroyed and the restore fails EXISTS.
+-- opts: paused (-p), force (restore despite an incompatible config), progress (function).
+-- Refuses INCOMPATIBLE unless forced, the conflicts of restore.conflict (UUIDTAKEN, EXISTS),
+-- and BUSY while another command holds that domain's lock. The backend checks the trailer before the domain
+-- runs and removes a half-built domain; a domain whose config cannot be stored is destroyed,
+-- and so is one built when an error (a signal) is raised at any point after.
 function restore.run(h, plan, opts)
   opts = opts or {}
   local reader = plan.reader
+  local _ <close> = setmetatable({}, { __close = function() reader:close() end })
   if not plan.report.compatible and not opts.force then
-    reader:close()
     -- the report itself lists the differences; this is the verdict
     local n = plan.report.counts.incompatible
     return nil, string.format("not compatible: %d incompatible difference%s", n, n == 1 and "" or "s"),
       "INCOMPATIBLE"
   end
-  local name = plan.facts.name
-  local incoming
-  if name and h:find(name) then
-    if not opts.wait_for_name then
-      reader:close()
-      return nil, "a domain named '" .. name .. "' already exists", "EXISTS"
+  local name, uuid = plan.facts.name, plan.facts.uuid
+  local lock, lerr, lcode
+  if uuid then
+    lock, lerr, lcode = h:lock(uuid, "restore of " .. tostring(name))
+    if not lock then
+      return nil, lerr, lcode
     end
-    incoming = name .. "--incoming"
   end
-  local args = domains.create_args(plan.wanted.json, plan.facts, opts.paused or incoming)
-  args.name = incoming or name
+  local _ <close> = lock
+  local why, code = restore.conflict(h, plan)
+  if why then
+    return nil, why, code
+  end
+  local args = domains.create_args(plan.wanted.json, plan.facts, opts.paused)
   args.reader = reader
   args.progress = opts.progress
-  -- An error raised by progress (Ctrl-C) cancels the restore; the backend removes the
-  -- half-built domain, and so does this if one is left before the error goes on.
-  local called, domid, err, code = pcall(h.restore, h, args)
-  reader:close()
-  if not called then
-    local left = h:find(args.name)
-    if left then
-      h:destroy(left.domid)
+  args.ledger = { domid = false }
+  local kept = false
+  -- Whatever happens after the backend built the domain (an error, a signal), it is kept only
+  -- when its config is stored; the ledger knows its domid even if h:restore never returned.
+  local _ <close> = setmetatable({}, { __close = function()
+    if not kept and args.ledger.domid then
+      h:destroy(args.ledger.domid)
     end
-    error(domid, 0)
-  end
+  end })
+  local domid, err, code = h:restore(args)
   if not domid then
     return nil, err, code
-  end
-  local function undo(msg, c)
-    h:destroy(domid)
-    return nil, msg, c
-  end
-  if incoming then
-    local tenths = 0
-    while h:find(name) and tenths < opts.wait_for_name * 10 do
-      ;(opts.sleep or sleep)(0.1)
-      tenths = tenths + 1
-    end
-    local ok
-    ok, err, code = h:rename(domid, name)
-    if not ok then
-      if code == "EXISTS" or h:find(name) then
-        return undo("a domain named '" .. name .. "' already exists", "EXISTS")
-      end
-      return undo(err, code)
-    end
-    if not opts.paused then
-      ok, err, code = h:unpause(domid)
-      if not ok then
-        return undo(err, code)
-      end
-    end
   end
   local ok
   ok, err, code = domains.store_config(h, domid, { source = plan.wanted.source, format = plan.wanted.format, json = plan.wanted.json })
   if not ok then
-    return undo("domain " .. tostring(name) .. " not kept, its config could not be stored: " .. tostring(err), code)
+    return nil, "domain " .. tostring(name) .. " not kept, its config could not be stored: " .. tostring(err), code
   end
+  kept = true
   return { name = name, domid = domid, report = plan.report }
 end
 

@@ -1,7 +1,7 @@
 -- The save policy: a domain's libxl JSON, its config as written and a META record go into the
 -- savefile's optional data, then the backend streams the memory; the file is written to a
 -- temporary file and renamed over the target only when whole. Then the domain is destroyed,
--- or left running (checkpoint) or paused, as xl save does.
+-- or left running (checkpoint) or paused, as xl save does; a save to a stream never destroys.
 local domains = require("xlua.domains")
 local json = require("xlua.json")
 local savefile = require("xlua.savefile")
@@ -48,12 +48,11 @@ function save.contents(h, info, config)
   return { config = libxl_json, extensions = extensions, meta = meta, source = source, format = format }
 end
 
--- Put the domain back the way it was before the save (the backend leaves it paused).
-local function put_back(h, info)
-  if info.state == "running" then
-    return h:unpause(info.domid)
-  end
-  return true
+-- Release the pause the save took, and only that one (Xen counts pauses: a domain paused
+-- before the save stays paused). ledger.paused says whether the save still holds it; the
+-- binding updates it in the same call that takes or releases the pause.
+local function release(h, info, ledger)
+  return h:unpause(info.domid, ledger)
 end
 
 -- A target that is a directory (EISDIR) is refused before the domain is paused, not after
@@ -68,14 +67,37 @@ local function check_target(path)
   return true
 end
 
--- save.save(h, domain, path, opts) -> result | nil, msg, code
+-- The compatibility check of a replacement CONFIG against the running domain's config, before
+-- anything is paused: a config the domain could not be restored with is refused here, not found
+-- deep in a restore. -> report | nil, msg, code
+local function check_config(h, info, cfg, opts)
+  local running_json, err, code = h:config(info.domid)
+  if not running_json then
+    return nil, "unable to retrieve domain configuration: " .. tostring(err), code
+  end
+  local running
+  running, err = json.decode(running_json)
+  if type(running) ~= "table" then
+    return nil, "the running domain's config is not JSON: " .. tostring(err), "BADJSON"
+  end
+  return require("xlua.compat").check(running, cfg.libxl,
+    { site_rules = opts.site_rules, context = opts.context, force = opts.force })
+end
+
+-- save.save(h, domain, path, opts) -> result | nil, msg, code [, report]
 -- domain: a name or domid; path: a file, or "-" for standard output (opts.out: a Lua file to
 -- write to instead). opts: checkpoint (-c: leave it running), pause (-p: leave it paused),
--- zstd (-z), zstd_level, config (a config file replacing the stored one), progress
--- (function(done, total)), on_header (function{mandatory_flags, optional_flags,
+-- zstd (-z), zstd_level, config (a config file replacing the stored one, checked against the
+-- running domain's: INCOMPATIBLE with the report unless force), site_rules, context, force,
+-- progress (function(done, total)), on_header (function{mandatory_flags, optional_flags,
 -- optional_data_len}, called once the header is written), mode (default 0600).
--- result: {name, domid, path, bytes, action = "destroyed" | "running" | "paused", meta}.
--- On failure the domain is as it was and the target path is untouched.
+-- result: {name, domid, path, bytes, action = "destroyed" | "running" | "paused", meta,
+-- report (with a config), kept_for_stream (a save to a stream leaves the domain paused)}.
+-- A save to a stream ("-" or opts.out) never destroys the domain: nothing tells it that the
+-- other end has the domain (xlua migrate does that, with a handshake).
+-- The domain's lock is held throughout: a second save (or a restore of it) is refused, BUSY.
+-- On failure, or an error raised (a signal), the domain is as it was, its pause released, the
+-- target path untouched and the temporary file removed.
 function save.save(h, domain, path, opts)
   opts = opts or {}
   local cfg, err, code
@@ -94,14 +116,38 @@ function save.save(h, domain, path, opts)
   if info.domid == 0 then
     return nil, "Domain-0 cannot be saved", "EPERM"
   end
-  if info.state ~= "running" and info.state ~= "paused" then
-    return nil, string.format("domain %s is %s, it cannot be saved", info.name, info.state), "BADSTATE"
-  end
-  if path ~= "-" and not opts.out then
+  local to_stream = path == "-" or opts.out ~= nil
+  if not to_stream then
     local ok
     ok, err, code = check_target(path)
     if not ok then
       return nil, err, code
+    end
+  end
+  local lock <close>, lerr, lcode = h:lock(info.uuid, "save of " .. info.name)
+  if not lock then
+    return nil, lerr, lcode
+  end
+  -- what it is now that it is ours (another command may have changed it meanwhile)
+  local now = h:info(info.domid)
+  if not now or now.uuid ~= info.uuid then
+    return nil, string.format("domain %s is gone", info.name), "NODOMAIN"
+  end
+  info = now
+  if info.state ~= "running" and info.state ~= "paused" then
+    return nil, string.format("domain %s is %s, it cannot be saved", info.name, info.state), "BADSTATE"
+  end
+  local report
+  if cfg then
+    require("xlua.config").keep_identity(cfg, info.uuid)
+    report, err, code = check_config(h, info, cfg, opts)
+    if not report then
+      return nil, err, code
+    end
+    if not report.compatible and not opts.force then
+      local n = report.counts.incompatible
+      return nil, string.format("%s is not compatible with the running domain: %d incompatible difference%s",
+        opts.config, n, n == 1 and "" or "s"), "INCOMPATIBLE", report
     end
   end
   local contents
@@ -111,24 +157,26 @@ function save.save(h, domain, path, opts)
   end
 
   local w
-  if path == "-" or opts.out then
-    w = savefile.writer(opts.out or io.stdout)
+  if to_stream then
+    w, err, code = savefile.writer(opts.out or io.stdout)
   else
     w, err, code = savefile.create(path, opts.mode or tonumber("600", 8))
-    if not w then
-      return nil, err, code
-    end
   end
+  if not w then
+    return nil, err, code
+  end
+  local ledger = { paused = false }
   local function abandon(msg, c)
     w:close() -- removes the temporary file of savefile.create
+    release(h, info, ledger)
     return nil, msg, c
   end
-  -- An error raised from here on (Ctrl-C, or an error from opts.progress, which cancels the
-  -- backend's save) goes on once the temporary file is gone and the domain is put back.
+  -- An error raised from here on (a signal, or an error from opts.progress, which cancels the
+  -- backend's save) goes on once the temporary file is gone and the pause released.
   local _ <close> = setmetatable({}, { __close = function(_, raised)
     if raised ~= nil then
       w:close()
-      put_back(h, info)
+      release(h, info, ledger)
     end
   end })
 
@@ -150,7 +198,7 @@ function save.save(h, domain, path, opts)
   end
 
   -- Not live, even for -c: xl save uses no suspend flags; a live save is what migration does.
-  ok, err, code = h:save(info.domid, w, { progress = opts.progress })
+  ok, err, code = h:save(info.domid, w, { progress = opts.progress, ledger = ledger })
   if not ok then
     -- the backend has put the domain back as it was
     return abandon(err, code)
@@ -158,22 +206,25 @@ function save.save(h, domain, path, opts)
   local bytes
   bytes, err, code = w:finish()
   if not bytes then
-    put_back(h, info)
     return abandon(err, code)
   end
   w:close()
 
-  local result = { name = info.name, domid = info.domid, path = path, bytes = bytes, meta = contents.meta }
+  local result = { name = info.name, domid = info.domid, path = path, bytes = bytes, meta = contents.meta,
+    report = report }
   if opts.pause then
     result.action = "paused"
   elseif opts.checkpoint then
-    put_back(h, info)
-    result.action = info.state == "running" and "running" or "paused"
+    release(h, info, ledger)
+    result.action = info.state
+  elseif to_stream then
+    result.action = "paused"
+    result.kept_for_stream = true
   else
     ok, err, code = h:destroy(info.domid)
     if not ok then
       -- the savefile is whole; the domain must not be left paused without a word
-      local back = put_back(h, info)
+      local back = release(h, info, ledger)
       return nil, string.format("saved, but the domain could not be destroyed (%s); it was %s",
         tostring(err), back and (info.state == "running" and "unpaused" or "left paused")
           or "left paused, and could not be unpaused"), code

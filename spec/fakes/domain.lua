@@ -13,7 +13,7 @@ local state
 
 -- Forget every domain; Domain-0 is domid 0.
 function fake.reset()
-  state = { domains = {}, next_domid = 1, failures = {}, calls = {} }
+  state = { domains = {}, next_domid = 1, failures = {}, calls = {}, locks = {} }
   state.domains[0] = {
     domid = 0, name = "Domain-0", uuid = "00000000-0000-0000-0000-000000000000", state = "running",
     type = "pv", memory_kb = 1048576, max_memory_kb = 1048576, vcpus = 1, store = {}, pages = {},
@@ -191,7 +191,7 @@ local function new_domain(c, pages)
   state.next_domid = domid + 1
   local d = {
     domid = domid, name = c.name, uuid = c.uuid or string.format("00000000-0000-4000-8000-%012x", domid),
-    state = c.paused and "paused" or "running", type = c.type or "pv",
+    state = c.paused and "paused" or "running", pauses = c.paused and 1 or 0, type = c.type or "pv",
     memory_kb = c.memory_kb, max_memory_kb = c.max_memory_kb or c.memory_kb, vcpus = c.vcpus or 1,
     json = c.json, store = {}, pages = pages or make_pages(domid),
   }
@@ -234,9 +234,77 @@ local function simple(method, want, to)
 end
 
 Handle.destroy = simple("destroy")
--- as the real backends: pausing a paused domain (unpausing a running one) is not an error
-Handle.pause = simple("pause", nil, "paused")
-Handle.unpause = simple("unpause", nil, "running")
+
+-- As Xen (and both backends): toolstack pauses are counted, so pausing a paused domain
+-- succeeds and each unpause undoes one; unpausing a domain with none is BADSTATE.
+function Handle:pause(domid)
+  local f = take_failure("pause")
+  if f then
+    return nil, f.msg, f.code
+  end
+  local d, err, code = lookup(domid)
+  if not d then
+    return nil, err, code
+  end
+  d.pauses = (d.pauses or 0) + 1
+  d.state = "paused"
+  return true
+end
+
+-- With a ledger ({paused = bool}), only the pause it records is undone, once.
+function Handle:unpause(domid, ledger)
+  if ledger and not ledger.paused then
+    return true
+  end
+  local f = take_failure("unpause")
+  if f then
+    return nil, f.msg, f.code
+  end
+  local d, err, code = lookup(domid)
+  if not d then
+    return nil, err, code
+  end
+  if (d.pauses or 0) == 0 then
+    return nil, "domain " .. d.name .. " is not paused", "BADSTATE"
+  end
+  d.pauses = d.pauses - 1
+  if d.pauses == 0 then
+    d.state = "running"
+  end
+  if ledger then
+    ledger.paused = false
+  end
+  return true
+end
+
+-- Per-domain locks, one per uuid in this fake's state.
+local Lock = {}
+Lock.__index = Lock
+function Lock:unlock()
+  if self.uuid then
+    state.locks[self.uuid] = nil
+    self.uuid = nil
+  end
+end
+Lock.__close = Lock.unlock
+Lock.__gc = Lock.unlock
+
+function Handle:lock(uuid, what)
+  local f = take_failure("lock")
+  if f then
+    return nil, f.msg, f.code
+  end
+  if state.locks[uuid] then
+    return nil, "domain " .. uuid .. " is busy: " .. state.locks[uuid] .. " holds it", "BUSY"
+  end
+  state.locks[uuid] = "xlua " .. what
+  return setmetatable({ uuid = uuid }, Lock)
+end
+
+-- Whether a spec's domain uuid is locked now.
+function fake.locked(uuid)
+  return state.locks[uuid] ~= nil
+end
 
 function Handle:rename(domid, name)
   local f = take_failure("rename")
@@ -284,6 +352,7 @@ function Handle:save(domid, w, opts)
     d.state = before
     return nil, msg, c
   end
+  -- like the backends: on success the domain holds one more pause, the save's
   if f and not f.opts.after then
     return fail(f.msg, f.code)
   end
@@ -302,13 +371,22 @@ function Handle:save(domid, w, opts)
     end
     ok, err, code = w:record(1, string.pack("<I4I4I8", 1, 0, pfn) .. d.pages[pfn + 1])
     if opts.progress then
-      opts.progress((pfn + 1) * 4096, #d.pages * 4096)
+      -- as the binding: an error from progress cancels, puts the domain back, and goes on
+      local called, e = pcall(opts.progress, (pfn + 1) * 4096, #d.pages * 4096)
+      if not called then
+        d.state = before
+        error(e, 0)
+      end
     end
   end
   if ok then ok, err, code = w:record(0, "") end
   if ok then ok, err, code = w:record(0, "") end
   if not ok then
     return fail(err, code)
+  end
+  d.pauses = (d.pauses or 0) + 1
+  if opts.ledger then
+    opts.ledger.paused = true
   end
   return true
 end
@@ -352,6 +430,9 @@ function Handle:restore(c)
   d, err, code = new_domain(c, pages)
   if not d then
     return nil, err, code
+  end
+  if c.ledger then
+    c.ledger.domid = d.domid
   end
   return d.domid
 end

@@ -352,11 +352,20 @@ static int lxb_config(struct dom_backend *b, uint32_t domid, char **json, struct
               : 0;
 }
 
+/* tmpfs, emptied at boot as the locks' owners are gone; $XLUA_RUN_DIR for tests. */
+static const char *lxb_run_dir(struct dom_backend *b)
+{
+    (void)b;
+    const char *env = getenv("XLUA_RUN_DIR");
+    return env && env[0] == '/' ? env : "/run/xlua";
+}
+
 static const struct dom_ops libxl_ops = {
     .name = "libxl",
     .close = lxb_close,
     .list = lxb_list,
     .host = lxb_host,
+    .run_dir = lxb_run_dir,
     .info = lxb_info,
     .create = lxb_create,
     .destroy = lxb_destroy,

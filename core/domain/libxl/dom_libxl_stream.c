@@ -4,6 +4,8 @@
  * caller's thread). */
 #include "dom_libxl_int.h"
 
+#include "base/cancel.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -32,10 +34,15 @@ struct job {
 static void *worker(void *arg)
 {
     struct job *j = arg;
-    sigset_t pipe, chld;
-    sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe, NULL);
+    sigset_t blocked, chld;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGPIPE);
+    /* The signals that stop a save or restore go to the relaying thread, whose blocking calls
+     * they interrupt; libxl is then stopped through the relay. */
+    sigaddset(&blocked, SIGINT);
+    sigaddset(&blocked, SIGTERM);
+    sigaddset(&blocked, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &blocked, NULL);
     /* The caller blocked SIGCHLD for its relay: here libxl must get it. */
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
@@ -78,7 +85,7 @@ static int wait_fd(int fd, short events)
     int r;
     do
         r = poll(&p, 1, -1);
-    while (r < 0 && errno == EINTR);
+    while (r < 0 && xcancel_retry(errno));
     return r < 0 ? -1 : 0;
 }
 
@@ -112,7 +119,7 @@ static int relay_out(int fd, struct sf_writer *w, uint64_t total, const struct d
     int rc = 0;
     for (;;) {
         ssize_t n = recv(fd, buf, RELAY_BUF, 0);
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && xcancel_retry(errno))
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(fd, POLLIN) == 0)
             continue;
@@ -195,7 +202,7 @@ static int send_all(int fd, const void *p, size_t n, struct xerr *err)
     const char *b = p;
     while (n > 0) {
         ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
-        if (k < 0 && errno == EINTR)
+        if (k < 0 && xcancel_retry(errno))
             continue;
         if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(fd, POLLOUT) == 0)
             continue;

@@ -513,11 +513,17 @@ nomem:
     return xerr_errno(err, ENOMEM, "cannot list the store of domain %u", domid);
 }
 
+static const char *sim_run_dir(struct dom_backend *b)
+{
+    return S(b)->dir;
+}
+
 static const struct dom_ops sim_ops = {
     .name = "sim",
     .close = sim_close,
     .list = sim_list,
     .host = sim_host,
+    .run_dir = sim_run_dir,
     .info = sim_info,
     .create = sim_create,
     .destroy = sim_destroy,

@@ -89,6 +89,7 @@ struct lwriter {
     int atomic;              /* from savefile.create: af is the file being written */
     struct atomic_file af;
     int busy;                /* in use by another binding's call (lx_savefile_busy) */
+    int finished;            /* finish() succeeded: the file is whole (and in place) */
 };
 
 /* ---- reader ---- */
@@ -454,6 +455,7 @@ static int l_writer(lua_State *L)
     lw->fd = -1;
     lw->atomic = 0;
     lw->busy = 0;
+    lw->finished = 0;
     luaL_setmetatable(L, WRITER);
     struct xerr e = { 0 };
     /* Our own copy: the caller may close its fd (or Lua file) while the writer lives. */
@@ -480,6 +482,7 @@ static int l_create(lua_State *L)
     lw->fd = -1;
     lw->atomic = 0;
     lw->busy = 0;
+    lw->finished = 0;
     luaL_setmetatable(L, WRITER);
     struct xerr e = { 0 };
     if (atomic_file_create(&lw->af, path, (mode_t)mode, &e) < 0)
@@ -638,7 +641,17 @@ static int l_w_finish(lua_State *L)
         if (atomic_file_commit(&lw->af, &e) < 0)
             return lx_fail(L, &e);
     }
+    lw->finished = 1;
     lua_pushinteger(L, (lua_Integer)total);
+    return 1;
+}
+
+/* w:finished() -> whether finish() succeeded; also once closed. Set in the call that put the
+ * file in place, so an error raised right after it (a signal) still knows. */
+static int l_w_finished(lua_State *L)
+{
+    struct lwriter *lw = luaL_checkudata(L, 1, WRITER);
+    lua_pushboolean(L, lw->finished);
     return 1;
 }
 
@@ -665,6 +678,7 @@ static const luaL_Reg writer_methods[] = {
     {"libxc_headers", l_w_libxc_headers},
     {"record", l_w_record},
     {"finish", l_w_finish},
+    {"finished", l_w_finished},
     {"bytes", l_w_bytes},
     {"close", l_writer_close},
     {NULL, NULL},

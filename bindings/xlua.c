@@ -58,9 +58,13 @@ static void stop_hook(lua_State *L, lua_Debug *ar)
     (void)ar;
     lua_sethook(L, NULL, 0, 0);
     interrupt_pending = 0;
+    /* No position: the message is what a policy reports, "interrupted by SIGTERM". */
     if (caught_signal == SIGINT)
-        luaL_error(L, "interrupted!");
-    luaL_error(L, "interrupted by %s!", caught_signal == SIGTERM ? "SIGTERM" : "SIGHUP");
+        lua_pushliteral(L, "interrupted!");
+    else
+        lua_pushstring(L, caught_signal == SIGTERM ? "interrupted by SIGTERM!"
+                                                   : "interrupted by SIGHUP!");
+    lua_error(L);
 }
 
 /* The first signal arms the hook; a second one before the hook has fired (Lua is stuck in a

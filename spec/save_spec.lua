@@ -151,7 +151,7 @@ describe("save policy", function()
       local ok, e = pcall(save.save, h, "web1", path)
       fake.Handle.destroy = destroy
       assert.is_false(ok)
-      assert.equal("interrupted by SIGTERM!", e)
+      assert.equal("web1 was saved to " .. path .. ", then interrupted by SIGTERM!", e)
       assert.equal("running", h:info(domid).state)
       assert.equal(0, fake.domain(domid).pauses)
       assert.is_true(read(path).verified)

@@ -10,6 +10,14 @@
 /* The signal that asked, 0 when none. Only the host sets and clears it. */
 extern volatile sig_atomic_t xcancel_signal;
 
+/* Whether a stop was asked for: loops that move data check it between calls too, since a
+ * blocking write the signal interrupted after it moved some bytes returns that count, not
+ * EINTR. */
+static inline int xcancel_requested(void)
+{
+    return xcancel_signal != 0;
+}
+
 /* Restart a system call that failed with errno EINTR? Not once a stop was asked for. */
 static inline int xcancel_retry(int errnum)
 {

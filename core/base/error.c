@@ -35,6 +35,10 @@ const char *xerr_errno_code(int errnum)
     case EINVAL: return "EINVAL";
     case EBUSY: return "EBUSY";
     case ESRCH: return "ESRCH";
+    case EBADF: return "EBADF";
+    case EINTR: return "EINTR";
+    case EFBIG: return "EFBIG";
+    case EDQUOT: return "EDQUOT";
     default: return "EIO";
     }
 }

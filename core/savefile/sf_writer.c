@@ -112,7 +112,8 @@ static int flush(struct sf_writer *w)
 {
     size_t off = 0;
     while (off < w->len) {
-        ssize_t n = write(w->fd, w->buf + off, w->len - off);
+        ssize_t n = xcancel_requested() ? (errno = EINTR, -1)
+                                        : write(w->fd, w->buf + off, w->len - off);
         if (n < 0 && xcancel_retry(errno))
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_writable(w->fd) == 0)

@@ -40,12 +40,14 @@ function cli.interruptible(fn, ...)
   end
   local e = results[2]
   if type(e) == "string" then
+    -- a policy may have said what was done before the signal: "web1 was saved to F, then
+    -- interrupted by SIGTERM!"
     if e:match("interrupted!$") then
-      return nil, "interrupted", "INTERRUPTED", "SIGINT"
+      return nil, e:sub(1, -2), "INTERRUPTED", "SIGINT"
     end
     local signal = e:match("interrupted by (SIG%u+)!$")
     if signal then
-      return nil, "interrupted by " .. signal, "INTERRUPTED", signal
+      return nil, e:sub(1, -2), "INTERRUPTED", signal
     end
   end
   error(e, 0)

@@ -157,9 +157,12 @@ function restore.run(h, plan, opts)
   local kept = false
   -- Whatever happens after the backend built the domain (an error, a signal), it is kept only
   -- when its config is stored; the ledger knows its domid even if h:restore never returned.
-  local _ <close> = setmetatable({}, { __close = function()
+  local _ <close> = setmetatable({}, { __close = function(_, raised)
     if not kept and args.ledger.domid then
       h:destroy(args.ledger.domid)
+    elseif kept and type(raised) == "string" then
+      error(string.format("%s was restored as domain %d, then %s", tostring(name), args.ledger.domid,
+        raised), 0)
     end
   end })
   local domid, err, code = h:restore(args)

@@ -172,11 +172,19 @@ function save.save(h, domain, path, opts)
     return nil, msg, c
   end
   -- An error raised from here on (a signal, or an error from opts.progress, which cancels the
-  -- backend's save) goes on once the temporary file is gone and the pause released.
+  -- backend's save) goes on once the temporary file is gone and the pause released. Raised after
+  -- the file was written, it keeps the file, and says so: nothing is undone that was done.
   local _ <close> = setmetatable({}, { __close = function(_, raised)
-    if raised ~= nil then
-      w:close()
-      release(h, info, ledger)
+    if raised == nil then
+      return
+    end
+    w:close()
+    release(h, info, ledger)
+    if w:finished() and type(raised) == "string" then
+      local now = h:info(info.domid)
+      local gone = not now or now.uuid ~= info.uuid
+      error(string.format("%s was saved to %s%s, then %s", info.name, path,
+        gone and " and destroyed" or "", raised), 0)
     end
   end })
 

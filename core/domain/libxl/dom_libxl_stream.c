@@ -118,7 +118,7 @@ static int relay_out(int fd, struct sf_writer *w, uint64_t total, const struct d
     uint64_t done = 0, next = PROGRESS_STEP;
     int rc = 0;
     for (;;) {
-        ssize_t n = recv(fd, buf, RELAY_BUF, 0);
+        ssize_t n = xcancel_requested() ? (errno = EINTR, -1) : recv(fd, buf, RELAY_BUF, 0);
         if (n < 0 && xcancel_retry(errno))
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(fd, POLLIN) == 0)
@@ -201,7 +201,7 @@ static int send_all(int fd, const void *p, size_t n, struct xerr *err)
 {
     const char *b = p;
     while (n > 0) {
-        ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
+        ssize_t k = xcancel_requested() ? (errno = EINTR, -1) : send(fd, b, n, MSG_NOSIGNAL);
         if (k < 0 && xcancel_retry(errno))
             continue;
         if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(fd, POLLOUT) == 0)

@@ -92,6 +92,13 @@ describe("save policy", function()
     assert.equal("paused", h:info(domid).state)
   end)
 
+  it("saves to a file name close to NAME_MAX (the temporary name stays within it)", function()
+    local path = mkdir_for(target():gsub("web1%.sav$", string.rep("n", 246) .. ".sav"))
+    assert(save.save(h, "web1", path, { checkpoint = true }))
+    assert.is_true(read(path).verified)
+    assert.same({ string.rep("n", 246) .. ".sav" }, entries(path))
+  end)
+
   it("-z compresses the stream and sets the ZSTD flag; the file still verifies", function()
     local path = mkdir_for(target())
     assert(save.save(h, "web1", path, { zstd = true, checkpoint = true }))

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,15 @@
 #include <unistd.h>
 
 #define TMP_TAG ".xlua-tmp."
+/* The temporary file is ".<stem>.xlua-tmp.<pid>.XXXXXX": the stem is the target's base name,
+ * cut so that the whole stays within NAME_MAX (a pid has at most 10 digits). */
+#define STEM_MAX (NAME_MAX - 1 - (sizeof TMP_TAG - 1) - 10 - 7)
+
+static size_t stem_len(const char *base)
+{
+    size_t n = strlen(base);
+    return n < STEM_MAX ? n : STEM_MAX;
+}
 
 /* Split path into a directory ("." when none) and a base name; both malloc'ed. */
 static int split_path(const char *path, char **dir, char **base)
@@ -33,13 +43,13 @@ static int split_path(const char *path, char **dir, char **base)
     return 0;
 }
 
-/* Remove <dir>/.<base>.xlua-tmp.<pid>[.<unique>] files whose writer process no longer exists. */
+/* Remove <dir>/.<stem>.xlua-tmp.<pid>[.<unique>] files whose writer process no longer exists. */
 static void remove_stale(const char *dir, const char *base)
 {
     DIR *d = opendir(dir);
     if (!d)
         return;
-    size_t base_len = strlen(base);
+    size_t base_len = stem_len(base);
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         const char *n = de->d_name;
@@ -74,7 +84,8 @@ int atomic_file_create(struct atomic_file *f, const char *path, mode_t mode, str
     }
     remove_stale(dir, base);
     /* Unique per writer: two saves to one path in one process must not share a file. */
-    int n = asprintf(&f->tmp, "%s/.%s" TMP_TAG "%ld.XXXXXX", dir, base, (long)getpid());
+    int n = asprintf(&f->tmp, "%s/.%.*s" TMP_TAG "%ld.XXXXXX", dir, (int)stem_len(base), base,
+                     (long)getpid());
     free(dir);
     free(base);
     f->path = strdup(path);

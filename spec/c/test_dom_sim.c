@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <dirent.h>
@@ -476,22 +478,42 @@ static int count_fds(void)
     return n;
 }
 
-/* next-domid cannot be written (disk full): no fd leaks, no temporary file stays, and the
- * create fails with the write's errno. */
+/* Temporary files the sim left in its state directory (".next-domid.*" and the like). */
+static int count_temp_files(void)
+{
+    DIR *d = opendir(state_dir);
+    int n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL)
+        n += strncmp(de->d_name, ".next-domid.", 12) == 0;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* next-domid cannot be written (a full disk, here a file size limit of 0 in a child): no fd
+ * leaks, no temporary file stays, and the create fails with the write's errno. */
 static void test_next_domid_full(struct dom_backend *b)
 {
-    char tmp[512];
-    struct stat st;
-    snprintf(tmp, sizeof tmp, "%s/.next-domid.tmp", state_dir);
-    CHECK(symlink("/dev/full", tmp) == 0);
     int fds = count_fds(), dirs = count_dirs();
     size_t doms = count_domains(b);
     struct dom_create c = { .name = "full", .type = DOM_PV, .memory_kb = 1024 };
     uint32_t d;
-    CHECK_CODE(dom_create(b, &c, &d, &err), "ENOSPC");
-    CHECK(count_fds() == fds);
-    CHECK(lstat(tmp, &st) < 0 && errno == ENOENT);
-    CHECK(count_dirs() == dirs && count_domains(b) == doms);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit none = { 0, 0 };
+        signal(SIGXFSZ, SIG_IGN);
+        setrlimit(RLIMIT_FSIZE, &none);
+        CHECK_CODE(dom_create(b, &c, &d, &err), "EFBIG");
+        CHECK(count_fds() == fds);
+        CHECK(count_temp_files() == 0);
+        CHECK(count_dirs() == dirs && count_domains(b) == doms);
+        _exit(failures ? 1 : 0);
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+          WEXITSTATUS(status) == 0);
     CHECK_OK(dom_create(b, &c, &d, &err));
     CHECK_OK(dom_destroy(b, d, &err));
 }
@@ -604,6 +626,40 @@ static void test_choose(void)
     unsetenv("XLUA_BACKEND");
 }
 
+/* The state directory: a link planted where the sim writes its files is never written
+ * through; a directory others may write to, or that another user owns, is refused. */
+static void test_state_dir_safety(struct dom_backend *b)
+{
+    char victim[512], link[512], dir[512];
+    snprintf(victim, sizeof victim, "%s/../victim", state_dir);
+    FILE *f = fopen(victim, "w");
+    fputs("precious\n", f);
+    fclose(f);
+    snprintf(link, sizeof link, "%s/.next-domid.tmp", state_dir);
+    CHECK(symlink(victim, link) == 0);
+    uint32_t domid = create(b, "planted", DOM_PV, 4096, NULL, 0);
+    CHECK_OK(dom_destroy(b, domid, &err));
+    f = fopen(victim, "r");
+    char line[32] = "";
+    CHECK(f && fgets(line, sizeof line, f) && streq(line, "precious\n"));
+    if (f)
+        fclose(f);
+    unlink(link);
+
+    struct dom_backend *other;
+    snprintf(dir, sizeof dir, "%s/../shared", state_dir);
+    CHECK(mkdir(dir, 0700) == 0 && chmod(dir, 0777) == 0);
+    CHECK_CODE(dom_sim_open(dir, &other, &err), "EPERM");
+    CHECK(other == NULL);
+    CHECK(chmod(dir, 0755) == 0);
+    CHECK_OK(dom_sim_open(dir, &other, &err));
+    dom_close(other);
+    if (geteuid() == 0) {
+        CHECK(chown(dir, 12345, 12345) == 0);
+        CHECK_CODE(dom_sim_open(dir, &other, &err), "EPERM");
+    }
+}
+
 int main(void)
 {
     char tmpl[] = "/tmp/xlua-dom-test.XXXXXX";
@@ -626,6 +682,7 @@ int main(void)
     test_damage(b);
     test_second_libxc_context(b);
     test_next_domid_full(b);
+    test_state_dir_safety(b);
     dom_close(b);
     test_race();
     test_choose();

@@ -60,6 +60,22 @@ static int default_dir(char *out, size_t n, struct xerr *err)
     return 0;
 }
 
+/* The state directory is the sim's hypervisor: another user who owns it, or may write into it,
+ * could plant links there that the sim would then write through. */
+static int check_owner(const char *dir, struct xerr *err)
+{
+    struct stat st;
+    if (stat(dir, &st) < 0)
+        return xerr_errno(err, errno, "%s: cannot use the sim state directory", dir);
+    if (st.st_uid != geteuid())
+        return xerr_set(err, "EPERM", "%s: the sim state directory belongs to uid %ld, not to "
+                        "you (uid %ld)", dir, (long)st.st_uid, (long)geteuid());
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return xerr_set(err, "EPERM", "%s: the sim state directory is writable by others "
+                        "(mode %03o)", dir, (unsigned)(st.st_mode & 0777));
+    return 0;
+}
+
 static const struct dom_ops sim_ops;
 
 int dom_sim_open(const char *state_dir, struct dom_backend **out, struct xerr *err)
@@ -74,7 +90,7 @@ int dom_sim_open(const char *state_dir, struct dom_backend **out, struct xerr *e
     while (len > 1 && dir[len - 1] == '/')
         dir[--len] = '\0';
     snprintf(path, sizeof path, "%s/domains", dir);
-    if (mkdirs(path, err) < 0)
+    if (mkdirs(path, err) < 0 || check_owner(dir, err) < 0)
         return -1;
     struct sim *s = calloc(1, sizeof *s);
     if (!s || !(s->dir = strdup(dir))) {
@@ -83,7 +99,7 @@ int dom_sim_open(const char *state_dir, struct dom_backend **out, struct xerr *e
     }
     s->base.ops = &sim_ops;
     snprintf(path, sizeof path, "%s/lock", dir);
-    s->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    s->lockfd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (s->lockfd < 0) {
         xerr_errno(err, errno, "%s: cannot open the sim lock", path);
         free(s->dir);

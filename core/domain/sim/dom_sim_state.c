@@ -355,9 +355,10 @@ static int write_next_domid(struct sim *s, uint32_t next, struct xerr *err)
 {
     char path[PATH_MAX], tmp[PATH_MAX], buf[32];
     snprintf(path, sizeof path, "%s/next-domid", s->dir);
-    snprintf(tmp, sizeof tmp, "%s/.next-domid.tmp", s->dir);
+    snprintf(tmp, sizeof tmp, "%s/.next-domid.XXXXXX", s->dir);
     int n = snprintf(buf, sizeof buf, "%u\n", next);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /* A new file of our own (O_EXCL): never one, or a symlink, someone planted there. */
+    int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
         return xerr_errno(err, errno, "%s: cannot create", tmp);
     int e = 0;

@@ -14,5 +14,5 @@ return cli.main({
       return cli.fail(cli.FAILED, "Not destroying domain 0")
     end
     return cli.check("destroy failed: ", h:destroy(info.domid))
-  end)
+  end, { changes = true })
 end)

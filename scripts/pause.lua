@@ -11,5 +11,5 @@ return cli.main({
 }, function(opts, args)
   return cli.domain_command(opts, args[1], function(h, info)
     return cli.check("pause failed: ", h:pause(info.domid))
-  end)
+  end, { changes = true })
 end)

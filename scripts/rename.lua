@@ -12,5 +12,5 @@ return cli.main({
 }, function(opts, args)
   return cli.domain_command(opts, args[1], function(h, info)
     return cli.check("Can't rename domain '" .. args[1] .. "': ", domains.rename(h, info.domid, args[2]))
-  end)
+  end, { changes = true })
 end)

@@ -36,7 +36,7 @@ return cli.main({
   end
   -- The backend is opened first: the check warns about a name another domain already has.
   local h
-  h, err, code = domains.open(opts.backend)
+  h, err, code = domains.open(opts.backend, { changes = true })
   if not h and (not opts.dry_run or code == "BADBACKEND") then
     return cli.fail(domains.status(code), "%s", err)
   end

@@ -41,7 +41,7 @@ return cli.main({
     end
   end
   local h
-  h, err, code = domains.open(opts.backend)
+  h, err, code = domains.open(opts.backend, { changes = true })
   if not h then
     return cli.fail(domains.status(code), "%s", err)
   end

@@ -249,3 +249,52 @@ describe("the memory-free site rule on a small host", function()
     assert.equal("running", state("hungry"))
   end)
 end)
+
+describe("the backend chosen implicitly", function()
+  -- `script` gives the command a terminal on stderr; its output is what the terminal showed
+  local function on_terminal(command_env, args)
+    local out = root .. "/tty.out"
+    local cmd = {}
+    for k, v in pairs(command_env) do
+      cmd[#cmd + 1] = k .. "=" .. q(v)
+    end
+    cmd[#cmd + 1] = q(helper.xlua)
+    for _, a in ipairs(args) do
+      cmd[#cmd + 1] = q(a)
+    end
+    os.execute(string.format("script -qec %s %s >/dev/null 2>&1 </dev/null", q(table.concat(cmd, " ")), q(out)))
+    return helper.slurp(out)
+  end
+  local implicit = { XLUA_SIM_DIR = env.XLUA_SIM_DIR, XLUA_XEN_CAPABILITIES = "/nonexistent",
+    XLUA_SYS_HYPERVISOR = "/nonexistent" }
+
+  it("is the simulator where there is no Xen dom0, and a command that changes domains says so on a terminal", function()
+    local shown = on_terminal(implicit, { "create", file("t1.cfg", WEB:format("t1", 64)) })
+    assert.matches("simulated hypervisor", shown)
+    shown = on_terminal(implicit, { "list" })
+    assert.not_matches("simulated hypervisor", shown)
+    -- asked for by name, or not on a terminal: not a word
+    shown = on_terminal({ XLUA_SIM_DIR = env.XLUA_SIM_DIR, XLUA_BACKEND = "sim" }, { "pause", "t1" })
+    assert.not_matches("simulated hypervisor", shown)
+    local _, err, code = helper.run({ "unpause", "t1" }, { env = implicit })
+    assert.equal(0, code, err)
+    assert.not_matches("simulated hypervisor", err)
+  end)
+
+  it("is never the simulator on a Xen dom0 whose xenfs is not mounted: it says what is missing", function()
+    local sys = root .. "/sys-hypervisor"
+    os.execute("mkdir -p " .. q(sys))
+    helper.spit(sys .. "/type", "xen\n")
+    helper.spit(sys .. "/uuid", "00000000-0000-0000-0000-000000000000\n")
+    local dom0 = { XLUA_SIM_DIR = env.XLUA_SIM_DIR, XLUA_XEN_CAPABILITIES = root .. "/no-xenfs/capabilities",
+      XLUA_SYS_HYPERVISOR = sys }
+    local _, err, code = helper.run({ "list" }, { env = dom0 })
+    assert.equal(1, code)
+    one_failure("list", err)
+    assert.matches("xenfs is not mounted on /proc/xen", err)
+    -- inside a Xen guest (its own uuid) the simulator stays the default
+    helper.spit(sys .. "/uuid", "4f0d4a7e-3ad6-4c1b-9f0e-2b4a0c6d2e11\n")
+    _, err, code = helper.run({ "list" }, { env = dom0 })
+    assert.equal(0, code, err)
+  end)
+end)

@@ -63,12 +63,12 @@ function cli.refuse_terminal(path)
   return nil
 end
 
--- The body of a command that acts on one domain: open the backend (opts.backend), find the
--- domain which (a name or domid), then return act(h, info) (an exit status). A failure to open
+-- The body of a command that acts on one domain: open the backend (opts.backend, open_opts as
+-- domains.open), find the domain which (a name or domid), then return act(h, info) (an exit status). A failure to open
 -- or find is one line, with its code's status (domains.status).
-function cli.domain_command(opts, which, act)
+function cli.domain_command(opts, which, act, open_opts)
   local domains = require("xlua.domains")
-  local h, info, code = domains.open_find(opts.backend, which)
+  local h, info, code = domains.open_find(opts.backend, which, open_opts)
   if not h then
     return cli.fail(domains.status(code), "%s", info)
   end

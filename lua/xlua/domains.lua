@@ -47,7 +47,11 @@ function domains.context(h)
   return { domains = h:list() or nil, host = h:host() or nil }
 end
 
-function domains.open(backend)
+-- opts.changes: the command changes domains. On the simulator chosen implicitly (no --backend,
+-- no $XLUA_BACKEND: this machine is no Xen dom0) such a command says so once, on a terminal,
+-- so nobody takes a simulated domain for a real one.
+local told_sim = false
+function domains.open(backend, opts)
   local mod, err, code = domains.module()
   if not mod then
     return nil, err, code
@@ -58,13 +62,21 @@ function domains.open(backend)
     -- an unknown backend name (--backend or $XLUA_BACKEND) is a usage mistake
     code = "BADBACKEND"
   end
+  local implicit = (backend or "") == "" and (os.getenv("XLUA_BACKEND") or "") == ""
+  if h and opts and opts.changes and implicit and not told_sim and h:backend() == "sim" then
+    told_sim = true
+    if require("xlua.progress").isatty(2) then
+      io.stderr:write("xlua: note: no Xen dom0 here, so this is the simulated hypervisor "
+        .. "(--backend sim or XLUA_BACKEND=sim to say you mean it)\n")
+    end
+  end
   return h, err, code
 end
 
--- domains.open_find(backend, which) -> h, info | nil, msg, code: open the backend and find
--- the domain a command names, for the commands that act on one domain.
-function domains.open_find(backend, which)
-  local h, err, code = domains.open(backend)
+-- domains.open_find(backend, which [, opts]) -> h, info | nil, msg, code: open the backend
+-- (opts as domains.open) and find the domain a command names, for the commands that act on one.
+function domains.open_find(backend, which, opts)
+  local h, err, code = domains.open(backend, opts)
   if not h then
     return nil, err, code
   end

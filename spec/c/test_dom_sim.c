@@ -622,8 +622,33 @@ static void test_choose(void)
     CHECK_OK(dom_choose(NULL, &name, &err));
     CHECK(streq(name, "sim"));
     unlink(caps);
-    unsetenv("XLUA_XEN_CAPABILITIES");
     unsetenv("XLUA_BACKEND");
+
+    /* Xen's sysfs: a dom0 (uuid all zeros) whose xenfs is not mounted is refused with what to
+     * do, never handed to the simulator; a Xen guest (its own uuid) keeps the sim default. */
+    char sys[512], file[600];
+    snprintf(sys, sizeof sys, "%s/../sys-hypervisor", state_dir);
+    mkdir(sys, 0700);
+    setenv("XLUA_SYS_HYPERVISOR", sys, 1);
+    snprintf(file, sizeof file, "%s/type", sys);
+    f = fopen(file, "w");
+    fputs("xen\n", f);
+    fclose(f);
+    snprintf(file, sizeof file, "%s/uuid", sys);
+    f = fopen(file, "w");
+    fputs("00000000-0000-0000-0000-000000000000\n", f);
+    fclose(f);
+    CHECK_CODE(dom_choose(NULL, &name, &err), "NOXEN");
+    CHECK(strstr(err.message, "xenfs is not mounted on /proc/xen") != NULL);
+    CHECK_CODE(dom_open(NULL, &b, &err), "NOXEN");
+    CHECK_OK(dom_choose("sim", &name, &err));          /* asked for by name: fine */
+    f = fopen(file, "w");
+    fputs("4f0d4a7e-3ad6-4c1b-9f0e-2b4a0c6d2e11\n", f);
+    fclose(f);
+    CHECK_OK(dom_choose(NULL, &name, &err));
+    CHECK(streq(name, "sim"));
+    unsetenv("XLUA_SYS_HYPERVISOR");
+    unsetenv("XLUA_XEN_CAPABILITIES");
 }
 
 /* The state directory: a link planted where the sim writes its files is never written

@@ -356,11 +356,72 @@ c_xlua_save_pipe() {
   saved=$(last_alive xa)
   { t xlua save xa -; echo $? >/tmp/rc.save; } | cat >/tmp/xa-pipe.save
   [ "$(cat /tmp/rc.save)" = 0 ] || { fail "xlua save xa - failed"; return 1; }
-  ! exists xa || { fail "xa still exists after xlua save xa -"; return 1; }
+  # a save to a stream never destroys: nothing tells it the other end has the domain
+  s=$(xl_col xa 5)
+  case $s in *p*) ;; *) fail "xa after save to a pipe is '$s', expected kept paused"; return 1 ;; esac
   cat /tmp/xa-pipe.save | t xlua verify - || { fail "xlua verify - failed on the piped file"; return 1; }
+  t xlua destroy xa || { fail "xlua destroy xa failed"; return 1; }
   cat /tmp/xa-pipe.save | t xlua restore - || { fail "xlua restore - failed"; return 1; }
   rm -f /tmp/xa-pipe.save
   continues xa "$saved"
+}
+
+# SIGTERM in the middle of a save: the guest runs on where it was, no temporary file stays, the
+# target is never created, exit 143.
+c_xlua_save_sigterm() {
+  needs xlua.save.pipe || return 77
+  rm -f /tmp/xa-term.save /tmp/.xa-term.save.xlua-tmp.*
+  xlua save xa /tmp/xa-term.save >/tmp/term.out 2>&1 &
+  pid=$!
+  i=0
+  while [ $i -lt 200 ] && ! ls /tmp/.xa-term.save.xlua-tmp.* >/dev/null 2>&1; do
+    sleep 0.05
+    i=$((i + 1))
+  done
+  sleep 0.3
+  kill -TERM $pid
+  wait $pid
+  rc=$?
+  cat /tmp/term.out
+  [ "$rc" = 143 ] || { fail "xlua save after SIGTERM exited $rc, expected 143"; return 1; }
+  [ ! -e /tmp/xa-term.save ] || { fail "the target exists after an interrupted save"; return 1; }
+  ! ls /tmp/.xa-term.save.xlua-tmp.* >/dev/null 2>&1 || { fail "a temporary file stayed"; return 1; }
+  grep -q "interrupted by SIGTERM" /tmp/term.out || { fail "no line saying SIGTERM stopped it"; return 1; }
+  at=$(last_alive xa)
+  continues xa "$at" || return 1
+  s=$(xl_col xa 5)
+  case $s in *p*) fail "xa is left paused ($s)"; return 1 ;; esac
+  DETAIL="exit 143, guest resumed;$DETAIL"
+}
+
+# A savefile of a domain that still runs is refused (the same uuid twice would share its disks),
+# and a second save of a domain another save holds is refused at once.
+c_xlua_restore_uuid() {
+  needs xlua.save.pipe || return 77
+  t xlua save -c xa /tmp/xa-c.save || { fail "xlua save -c failed"; return 1; }
+  before=$(domain_count)
+  t xlua restore /tmp/xa-c.save >/tmp/uuid.out 2>&1
+  rc=$?
+  cat /tmp/uuid.out
+  [ "$rc" = 1 ] || { fail "restore of a running domain's image exited $rc, expected 1"; return 1; }
+  grep -q "already runs with uuid" /tmp/uuid.out || { fail "the refusal does not name the uuid"; return 1; }
+  [ "$(domain_count)" = "$before" ] || { fail "the domain count changed"; return 1; }
+  rm -f /tmp/xa-c.save
+  # the first save's reader waits, so it holds the domain while the second one asks
+  { xlua save -c xa - 2>/dev/null | { sleep 4; cat >/dev/null; }; } &
+  bg=$!
+  sleep 1
+  t xlua save -c xa /tmp/xa-busy.save >/tmp/busy.out 2>&1
+  rc=$?
+  wait $bg
+  cat /tmp/busy.out
+  [ "$rc" = 1 ] || { fail "a second save of a busy domain exited $rc, expected 1"; return 1; }
+  grep -q "busy" /tmp/busy.out || { fail "the refusal does not say the domain is busy"; return 1; }
+  at=$(last_alive xa)
+  continues xa "$at" || return 1
+  s=$(xl_col xa 5)
+  case $s in *p*) fail "xa is left paused ($s)"; return 1 ;; esac
+  DETAIL="UUIDTAKEN and BUSY, xa running;$DETAIL"
 }
 
 # ---- xlua: restore with a replacement config --------------------------------------------------
@@ -620,6 +681,8 @@ check xlua.save.checkpoint c_xlua_save_checkpoint
 check xlua.save.paused c_xlua_save_paused
 check xlua.save.compressed c_xlua_save_compressed
 check xlua.save.pipe c_xlua_save_pipe
+check xlua.save.sigterm c_xlua_save_sigterm
+check xlua.restore.uuid c_xlua_restore_uuid
 
 check interop.inspect-xl c_interop_inspect_xl
 check interop.verify-xl c_interop_verify_xl

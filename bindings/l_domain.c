@@ -25,8 +25,9 @@
  * h:store_remove(domid, key) -> true (also when absent);  h:store_keys(domid) -> {key, ...}
  * h:sim_shutdown(domid)   -> true (sim only: the guest shuts itself down)
  * h:host()                -> {total_memory_kb, free_memory_kb, cpus}
- * h:lock(uuid, what)      -> lock | nil, msg, "BUSY" (lock:unlock(), also __close and __gc):
- *                            the per-domain lock a save or restore holds
+ * h:lock(uuid, what [, role]) -> lock | nil, msg, "BUSY" (lock:unlock(), also __close and
+ *                            __gc): the per-domain lock a save or restore holds; a role
+ *                            ("monitor") is a lock of its own
  * save's options, unpause's third argument and restore's table take a ledger (see
  * opt_ledger): {paused = false} / {domid = false}, updated in the call that changed it.
  * h:close()               (also __close and __gc; safe to call twice)
@@ -38,6 +39,7 @@
 #include <string.h>
 
 #include "domain/dom.h"
+#include "l_domain.h"
 #include "l_savefile.h"
 
 #define BACKEND "xlua.domain.backend"
@@ -84,7 +86,7 @@ static struct autofree *autofree_new(lua_State *L)
 
 /* ---- arguments ---- */
 
-static struct dom_backend *check_backend(lua_State *L)
+struct dom_backend *lx_check_backend(lua_State *L)
 {
     struct lbackend *lb = luaL_checkudata(L, 1, BACKEND);
     if (!lb->b)
@@ -92,7 +94,7 @@ static struct dom_backend *check_backend(lua_State *L)
     return lb->b;
 }
 
-static uint32_t check_domid(lua_State *L, int idx)
+uint32_t lx_check_domid(lua_State *L, int idx)
 {
     lua_Integer v = luaL_checkinteger(L, idx);
     luaL_argcheck(L, v >= 0 && v <= (lua_Integer)UINT32_MAX, idx, "not a domid");
@@ -110,7 +112,7 @@ static const char *check_key(lua_State *L, int idx)
 
 /* A string argument that C will read up to its NUL: one with a NUL inside would be cut
  * there ("a\0b" would name domain "a"), so it is refused. */
-static const char *check_cstring(lua_State *L, int idx)
+const char *lx_check_cstring(lua_State *L, int idx)
 {
     size_t len;
     const char *s = luaL_checklstring(L, idx, &len);
@@ -233,9 +235,9 @@ static int progress_field(lua_State *L, int t)
 
 /* ---- results ---- */
 
-static void push_info(lua_State *L, const struct dom_info *i)
+void lx_push_dom_info(lua_State *L, const struct dom_info *i)
 {
-    lua_createtable(L, 0, 9);
+    lua_createtable(L, 0, 11);
     lx_setint(L, "domid", i->domid);
     lx_setstr(L, "name", i->name);
     lx_setstr(L, "uuid", i->uuid);
@@ -246,9 +248,13 @@ static void push_info(lua_State *L, const struct dom_info *i)
     lx_setint(L, "vcpus", i->vcpus);
     if (i->digest[0])
         lx_setstr(L, "digest", i->digest);
+    if (i->reason != DOM_REASON_NONE)
+        lx_setstr(L, "reason", dom_reason_name(i->reason));
+    lua_pushnumber(L, (lua_Number)i->cpu_time_ns / 1e9);
+    lua_setfield(L, -2, "cpu_time");
 }
 
-static int done(lua_State *L, int rc, const struct xerr *e)
+int lx_done(lua_State *L, int rc, const struct xerr *e)
 {
     if (rc < 0)
         return lx_fail(L, e);
@@ -306,13 +312,13 @@ static int l_tostring(lua_State *L)
 
 static int l_backend(lua_State *L)
 {
-    lua_pushstring(L, dom_backend_name(check_backend(L)));
+    lua_pushstring(L, dom_backend_name(lx_check_backend(L)));
     return 1;
 }
 
 static int l_list(lua_State *L)
 {
-    struct dom_backend *b = check_backend(L);
+    struct dom_backend *b = lx_check_backend(L);
     struct autofree *a = autofree_new(L);
     struct dom_info *v;
     size_t n;
@@ -322,7 +328,7 @@ static int l_list(lua_State *L)
     a->p = v;
     lua_createtable(L, (int)n, 0);
     for (size_t i = 0; i < n; i++) {
-        push_info(L, &v[i]);
+        lx_push_dom_info(L, &v[i]);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     autofree_now(a);
@@ -331,30 +337,30 @@ static int l_list(lua_State *L)
 
 static int l_info(lua_State *L)
 {
-    struct dom_backend *b = check_backend(L);
+    struct dom_backend *b = lx_check_backend(L);
     struct dom_info i;
     struct xerr e = { 0 };
-    if (dom_info(b, check_domid(L, 2), &i, &e) < 0)
+    if (dom_info(b, lx_check_domid(L, 2), &i, &e) < 0)
         return lx_fail(L, &e);
-    push_info(L, &i);
+    lx_push_dom_info(L, &i);
     return 1;
 }
 
 static int l_find(lua_State *L)
 {
-    struct dom_backend *b = check_backend(L);
-    const char *what = check_cstring(L, 2);
+    struct dom_backend *b = lx_check_backend(L);
+    const char *what = lx_check_cstring(L, 2);
     struct dom_info i;
     struct xerr e = { 0 };
     if (dom_find(b, what, &i, &e) < 0)
         return lx_fail(L, &e);
-    push_info(L, &i);
+    lx_push_dom_info(L, &i);
     return 1;
 }
 
 static int l_create(lua_State *L)
 {
-    struct dom_backend *b = check_backend(L);
+    struct dom_backend *b = lx_check_backend(L);
     struct dom_create c;
     check_create(L, 2, &c);
     uint32_t domid;
@@ -367,24 +373,24 @@ static int l_create(lua_State *L)
 
 static int l_destroy(lua_State *L)
 {
-    struct dom_backend *b = check_backend(L);
+    struct dom_backend *b = lx_check_backend(L);
     struct xerr e = { 0 };
-    return done(L, dom_destroy(b, check_domid(L, 2), &e), &e);
+    return lx_done(L, dom_destroy(b, lx_check_domid(L, 2), &e), &e);
 }
 
 static int l_pause(lua_State *L)
 {
-    struct dom_backend *b = check_backend(L);
+    struct dom_backend *b = lx_check_backend(L);
     struct xerr e = { 0 };
-    return done(L, dom_pause(b, check_domid(L, 2), &e), &e);
+    return lx_done(L, dom_pause(b, lx_check_domid(L, 2), &e), &e);
 }
 
 /* h:unpause(domid [, ledger]): with a ledger, only the pause it records (a save's) is undone,
  * and only once. */
 static int l_unpause(lua_State *L)
 {
-    struct dom_backend *b = check_backend(L);
-    uint32_t domid = check_domid(L, 2);
+    struct dom_backend *b = lx_check_backend(L);
+    uint32_t domid = lx_check_domid(L, 2);
     int ledger = 0;
     if (!lua_isnoneornil(L, 3)) {
         luaL_checktype(L, 3, LUA_TTABLE);
@@ -400,29 +406,29 @@ static int l_unpause(lua_State *L)
         lua_pushboolean(L, 0);
         lua_setfield(L, ledger, "paused");
     }
-    return done(L, rc, &e);
+    return lx_done(L, rc, &e);
 }
 
 static int l_rename(lua_State *L)
 {
-    struct dom_backend *b = check_backend(L);
-    uint32_t domid = check_domid(L, 2);
-    const char *name = check_cstring(L, 3);
+    struct dom_backend *b = lx_check_backend(L);
+    uint32_t domid = lx_check_domid(L, 2);
+    const char *name = lx_check_cstring(L, 3);
     struct xerr e = { 0 };
-    return done(L, dom_rename(b, domid, name, &e), &e);
+    return lx_done(L, dom_rename(b, domid, name, &e), &e);
 }
 
 static int l_sim_shutdown(lua_State *L)
 {
-    struct dom_backend *b = check_backend(L);
+    struct dom_backend *b = lx_check_backend(L);
     struct xerr e = { 0 };
-    return done(L, dom_sim_shutdown(b, check_domid(L, 2), &e), &e);
+    return lx_done(L, dom_sim_shutdown(b, lx_check_domid(L, 2), &e), &e);
 }
 
 static int l_config(lua_State *L)
 {
-    struct dom_backend *b = check_backend(L);
-    uint32_t domid = check_domid(L, 2);
+    struct dom_backend *b = lx_check_backend(L);
+    uint32_t domid = lx_check_domid(L, 2);
     struct autofree *a = autofree_new(L);
     char *json;
     struct xerr e = { 0 };
@@ -436,7 +442,7 @@ static int l_config(lua_State *L)
 
 static int l_host(lua_State *L)
 {
-    struct dom_backend *b = check_backend(L);
+    struct dom_backend *b = lx_check_backend(L);
     struct dom_host host;
     struct xerr e = { 0 };
     if (dom_host(b, &host, &e) < 0)
@@ -450,8 +456,8 @@ static int l_host(lua_State *L)
 
 static int l_save(lua_State *L)
 {
-    struct dom_backend *b = check_backend(L);
-    uint32_t domid = check_domid(L, 2);
+    struct dom_backend *b = lx_check_backend(L);
+    uint32_t domid = lx_check_domid(L, 2);
     struct sf_writer *w = lx_check_sf_writer(L, 3);
     int live = 0, ledger = 0;
     struct lprogress lp = { L, 0, 0 };
@@ -476,12 +482,12 @@ static int l_save(lua_State *L)
     }
     if (lp.raised)
         return lua_error(L);
-    return done(L, rc, &e);
+    return lx_done(L, rc, &e);
 }
 
 static int l_restore(lua_State *L)
 {
-    struct dom_backend *b = check_backend(L);
+    struct dom_backend *b = lx_check_backend(L);
     struct dom_create c;
     check_create(L, 2, &c);
     lua_getfield(L, 2, "reader");
@@ -514,19 +520,19 @@ static int l_restore(lua_State *L)
 
 static int l_store_put(lua_State *L)
 {
-    struct dom_backend *b = check_backend(L);
-    uint32_t domid = check_domid(L, 2);
+    struct dom_backend *b = lx_check_backend(L);
+    uint32_t domid = lx_check_domid(L, 2);
     const char *key = check_key(L, 3);
     size_t n;
     const char *v = luaL_checklstring(L, 4, &n);
     struct xerr e = { 0 };
-    return done(L, dom_store_put(b, domid, key, v, n, &e), &e);
+    return lx_done(L, dom_store_put(b, domid, key, v, n, &e), &e);
 }
 
 static int l_store_get(lua_State *L)
 {
-    struct dom_backend *b = check_backend(L);
-    uint32_t domid = check_domid(L, 2);
+    struct dom_backend *b = lx_check_backend(L);
+    uint32_t domid = lx_check_domid(L, 2);
     const char *key = check_key(L, 3);
     struct autofree *a = autofree_new(L);
     char *v;
@@ -542,17 +548,17 @@ static int l_store_get(lua_State *L)
 
 static int l_store_remove(lua_State *L)
 {
-    struct dom_backend *b = check_backend(L);
-    uint32_t domid = check_domid(L, 2);
+    struct dom_backend *b = lx_check_backend(L);
+    uint32_t domid = lx_check_domid(L, 2);
     const char *key = check_key(L, 3);
     struct xerr e = { 0 };
-    return done(L, dom_store_remove(b, domid, key, &e), &e);
+    return lx_done(L, dom_store_remove(b, domid, key, &e), &e);
 }
 
 static int l_store_keys(lua_State *L)
 {
-    struct dom_backend *b = check_backend(L);
-    uint32_t domid = check_domid(L, 2);
+    struct dom_backend *b = lx_check_backend(L);
+    uint32_t domid = lx_check_domid(L, 2);
     struct autofree *a = autofree_new(L);
     char **keys;
     size_t n;
@@ -581,17 +587,18 @@ static int lock_release(lua_State *L)
     return 0;
 }
 
-/* h:lock(uuid, what) -> lock | nil, msg, "BUSY": lock:unlock() (also __close, __gc). */
+/* h:lock(uuid, what [, role]) -> lock | nil, msg, "BUSY": lock:unlock() (also __close, __gc). */
 static int l_lock(lua_State *L)
 {
-    struct dom_backend *b = check_backend(L);
-    const char *uuid = check_cstring(L, 2);
-    const char *what = check_cstring(L, 3);
+    struct dom_backend *b = lx_check_backend(L);
+    const char *uuid = lx_check_cstring(L, 2);
+    const char *what = lx_check_cstring(L, 3);
+    const char *role = lua_isnoneornil(L, 4) ? NULL : lx_check_cstring(L, 4);
     struct dom_lock **l = lua_newuserdatauv(L, sizeof *l, 0);
     *l = NULL;
     luaL_setmetatable(L, LOCK);
     struct xerr e = { 0 };
-    if (dom_lock_domain(b, uuid, what, l, &e) < 0)
+    if (dom_lock_domain(b, uuid, role, what, l, &e) < 0)
         return lx_fail(L, &e);
     return 1;
 }
@@ -630,6 +637,7 @@ int luaopen_xlua_domain(lua_State *L)
 {
     luaL_newmetatable(L, BACKEND);
     luaL_newlib(L, methods);
+    lx_domain_life_methods(L);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, l_close);
     lua_setfield(L, -2, "__gc");

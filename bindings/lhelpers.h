@@ -38,5 +38,6 @@ int luaopen_xlua_cfg(lua_State *L);
 int luaopen_xlua_sandbox(lua_State *L);
 int luaopen_xlua_xlutil(lua_State *L);
 int luaopen_xlua_domain(lua_State *L);
+int luaopen_xlua_process(lua_State *L);
 
 #endif

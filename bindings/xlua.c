@@ -31,6 +31,7 @@ static const struct {
     {"xlua.sandbox", luaopen_xlua_sandbox},
     {"xlua.xlutil", luaopen_xlua_xlutil},
     {"xlua.domain", luaopen_xlua_domain},
+    {"xlua.process", luaopen_xlua_process},
 };
 
 struct options {

@@ -322,3 +322,65 @@ int dom_type_parse(const char *s, enum dom_type *t)
         return -1;
     return 0;
 }
+
+/* ---- a domain's life ---- */
+
+static int unsupported(struct dom_backend *b, const char *what, struct xerr *err)
+{
+    return xerr_set(err, "ENOTSUP", "the %s backend cannot %s", b->ops->name, what);
+}
+
+int dom_request(struct dom_backend *b, uint32_t domid, enum dom_request req, int fallback,
+                struct xerr *err)
+{
+    if (domid == 0)
+        return xerr_set(err, "EPERM", "cannot %s Domain-0", req == DOM_REQ_REBOOT ? "reboot"
+                        : "shut down");
+    return b->ops->request ? b->ops->request(b, domid, req, fallback, err)
+                           : unsupported(b, "ask a guest to shut down", err);
+}
+
+int dom_sysrq(struct dom_backend *b, uint32_t domid, char key, struct xerr *err)
+{
+    if (domid == 0)
+        return xerr_set(err, "EPERM", "cannot send a sysrq to Domain-0");
+    return b->ops->sysrq ? b->ops->sysrq(b, domid, key, err) : unsupported(b, "send a sysrq", err);
+}
+
+int dom_wait_shutdown(struct dom_backend *b, uint32_t domid, int timeout_ms,
+                      struct dom_info *out, struct xerr *err)
+{
+    return b->ops->wait_shutdown ? b->ops->wait_shutdown(b, domid, timeout_ms, out, err)
+                                 : unsupported(b, "wait for a domain's shutdown", err);
+}
+
+int dom_preserve(struct dom_backend *b, uint32_t domid, const char *suffix, const char *uuid,
+                 struct xerr *err)
+{
+    if (!dom_check_uuid(uuid))
+        return xerr_set(err, "EINVAL", "'%.40s' is not a uuid", uuid);
+    return b->ops->preserve ? b->ops->preserve(b, domid, suffix, uuid, err)
+                            : unsupported(b, "preserve a domain", err);
+}
+
+int dom_core_dump(struct dom_backend *b, uint32_t domid, const char *path, struct xerr *err)
+{
+    if (domid == 0)
+        return xerr_set(err, "EPERM", "cannot dump the core of Domain-0");
+    return b->ops->core_dump ? b->ops->core_dump(b, domid, path, err)
+                             : unsupported(b, "dump a domain's core", err);
+}
+
+const char *dom_reason_name(enum dom_reason r)
+{
+    switch (r) {
+    case DOM_REASON_POWEROFF: return "poweroff";
+    case DOM_REASON_REBOOT: return "reboot";
+    case DOM_REASON_SUSPEND: return "suspend";
+    case DOM_REASON_CRASH: return "crash";
+    case DOM_REASON_WATCHDOG: return "watchdog";
+    case DOM_REASON_SOFT_RESET: return "soft_reset";
+    case DOM_REASON_NONE: break;
+    }
+    return "";
+}

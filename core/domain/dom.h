@@ -19,6 +19,14 @@ struct sf_reader;
 struct sf_writer;
 
 enum dom_state { DOM_RUNNING, DOM_PAUSED, DOM_SHUTDOWN, DOM_DYING };
+/* Why a domain shut down: libxl's shutdown reasons, with the same numbers. */
+enum dom_reason {
+    DOM_REASON_NONE = -1, DOM_REASON_POWEROFF = 0, DOM_REASON_REBOOT = 1,
+    DOM_REASON_SUSPEND = 2, DOM_REASON_CRASH = 3, DOM_REASON_WATCHDOG = 4,
+    DOM_REASON_SOFT_RESET = 5,
+};
+/* What a guest is asked to do (its PV control node, or ACPI with the fallback). */
+enum dom_request { DOM_REQ_POWEROFF, DOM_REQ_REBOOT };
 enum dom_type { DOM_PV, DOM_PVH, DOM_HVM };
 
 #define DOM_NAME_MAX 128     /* bytes, without the NUL */
@@ -34,6 +42,8 @@ struct dom_info {
     uint64_t memory_kb, max_memory_kb;
     uint32_t vcpus;
     char digest[2 * 16 + 1];  /* sim: XXH3-128 hex of the memory image; "" elsewhere */
+    enum dom_reason reason;   /* state DOM_SHUTDOWN: why; else DOM_REASON_NONE */
+    uint64_t cpu_time_ns;     /* CPU time the domain has used */
 };
 
 /* The host the domains run on, for policies such as "never restore more than is free". */
@@ -96,6 +106,14 @@ struct dom_ops {
     int (*host)(struct dom_backend *b, struct dom_host *out, struct xerr *err);
     /* Where this backend's commands meet: a directory for per-domain lock files. */
     const char *(*run_dir)(struct dom_backend *b);
+    int (*request)(struct dom_backend *b, uint32_t domid, enum dom_request req, int fallback,
+                   struct xerr *err);
+    int (*sysrq)(struct dom_backend *b, uint32_t domid, char key, struct xerr *err);
+    int (*wait_shutdown)(struct dom_backend *b, uint32_t domid, int timeout_ms,
+                         struct dom_info *out, struct xerr *err);
+    int (*preserve)(struct dom_backend *b, uint32_t domid, const char *suffix,
+                    const char *uuid, struct xerr *err);
+    int (*core_dump)(struct dom_backend *b, uint32_t domid, const char *path, struct xerr *err);
 };
 
 struct dom_backend {
@@ -162,6 +180,30 @@ int dom_store_keys(struct dom_backend *b, uint32_t domid, char ***keys, size_t *
                    struct xerr *err);
 void dom_strv_free(char **v, size_t n);
 
+/* ---- a domain's life ---- */
+
+/* Ask the guest to power off or reboot (xl shutdown / reboot): a PV guest through its control
+ * node; fallback (xl -F): an HVM guest without PV drivers through an ACPI event. The guest
+ * decides; the domain then shuts down with the matching reason. */
+int dom_request(struct dom_backend *b, uint32_t domid, enum dom_request req, int fallback,
+                struct xerr *err);
+/* Send a sysrq key to the guest (xl sysrq): "c" crashes a Linux guest. */
+int dom_sysrq(struct dom_backend *b, uint32_t domid, char key, struct xerr *err);
+/* Wait up to timeout_ms (-1: for ever) for the domain to shut down: 1 and out filled (state
+ * DOM_SHUTDOWN and its reason) when it has, 0 when the time ran out, -1 with NODOMAIN when it
+ * is gone (destroyed, migrated away). A stop asked for by a signal (base/cancel.h) ends the
+ * wait: -1, INTERRUPTED. */
+int dom_wait_shutdown(struct dom_backend *b, uint32_t domid, int timeout_ms,
+                      struct dom_info *out, struct xerr *err);
+/* Keep a dead domain as it is under the name NAME<suffix> and a new uuid (xl's
+ * rename-restart), so that its name and uuid are free for the restart. */
+int dom_preserve(struct dom_backend *b, uint32_t domid, const char *suffix, const char *uuid,
+                 struct xerr *err);
+/* Write the domain's memory to path (mode 0600) as xl dump-core does (an ELF core on libxl;
+ * the sim writes its memory image). */
+int dom_core_dump(struct dom_backend *b, uint32_t domid, const char *path, struct xerr *err);
+const char *dom_reason_name(enum dom_reason r);  /* "poweroff" "reboot" ... "" for NONE */
+
 /* Sim only: the guest shuts itself down (state "shutdown"); EINVAL on other backends. */
 int dom_sim_shutdown(struct dom_backend *b, uint32_t domid, struct xerr *err);
 
@@ -174,8 +216,10 @@ int dom_host(struct dom_backend *b, struct dom_host *out, struct xerr *err);
  * command and pid that hold it. The lock is a flock on <run_dir>/locks/<uuid>.lock, so it
  * goes with its process, however that ends. */
 struct dom_lock;
-int dom_lock_domain(struct dom_backend *b, const char *uuid, const char *what,
-                    struct dom_lock **out, struct xerr *err);
+/* role NULL: the lock of commands that change the domain; another role (a-z, e.g. "monitor")
+ * is a lock of its own, <uuid>.<role>.lock, that never stands in a command's way. */
+int dom_lock_domain(struct dom_backend *b, const char *uuid, const char *role,
+                    const char *what, struct dom_lock **out, struct xerr *err);
 void dom_unlock(struct dom_lock *lock);                /* NULL is fine */
 
 /* Shared checks and names. */

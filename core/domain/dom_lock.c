@@ -31,8 +31,8 @@ static void read_holder(int fd, char *out, size_t n)
         }
 }
 
-int dom_lock_domain(struct dom_backend *b, const char *uuid, const char *what,
-                    struct dom_lock **out, struct xerr *err)
+int dom_lock_domain(struct dom_backend *b, const char *uuid, const char *role,
+                    const char *what, struct dom_lock **out, struct xerr *err)
 {
     *out = NULL;
     if (!dom_check_uuid(uuid))
@@ -45,7 +45,10 @@ int dom_lock_domain(struct dom_backend *b, const char *uuid, const char *what,
         return xerr_set(err, "EINVAL", "the run directory's name is too long");
     if ((mkdir(run, 0700) < 0 && errno != EEXIST) || (mkdir(dir, 0700) < 0 && errno != EEXIST))
         return xerr_errno(err, errno, "%s: cannot create the lock directory", dir);
-    snprintf(path, sizeof path, "%s/%s.lock", dir, lower);
+    if (role && (!role[0] || strspn(role, "abcdefghijklmnopqrstuvwxyz") != strlen(role) ||
+                 strlen(role) > 16))
+        return xerr_set(err, "EINVAL", "'%.20s' is not a lock role", role);
+    snprintf(path, sizeof path, "%s/%s%s%s.lock", dir, lower, role ? "." : "", role ? role : "");
     int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return xerr_errno(err, errno, "%s: cannot open the domain's lock", path);

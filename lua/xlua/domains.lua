@@ -213,7 +213,8 @@ end
 function domains.state_letters(info)
   local s = info.state
   return (s == "running" and "r" or "-") .. "-" .. (s == "paused" and "p" or "-")
-    .. (s == "shutdown" and "s" or "-") .. "-" .. (s == "dying" and "d" or "-")
+    .. (s == "shutdown" and "s" or "-") .. (s == "shutdown" and info.reason == "crash" and "c" or "-")
+    .. (s == "dying" and "d" or "-")
 end
 
 -- This host's name (for META).

@@ -482,6 +482,77 @@ Handle.sim_shutdown = store_fn("sim_shutdown", function(d)
   return true
 end)
 
+-- A domain's life: the fake guest does at once what it is asked, as the sim's does.
+local function down(d, reason)
+  d.state, d.reason, d.pauses = "shutdown", reason, 0
+end
+
+function Handle:request(domid, what)
+  local f = take_failure("request")
+  if f then
+    return nil, f.msg, f.code
+  end
+  local d, err, code = lookup(domid)
+  if not d then
+    return nil, err, code
+  end
+  down(d, what == "reboot" and "reboot" or "poweroff")
+  return true
+end
+
+function Handle:sysrq(domid, key)
+  local d, err, code = lookup(domid)
+  if not d then
+    return nil, err, code
+  end
+  if key == "c" then
+    down(d, "crash")
+  end
+  return true
+end
+
+-- Returns at once: the domain's state now (false while it runs, as a timeout would).
+function Handle:wait_shutdown(domid)
+  local f = take_failure("wait_shutdown")
+  if f then
+    return nil, f.msg, f.code
+  end
+  local d = state.domains[domid]
+  if not d then
+    return nil, "domain " .. domid .. " is gone", "NODOMAIN"
+  end
+  if d.state == "shutdown" then
+    local i = info(d)
+    i.reason = d.reason
+    return i
+  end
+  return false
+end
+
+function Handle:preserve(domid, suffix, uuid)
+  local d, err, code = lookup(domid)
+  if not d then
+    return nil, err, code
+  end
+  d.name, d.uuid = d.name .. suffix, uuid
+  return true
+end
+
+function Handle:core_dump(domid, path)
+  local d, err, code = lookup(domid)
+  if not d then
+    return nil, err, code
+  end
+  local f = assert(io.open(path, "wb"))
+  f:write(table.concat(d.pages))
+  f:close()
+  return true
+end
+
+function Handle:run_dir()
+  return "/nonexistent/fake-run"
+end
+
 fake.Handle = Handle
 fake.reset()
 -- Put the fake where require("xlua.domain") finds it (busted insulates each spec file, so the

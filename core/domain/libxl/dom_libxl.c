@@ -110,7 +110,7 @@ static void lxb_close(struct dom_backend *b)
 
 /* ---- reading ---- */
 
-static void fill_info(struct lx *x, const libxl_dominfo *d, struct dom_info *i)
+void lxb_fill_info(struct lx *x, const libxl_dominfo *d, struct dom_info *i)
 {
     memset(i, 0, sizeof *i);
     i->domid = d->domid;
@@ -125,6 +125,8 @@ static void fill_info(struct lx *x, const libxl_dominfo *d, struct dom_info *i)
     i->memory_kb = d->current_memkb;
     i->max_memory_kb = d->max_memkb;
     i->vcpus = d->vcpu_online;
+    i->reason = d->shutdown ? (enum dom_reason)d->shutdown_reason : DOM_REASON_NONE;
+    i->cpu_time_ns = d->cpu_time;
 }
 
 static int lxb_list(struct dom_backend *b, struct dom_info **out, size_t *n, struct xerr *err)
@@ -141,7 +143,7 @@ static int lxb_list(struct dom_backend *b, struct dom_info **out, size_t *n, str
         return xerr_errno(err, ENOMEM, "cannot list the domains");
     }
     for (int k = 0; k < count; k++)
-        fill_info(x, &v[k], &r[k]);
+        lxb_fill_info(x, &v[k], &r[k]);
     libxl_dominfo_list_free(v, count);
     *out = r;
     *n = (size_t)count;
@@ -188,7 +190,7 @@ static int lxb_info(struct dom_backend *b, uint32_t domid, struct dom_info *out,
     libxl_dominfo d;
     if (lxb_get_dominfo(x, domid, &d, err) < 0)
         return -1;
-    fill_info(x, &d, out);
+    lxb_fill_info(x, &d, out);
     libxl_dominfo_dispose(&d);
     return 0;
 }
@@ -366,6 +368,11 @@ static const struct dom_ops libxl_ops = {
     .list = lxb_list,
     .host = lxb_host,
     .run_dir = lxb_run_dir,
+    .request = lxb_request,
+    .sysrq = lxb_sysrq,
+    .wait_shutdown = lxb_wait_shutdown,
+    .preserve = lxb_preserve,
+    .core_dump = lxb_core_dump,
     .info = lxb_info,
     .create = lxb_create,
     .destroy = lxb_destroy,

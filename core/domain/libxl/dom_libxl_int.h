@@ -1,5 +1,6 @@
 /* core/domain/libxl/dom_libxl_int.h: the libxl backend's internals, shared by dom_libxl.c
- * (opening, reading, creating, lifecycle), dom_libxl_stream.c (save and restore) and
+ * (opening, reading, creating, lifecycle), dom_libxl_life.c (requests, events, preserve,
+ * core dumps), dom_libxl_stream.c (save and restore) and
  * dom_libxl_store.c (the config store in the userdata "xlua"). */
 #ifndef XLUA_DOM_LIBXL_INT_H
 #define XLUA_DOM_LIBXL_INT_H
@@ -43,6 +44,18 @@ int lxb_name_taken(struct lx *x, const char *name, uint32_t self, struct xerr *e
 int lxb_parse_config(struct lx *x, const struct dom_create *c, libxl_domain_config *dc,
                  struct xerr *err);
 void lxb_destroy_quietly(struct lx *x, uint32_t domid);
+
+void lxb_fill_info(struct lx *x, const libxl_dominfo *d, struct dom_info *i);
+
+/* dom_libxl_life.c */
+int lxb_request(struct dom_backend *b, uint32_t domid, enum dom_request req, int fallback,
+                struct xerr *err);
+int lxb_sysrq(struct dom_backend *b, uint32_t domid, char key, struct xerr *err);
+int lxb_wait_shutdown(struct dom_backend *b, uint32_t domid, int timeout_ms,
+                      struct dom_info *out, struct xerr *err);
+int lxb_preserve(struct dom_backend *b, uint32_t domid, const char *suffix, const char *uuid,
+                 struct xerr *err);
+int lxb_core_dump(struct dom_backend *b, uint32_t domid, const char *path, struct xerr *err);
 
 /* dom_libxl_stream.c */
 int lxb_save(struct dom_backend *b, uint32_t domid, struct sf_writer *w, int live,

@@ -306,9 +306,9 @@ static int sim_create(struct dom_backend *b, const struct dom_create *c, uint32_
 /* ---- lifecycle ---- */
 
 /* Lock, read the domain, apply f, write it back, unlock. */
-static int mutate(struct sim *s, uint32_t domid, const char *what,
-                  int (*f)(struct sim *s, struct sim_dom *d, const void *arg, struct xerr *err),
-                  const void *arg, struct xerr *err)
+int sim_mutate(struct sim *s, uint32_t domid, const char *what,
+               int (*f)(struct sim *s, struct sim_dom *d, const void *arg, struct xerr *err),
+               const void *arg, struct xerr *err)
 {
     struct sim_dom d;
     if (sim_lock(s, err) < 0)
@@ -348,18 +348,23 @@ static int do_unpause(struct sim *s, struct sim_dom *d, const void *arg, struct 
     if (d->pauses == 0 || d->info.state != DOM_PAUSED)
         return xerr_set(err, "BADSTATE", "domain %u (%s) is not paused", d->info.domid,
                         d->info.name);
-    if (--d->pauses == 0)
+    if (--d->pauses == 0) {
         d->info.state = DOM_RUNNING;
+        /* what it was asked while paused, it does now */
+        if (d->pending == 1 + DOM_REQ_POWEROFF)
+            sim_guest_down(s, d, DOM_REASON_POWEROFF);
+        else if (d->pending == 1 + DOM_REQ_REBOOT)
+            sim_guest_down(s, d, DOM_REASON_REBOOT);
+        d->pending = 0;
+    }
     return 0;
 }
 
 static int do_shutdown(struct sim *s, struct sim_dom *d, const void *arg, struct xerr *err)
 {
-    (void)s;
     (void)arg;
     (void)err;
-    d->info.state = DOM_SHUTDOWN;
-    d->pauses = 0;
+    sim_guest_down(s, d, DOM_REASON_POWEROFF);
     return 0;
 }
 
@@ -384,23 +389,23 @@ static int do_rename(struct sim *s, struct sim_dom *d, const void *arg, struct x
 
 static int sim_pause(struct dom_backend *b, uint32_t domid, struct xerr *err)
 {
-    return mutate(S(b), domid, "cannot pause", do_pause, NULL, err);
+    return sim_mutate(S(b), domid, "cannot pause", do_pause, NULL, err);
 }
 
 static int sim_unpause(struct dom_backend *b, uint32_t domid, struct xerr *err)
 {
-    return mutate(S(b), domid, "cannot unpause", do_unpause, NULL, err);
+    return sim_mutate(S(b), domid, "cannot unpause", do_unpause, NULL, err);
 }
 
 static int sim_shutdown(struct dom_backend *b, uint32_t domid, struct xerr *err)
 {
-    return mutate(S(b), domid, "cannot shut down", do_shutdown, NULL, err);
+    return sim_mutate(S(b), domid, "cannot shut down", do_shutdown, NULL, err);
 }
 
 static int sim_rename(struct dom_backend *b, uint32_t domid, const char *name,
                       struct xerr *err)
 {
-    return mutate(S(b), domid, "cannot rename", do_rename, name, err);
+    return sim_mutate(S(b), domid, "cannot rename", do_rename, name, err);
 }
 
 static int sim_destroy(struct dom_backend *b, uint32_t domid, struct xerr *err)
@@ -540,6 +545,11 @@ static const struct dom_ops sim_ops = {
     .list = sim_list,
     .host = sim_host,
     .run_dir = sim_run_dir,
+    .request = sim_request,
+    .sysrq = sim_sysrq,
+    .wait_shutdown = sim_wait_shutdown,
+    .preserve = sim_preserve,
+    .core_dump = sim_core_dump,
     .info = sim_info,
     .create = sim_create,
     .destroy = sim_destroy,

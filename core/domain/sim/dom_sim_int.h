@@ -25,6 +25,8 @@ struct sim_dom {
     struct dom_info info;
     unsigned pauses;           /* Xen counts toolstack pauses: unpause undoes one */
     pid_t creator;
+    int64_t started;           /* when it was published, CLOCK_REALTIME seconds */
+    int pending;               /* a request made while paused, acted on at unpause: 1 + req */
 };
 
 /* State directory and lock. */
@@ -66,6 +68,24 @@ int sim_digest(const char *path, char hex[33], struct xerr *err);
 /* The stored config with c_info.name and c_info.uuid set to the domain's current ones. */
 char *sim_json_patch(const char *json, const char *name, const char *uuid);
 char *sim_json_minimal(const struct dom_info *i);
+
+/* Lock, read, change with f, write back, unlock: every change of one domain's metadata. */
+int sim_mutate(struct sim *s, uint32_t domid, const char *what,
+               int (*f)(struct sim *s, struct sim_dom *d, const void *arg, struct xerr *err),
+               const void *arg, struct xerr *err);
+
+/* dom_sim_guest.c: the simulated guest: what it does when asked, its console. */
+void sim_guest_console(struct sim *s, uint32_t domid, const char *line);
+/* The guest shuts down for reason (console lines as a Linux guest prints). */
+void sim_guest_down(struct sim *s, struct sim_dom *d, enum dom_reason reason);
+int sim_request(struct dom_backend *b, uint32_t domid, enum dom_request req, int fallback,
+                struct xerr *err);
+int sim_sysrq(struct dom_backend *b, uint32_t domid, char key, struct xerr *err);
+int sim_wait_shutdown(struct dom_backend *b, uint32_t domid, int timeout_ms,
+                      struct dom_info *out, struct xerr *err);
+int sim_preserve(struct dom_backend *b, uint32_t domid, const char *suffix, const char *uuid,
+                 struct xerr *err);
+int sim_core_dump(struct dom_backend *b, uint32_t domid, const char *path, struct xerr *err);
 
 /* dom_sim_stream.c */
 int sim_save(struct dom_backend *b, uint32_t domid, struct sf_writer *w, int live,

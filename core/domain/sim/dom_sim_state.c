@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <xxhash.h>
@@ -137,17 +138,20 @@ int sim_write_meta(struct sim *s, const struct sim_dom *d, struct xerr *err)
     const struct dom_info *i = &d->info;
     int n = snprintf(buf, sizeof buf,
                      "domid=%u\nname=%s\nuuid=%s\nstate=%s\ntype=%s\nmemory_kb=%llu\n"
-                     "max_memory_kb=%llu\nvcpus=%u\ndigest=%s\npauses=%u\ncreator=%ld\n",
+                     "max_memory_kb=%llu\nvcpus=%u\ndigest=%s\npauses=%u\ncreator=%ld\n"
+                     "reason=%d\nstarted=%lld\npending=%d\n",
                      i->domid, i->name, i->uuid, dom_state_name(i->state),
                      dom_type_name(i->type), (unsigned long long)i->memory_kb,
                      (unsigned long long)i->max_memory_kb, i->vcpus, i->digest,
-                     d->pauses, (long)d->creator);
+                     d->pauses, (long)d->creator, (int)i->reason, (long long)d->started,
+                     d->pending);
     return sim_write_file(s, i->domid, "meta", buf, (size_t)n, err);
 }
 
 static int parse_meta(char *text, struct sim_dom *d)
 {
     memset(d, 0, sizeof *d);
+    d->info.reason = DOM_REASON_NONE;
     int seen = 0;
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         char *eq = strchr(line, '=');
@@ -186,6 +190,12 @@ static int parse_meta(char *text, struct sim_dom *d)
             d->pauses = (unsigned)strtoul(v, NULL, 10);
         else if (strcmp(k, "creator") == 0)
             d->creator = (pid_t)strtol(v, NULL, 10);
+        else if (strcmp(k, "reason") == 0)
+            i->reason = (enum dom_reason)strtol(v, NULL, 10);
+        else if (strcmp(k, "started") == 0)
+            d->started = strtoll(v, NULL, 10);
+        else if (strcmp(k, "pending") == 0)
+            d->pending = (int)strtol(v, NULL, 10);
     }
     return seen == 3 ? 0 : -1;
 }
@@ -207,6 +217,10 @@ int sim_read_meta(struct sim *s, uint32_t domid, struct sim_dom *d, struct xerr 
     free(text);
     if (rc < 0 || d->info.domid != domid)
         return xerr_set(err, "EIO", "%s: damaged domain metadata", path);
+    /* The simulated guest keeps one vcpu busy from its start. */
+    int64_t now = (int64_t)time(NULL);
+    if (d->started > 0 && now > d->started)
+        d->info.cpu_time_ns = (uint64_t)(now - d->started) * 1000000000u;
     return 0;
 }
 
@@ -429,7 +443,13 @@ int sim_publish(struct sim *s, struct sim_dom *d, enum dom_state state, struct x
 {
     d->creator = 0;
     d->info.state = state;
+    d->info.reason = DOM_REASON_NONE;
     d->pauses = state == DOM_PAUSED;
+    d->started = (int64_t)time(NULL);
+    d->pending = 0;
+    char line[DOM_NAME_MAX + 64];
+    snprintf(line, sizeof line, "Booting %s (domid %u)", d->info.name, d->info.domid);
+    sim_guest_console(s, d->info.domid, line);
     return sim_write_meta(s, d, err);
 }
 

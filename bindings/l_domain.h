@@ -1,0 +1,25 @@
+/* bindings/l_domain.h: what the files of the xlua.domain module share: the handle's checks and
+ * the info table (l_domain.c), and the lifecycle methods (l_domain_life.c). */
+#ifndef XLUA_L_DOMAIN_H
+#define XLUA_L_DOMAIN_H
+
+#include <stdint.h>
+
+#include "lhelpers.h"
+
+#include "domain/dom.h"
+
+/* The open backend of the handle at index 1 (raises on a closed one). */
+struct dom_backend *lx_check_backend(lua_State *L);
+uint32_t lx_check_domid(lua_State *L, int idx);
+/* A string argument without NUL bytes (C would cut it there). */
+const char *lx_check_cstring(lua_State *L, int idx);
+void lx_push_dom_info(lua_State *L, const struct dom_info *i);
+/* true, or nil, message, code when rc < 0. */
+int lx_done(lua_State *L, int rc, const struct xerr *e);
+
+/* Adds request, sysrq, wait_shutdown, preserve, core_dump, run_dir to the methods table at
+ * the top of the stack. */
+void lx_domain_life_methods(lua_State *L);
+
+#endif

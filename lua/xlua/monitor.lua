@@ -1,0 +1,216 @@
+-- The monitor policy: what happens when a domain shuts down, as xl's per-domain monitor does
+-- it. The C core waits (h:wait_shutdown, on libxl's domain-death events or the sim's); this
+-- decides, from the domain's on_poweroff / on_reboot / on_crash / on_watchdog / on_soft_reset,
+-- and acts: destroy, restart, rename-restart, preserve, coredump-destroy, coredump-restart.
+-- A site hook (monitor.hook, or site_dir/monitor.lua returning a function) may change the
+-- action for one event, e.g. to log or to refuse a restart.
+local domains = require("xlua.domains")
+local json = require("xlua.json")
+
+local monitor = {}
+
+-- A domain that dies within this many seconds of its start is not restarted again: a guest
+-- that crashes on boot would otherwise be restarted for ever. (xend waited 20 s; xl 4.17 has
+-- no such guard.)
+monitor.MIN_UPTIME = 10
+
+-- libxl's defaults for the actions (libxl_domain_config), by shutdown reason.
+local DEFAULTS = {
+  poweroff = "destroy", reboot = "restart", crash = "destroy", watchdog = "destroy",
+  soft_reset = "soft_reset",
+}
+local KEYS = {
+  poweroff = "on_poweroff", reboot = "on_reboot", crash = "on_crash", watchdog = "on_watchdog",
+  soft_reset = "on_soft_reset",
+}
+
+-- The action the config names for reason, in libxl's spelling ("rename_restart"), or the
+-- default. The xl.cfg spelling ("rename-restart") is accepted too.
+function monitor.action_for(libxl, reason)
+  local key = KEYS[reason]
+  if not key then
+    return "destroy" -- an unknown reason: xl destroys the domain
+  end
+  local a = type(libxl) == "table" and libxl[key]
+  if type(a) ~= "string" or a == "" then
+    return DEFAULTS[reason]
+  end
+  return (a:gsub("-", "_"))
+end
+
+-- monitor.decide(event) -> action: the default policy, which a hook may replace.
+-- event = {reason, action (the config's), name, domid, uuid, uptime (seconds), restarts}
+function monitor.decide(event)
+  local a = event.action
+  if (a == "restart" or a == "rename_restart" or a == "coredump_restart" or a == "soft_reset")
+    and event.uptime < monitor.MIN_UPTIME then
+    event.why = string.format("it died %d s after its start (less than %d s): a restart loop, not restarting",
+      event.uptime, monitor.MIN_UPTIME)
+    return "preserve"
+  end
+  return a
+end
+
+-- The stored config of a domain: {json, libxl, source, format} (json from the store, else the
+-- backend's live view).
+local function stored(h, domid)
+  local s = domains.stored_config(h, domid)
+  local text = s.json or h:config(domid)
+  local libxl = text and json.decode(text)
+  return { json = text, libxl = type(libxl) == "table" and libxl or {}, source = s.source, format = s.format }
+end
+
+-- Create the domain again from its stored config: same name and uuid, a new domid, the config
+-- store carried over. -> domid | nil, msg, code
+local function recreate(h, cfg)
+  local facts = domains.facts(cfg.libxl)
+  local domid, err, code = h:create(domains.create_args(cfg.json, facts, false))
+  if not domid then
+    return nil, err, code
+  end
+  local ok
+  ok, err, code = domains.store_config(h, domid, { source = cfg.source, format = cfg.format, json = cfg.json })
+  if not ok then
+    h:destroy(domid)
+    return nil, "its config could not be stored: " .. tostring(err), code
+  end
+  return domid
+end
+
+local function random_uuid()
+  local f = io.open("/proc/sys/kernel/random/uuid", "r")
+  local u = f and f:read("l")
+  if f then
+    f:close()
+  end
+  return u
+end
+
+-- monitor.handle(h, info, opts) -> the domid to watch next | nil (stop watching), and a list
+-- of log lines. info: the domain as it shut down (h:wait_shutdown's). opts: hook, dump_dir,
+-- started (os.time() of the domain's start), now, log (function(line)).
+function monitor.handle(h, info, opts)
+  opts = opts or {}
+  local log = opts.log or function() end
+  local cfg = stored(h, info.domid)
+  local now = opts.now or os.time()
+  local event = {
+    reason = info.reason or "unknown", name = info.name, domid = info.domid, uuid = info.uuid,
+    uptime = now - (opts.started or now), action = monitor.action_for(cfg.libxl, info.reason),
+    restarts = opts.restarts or 0,
+  }
+  local action = monitor.decide(event)
+  if opts.hook then
+    local ok, changed = pcall(opts.hook, event, action)
+    if not ok then
+      log("the site hook failed (" .. tostring(changed) .. "): keeping " .. action)
+    elseif changed ~= nil then
+      action = tostring(changed):gsub("-", "_")
+    end
+  end
+  log(string.format("domain %s (domid %d) shut down, reason %s: %s%s", info.name, info.domid,
+    event.reason, action:gsub("_", "-"), event.why and (" (" .. event.why .. ")") or ""))
+
+  if action == "coredump_destroy" or action == "coredump_restart" then
+    local dir = opts.dump_dir or "/var/lib/xen/dump"
+    local path = string.format("%s/%s-%s.core", dir, info.name, os.date("!%Y%m%dT%H%M%SZ", now))
+    local ok, err = h:core_dump(info.domid, path)
+    log(ok and ("core dumped to " .. path) or ("core dump failed: " .. tostring(err)))
+    action = action == "coredump_destroy" and "destroy" or "restart"
+  end
+  if action == "soft_reset" then
+    -- xl keeps the domain's memory and domid (libxl_domain_soft_reset); xlua restarts it
+    log("soft-reset is carried out as a restart")
+    action = "restart"
+  end
+
+  if action == "preserve" then
+    return nil
+  elseif action == "destroy" then
+    local ok, err = h:destroy(info.domid)
+    if not ok then
+      log("destroy failed: " .. tostring(err))
+    end
+    return nil
+  elseif action == "restart" or action == "rename_restart" then
+    local ok, err
+    if action == "rename_restart" then
+      -- the dead domain is kept under NAME-<time> with a new uuid; the restart takes the name
+      ok, err = h:preserve(info.domid, os.date("!-%Y%m%dT%H%MZ", now), random_uuid())
+      if not ok then
+        log("preserving it failed (" .. tostring(err) .. "): leaving it as it is")
+        return nil
+      end
+    else
+      ok, err = h:destroy(info.domid)
+      if not ok then
+        log("destroy failed (" .. tostring(err) .. "): not restarting")
+        return nil
+      end
+    end
+    local domid, code
+    domid, err, code = recreate(h, cfg)
+    if not domid then
+      log(string.format("restart failed: %s (%s)", tostring(err), tostring(code)))
+      return nil
+    end
+    log(string.format("restarted %s as domid %d", info.name, domid))
+    return domid
+  end
+  log("unknown action " .. action .. ": leaving the domain as it is")
+  return nil
+end
+
+-- monitor.watch(h, domid, opts) -> reason it stopped ("gone", "done", "interrupted"): the loop.
+-- opts as monitor.handle, plus wait_ms (one wait, default 1000).
+function monitor.watch(h, domid, opts)
+  opts = opts or {}
+  local log = opts.log or function() end
+  opts.started = opts.started or os.time()
+  opts.restarts = 0
+  while true do
+    local info, err, code = h:wait_shutdown(domid, opts.wait_ms or 1000)
+    if info == nil then
+      if code == "NODOMAIN" then
+        log(string.format("domain %d is gone (destroyed or migrated away): done", domid))
+        return "gone"
+      elseif code == "INTERRUPTED" then
+        return "interrupted"
+      end
+      log("waiting failed: " .. tostring(err))
+      return "failed"
+    elseif info then
+      if info.reason == "suspend" then
+        -- a save or migration suspended it: the one doing that decides what comes next
+        log("domain has suspended; waiting on")
+        local _, gone, gcode = h:wait_shutdown(domid, 0)
+        if gcode == "NODOMAIN" then
+          return "gone"
+        end
+        local still = h:info(domid)
+        while still and still.state == "shutdown" and still.reason == "suspend" do
+          local ok = h:wait_shutdown(domid, opts.wait_ms or 1000) -- returns at once while suspended
+          if ok == nil then
+            return "gone"
+          end
+          os.execute("sleep 0.2")
+          still = h:info(domid)
+        end
+        if not still then
+          return "gone"
+        end
+        _ = gone
+      else
+        local next_domid = monitor.handle(h, info, opts)
+        if not next_domid then
+          return "done"
+        end
+        domid = next_domid
+        opts.started = os.time()
+        opts.restarts = opts.restarts + 1
+      end
+    end
+  end
+end
+
+return monitor

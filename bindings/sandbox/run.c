@@ -1,0 +1,198 @@
+/* bindings/sandbox/run.c: one run of a config chunk: a fresh limited state, its setup, the
+ * protected call, and collecting the result as plain data into the host. */
+#include "sandbox.h"
+#include "lhelpers.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Extra memory for collecting the result after the chunk ended (no config code runs then). */
+#define EXTRACT_HEADROOM (1024 * 1024)
+
+#define PRISTINE_KEY "xlua.sandbox.pristine"
+
+struct setup {
+    lua_State *host;
+    int env;
+    int getenv;
+};
+
+/* Protected, in the sandbox: the libraries a config sees, a snapshot of the pristine globals,
+ * then opts.env as globals. */
+static int sandbox_setup(lua_State *S)
+{
+    const struct setup *c = lua_touserdata(S, 1);
+    luaL_checkstack(S, 3 * MAX_DEPTH + 10, "no stack space");
+    sb_open_libs(S, c->getenv);
+    lua_pushglobaltable(S);
+    int g = lua_gettop(S);
+
+    lua_newtable(S);
+    lua_pushnil(S);
+    while (lua_next(S, g)) {
+        lua_pushvalue(S, -2);
+        lua_insert(S, -2);
+        lua_rawset(S, -4);
+    }
+    lua_setfield(S, LUA_REGISTRYINDEX, PRISTINE_KEY);
+
+    if (c->env) {
+        /* The host's stack was reserved and the env checked by the caller. */
+        lua_pushnil(c->host);
+        while (lua_next(c->host, c->env)) {
+            int key = lua_gettop(c->host) - 1;
+            sb_copy_value(c->host, key, S);
+            sb_copy_value(c->host, key + 1, S);
+            lua_rawset(S, g);
+            lua_pop(c->host, 1);
+        }
+    }
+    return 0;
+}
+
+/* Message handler in the sandbox: a string for every error, made there. An error object's
+ * __tostring runs inside the sandbox, under its budget; the host only ever sees a string. */
+static int sandbox_message_handler(lua_State *S)
+{
+    int t = lua_type(S, 1);
+    if (t == LUA_TSTRING)
+        return 1;
+    if (t == LUA_TNUMBER) {
+        lua_tostring(S, 1);
+        lua_settop(S, 1);
+        return 1;
+    }
+    if (luaL_callmeta(S, 1, "__tostring") && lua_type(S, -1) == LUA_TSTRING)
+        return 1;
+    lua_pushfstring(S, "(error object is a %s value)", luaL_typename(S, 1));
+    return 1;
+}
+
+/* Protected, in the sandbox, after the chunk ended: (returned value, walk) -> the result table,
+ * checked to be plain data. Runs no config code: raw access only. */
+static int sandbox_collect(lua_State *S)
+{
+    struct walk *w = lua_touserdata(S, 2);
+    lua_settop(S, 1);
+    int t = lua_type(S, 1);
+    if (t == LUA_TNIL) {
+        /* Globals style: every global the chunk set or changed, but not functions it defined
+         * at the top level (helpers, not settings). */
+        lua_newtable(S);
+        int out = lua_gettop(S);
+        lua_rawgeti(S, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+        int g = lua_gettop(S);
+        lua_getfield(S, LUA_REGISTRYINDEX, PRISTINE_KEY);
+        int pristine = lua_gettop(S);
+        lua_pushnil(S);
+        while (lua_next(S, g)) {
+            if (lua_type(S, -1) != LUA_TFUNCTION) {
+                lua_pushvalue(S, -2);
+                lua_rawget(S, pristine);
+                int same = lua_rawequal(S, -1, -2);
+                lua_pop(S, 1);
+                if (!same) {
+                    lua_pushvalue(S, -2);
+                    lua_insert(S, -2);
+                    lua_rawset(S, out);
+                    continue;
+                }
+            }
+            lua_pop(S, 1);
+        }
+        lua_settop(S, out);
+    } else if (t != LUA_TTABLE) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "a config returns a table or nothing, not a %s",
+                 luaL_typename(S, 1));
+        w->code = "BADVALUE";
+        return luaL_error(S, "%s: %s", w->what, msg);
+    }
+    int result = lua_gettop(S);
+    lua_newtable(S);
+    w->visiting = lua_gettop(S);
+    sb_check_value(S, result, 0, w);
+    lua_settop(S, result);
+    return 1;
+}
+
+/* The name of the chunk for messages: "@path" and "=name" lose their mark. */
+static const char *display_name(const char *chunkname)
+{
+    return (chunkname[0] == '@' || chunkname[0] == '=') ? chunkname + 1 : chunkname;
+}
+
+/* The message at the top of the sandbox's stack, without converting anything there. */
+static const char *sandbox_message(lua_State *S)
+{
+    return lua_type(S, -1) == LUA_TSTRING ? lua_tostring(S, -1) : "(error object is not a string)";
+}
+
+static int fail_limit_memory(lua_State *L, const char *name, const struct sandbox *sb)
+{
+    return lx_failf(L, "LIMIT_MEMORY", "%s: memory limit (%zu bytes) exceeded", name,
+                    sb->mem_limit);
+}
+
+int sb_run_source(lua_State *L, struct sandbox *sb, const char *source, size_t len,
+                  const char *chunkname, const struct run_opts *o)
+{
+    const char *name = display_name(chunkname);
+    if (len > 0 && source[0] == LUA_SIGNATURE[0])
+        return lx_failf(L, "BINARY", "%s: a binary chunk is refused: a config is Lua source",
+                        name);
+    sb->mem_limit = (size_t)o->max_memory;
+    sb->max_steps = o->max_instructions;
+    sb->hook_every = o->max_instructions < HOOK_EVERY ? (int)o->max_instructions : HOOK_EVERY;
+    lua_State *S = sb->S = lua_newstate(sb_alloc, sb);
+    if (S == NULL)
+        return fail_limit_memory(L, name, sb);
+
+    luaL_checkstack(L, 2 * MAX_DEPTH + 3 * MAX_DEPTH + 20, "sandbox: no stack space");
+    int top = lua_gettop(L);
+    struct setup setup = {L, o->env, o->getenv};
+    lua_pushcfunction(S, sandbox_setup);
+    lua_pushlightuserdata(S, &setup);
+    int status = lua_pcall(S, 1, 0, 0);
+    lua_settop(L, top);
+    if (status != LUA_OK) /* setup only fails for memory (luaL_checkstack says "stack overflow") */
+        return fail_limit_memory(L, name, sb);
+
+    lua_pushcfunction(S, sandbox_message_handler);
+    status = luaL_loadbufferx(S, source, len, chunkname, "t");
+    if (status == LUA_ERRMEM)
+        return fail_limit_memory(L, name, sb);
+    if (status != LUA_OK)
+        return lx_failf(L, "SYNTAX", "%s", sandbox_message(S));
+
+    lua_sethook(S, sb_count_hook, LUA_MASKCOUNT, sb->hook_every);
+    status = lua_pcall(S, 0, 1, 1);
+    /* Checked first and even after a normal return: the config may have caught the error. */
+    if (sb->steps_exceeded)
+        return lx_failf(L, "LIMIT_INSTRUCTIONS", "%s%sinstruction limit (%lld) exceeded",
+                        sb->where[0] ? sb->where : name, sb->where[0] ? "" : ": ",
+                        (long long)sb->max_steps);
+    if (status == LUA_ERRMEM)
+        return fail_limit_memory(L, name, sb);
+    if (status != LUA_OK)
+        return lx_failf(L, "RUNTIME", "%s", sandbox_message(S));
+
+    struct walk w = {.what = name, .max_bytes = (size_t)o->max_memory};
+    if (sb->mem_limit <= SIZE_MAX - EXTRACT_HEADROOM)
+        sb->mem_limit += EXTRACT_HEADROOM;
+    lua_pushcfunction(S, sandbox_collect);
+    lua_insert(S, -2);
+    lua_pushlightuserdata(S, &w);
+    status = lua_pcall(S, 2, 1, 0);
+    if (status != LUA_OK && w.code)
+        return lx_failf(L, w.code, "%s", sandbox_message(S));
+    if (status != LUA_OK) /* collecting only fails otherwise for memory */
+        return fail_limit_memory(L, name, sb);
+
+    if (!lua_checkstack(S, 2 * MAX_DEPTH + 10))
+        return fail_limit_memory(L, name, sb);
+    sb_copy_value(S, lua_gettop(S), L);
+    return 1;
+}
+

@@ -2,16 +2,15 @@
  * the handle that ends a run on every path. The sandbox itself lives in bindings/sandbox/.
  *
  * A config chunk runs in a separate, fresh Lua state (pure libraries only, an instruction budget,
- * a memory cap) and only plain data comes out.
+ * a time limit, a memory cap) and only plain data comes out.
  *
  * Why a separate state rather than a restricted _ENV: nothing the config can reach (string
  * metatable, registry, finalizers, coroutines) is shared with the host, memory is bounded for
  * real by the allocator, and lua_close ends everything the config made.
  *
  * Ctrl-C: the host interrupts Lua code with a hook on its own state, which cannot fire while
- * the sandbox runs. A run is bounded by its instruction budget (pattern matching and the table
- * functions that loop in C are charged to it too), and the host's pending hook fires as soon as
- * sandbox.run returns; a second Ctrl-C kills the process as usual. */
+ * the sandbox runs. A run is bounded by its limits, and the host's pending hook fires as soon
+ * as sandbox.run returns; a second Ctrl-C kills the process as usual. */
 #include "lhelpers.h"
 #include "sandbox/sandbox.h"
 
@@ -21,33 +20,79 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SANDBOX_MT "xlua.sandbox.state"
+#define HANDLE_MT "xlua.sandbox.run"
 
-static int sandbox_close(lua_State *L)
+/* One call of run or run_file: the config file being read and the sandbox. Lives in a
+ * to-be-closed userdata, so every exit path, errors included, closes the sandbox state. */
+struct handle {
+    FILE *file;
+    char *source;
+    struct sandbox sb;
+};
+
+static int handle_close(lua_State *L)
 {
-    struct sandbox *sb = luaL_checkudata(L, 1, SANDBOX_MT);
-    if (sb->S) {
-        lua_State *S = sb->S;
-        sb->S = NULL;
+    struct handle *h = luaL_checkudata(L, 1, HANDLE_MT);
+    if (h->sb.S) {
+        lua_State *S = h->sb.S;
+        h->sb.S = NULL;
         lua_close(S);
     }
-    if (sb->file) {
-        fclose(sb->file);
-        sb->file = NULL;
+    if (h->file) {
+        fclose(h->file);
+        h->file = NULL;
     }
-    free(sb->source);
-    sb->source = NULL;
+    free(h->source);
+    h->source = NULL;
     return 0;
 }
 
-/* A closed sandbox handle, to be closed whatever happens to the calling function. */
-static struct sandbox *new_sandbox(lua_State *L)
+/* A closed handle, to be closed whatever happens to the calling function. */
+static struct handle *new_handle(lua_State *L)
 {
-    struct sandbox *sb = lua_newuserdatauv(L, sizeof *sb, 0);
-    memset(sb, 0, sizeof *sb);
-    luaL_setmetatable(L, SANDBOX_MT);
+    struct handle *h = lua_newuserdatauv(L, sizeof *h, 0);
+    memset(h, 0, sizeof *h);
+    luaL_setmetatable(L, HANDLE_MT);
     lua_toclose(L, -1);
-    return sb;
+    return h;
+}
+
+/* opts.max_time: seconds, a number in (0, MAX_MAX_TIME]. */
+static double optfield_seconds(lua_State *L, int t, const char *field, double def)
+{
+    lua_pushstring(L, field);
+    int ty = lua_rawget(L, t);
+    double v = def;
+    if (ty != LUA_TNIL) {
+        if (ty != LUA_TNUMBER)
+            luaL_error(L, "bad field '%s' (number expected, got %s)", field, luaL_typename(L, -1));
+        v = (double)lua_tonumber(L, -1);
+        if (!(v > 0 && v <= MAX_MAX_TIME))
+            luaL_error(L, "bad field '%s' (%f out of range 0 to %f)", field, v, MAX_MAX_TIME);
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+static int run_source(lua_State *L, struct handle *h, const char *source, size_t len,
+                      const char *chunkname, const struct run_opts *o)
+{
+    if (len > 0 && source[0] == LUA_SIGNATURE[0])
+        return lx_failf(L, "BINARY", "%s: a binary chunk is refused: a config is Lua source",
+                        sb_display_name(chunkname));
+    luaL_checkstack(L, 2 * MAX_DEPTH + 3 * MAX_DEPTH + 20, "sandbox: no stack space");
+    struct outcome out;
+    int top = lua_gettop(L);
+    int ok = sb_run(&h->sb, L, source, len, chunkname, o, &out);
+    lua_settop(L, top);
+    if (!ok) {
+        lua_pushnil(L);
+        lua_pushlstring(L, out.message, out.message_len);
+        lua_pushstring(L, out.code);
+        return 3;
+    }
+    sb_copy_value(h->sb.S, lua_gettop(h->sb.S), L);
+    return 1;
 }
 
 /* Reads opts at arg; leaves opts.env (checked: string keys, plain data) on the stack. */
@@ -55,12 +100,14 @@ static void read_opts(lua_State *L, int arg, struct run_opts *o)
 {
     o->max_instructions = DEFAULT_MAX_INSTRUCTIONS;
     o->max_memory = DEFAULT_MAX_MEMORY;
+    o->max_time = DEFAULT_MAX_TIME;
     o->env = 0;
     o->getenv = 1;
     if (lua_isnoneornil(L, arg))
         return;
     luaL_checktype(L, arg, LUA_TTABLE);
     o->getenv = lx_optfield_bool(L, arg, "getenv", o->getenv);
+    o->max_time = optfield_seconds(L, arg, "max_time", o->max_time);
     o->max_instructions = lx_optfield_int(L, arg, "max_instructions", o->max_instructions, 1,
                                           LUA_MAXINTEGER);
     o->max_memory = lx_optfield_int(L, arg, "max_memory", o->max_memory, 1, LUA_MAXINTEGER);
@@ -95,8 +142,8 @@ static int l_run(lua_State *L)
     const char *chunkname = luaL_optstring(L, 2, "=config");
     struct run_opts o;
     read_opts(L, 3, &o);
-    struct sandbox *sb = new_sandbox(L);
-    return sb_run_source(L, sb, source, len, chunkname, &o);
+    struct handle *h = new_handle(L);
+    return run_source(L, h, source, len, chunkname, &o);
 }
 
 /* sandbox.run_file(path [, opts]) -> result | nil, message, code; the chunk is named "@path". */
@@ -105,9 +152,9 @@ static int l_run_file(lua_State *L)
     const char *path = luaL_checkstring(L, 1);
     struct run_opts o;
     read_opts(L, 2, &o);
-    struct sandbox *sb = new_sandbox(L);
-    sb->file = fopen(path, "rb");
-    if (sb->file == NULL) {
+    struct handle *h = new_handle(L);
+    h->file = fopen(path, "rb");
+    if (h->file == NULL) {
         int err = errno;
         return lx_failf(L, xerr_errno_code(err), "%s: %s", path, strerror(err));
     }
@@ -119,35 +166,35 @@ static int l_run_file(lua_State *L)
             if (cap > limit)
                 break;
             size_t ncap = cap ? cap * 2 : 8192;
-            char *p = realloc(sb->source, ncap);
+            char *p = realloc(h->source, ncap);
             if (p == NULL)
                 return lx_failf(L, "ENOMEM", "%s: out of memory reading the file", path);
-            sb->source = p;
+            h->source = p;
             cap = ncap;
         }
-        size_t n = fread(sb->source + len, 1, cap - len, sb->file);
+        size_t n = fread(h->source + len, 1, cap - len, h->file);
         len += n;
         if (n == 0)
             break;
     }
-    if (ferror(sb->file)) {
+    if (ferror(h->file)) {
         int err = errno;
         return lx_failf(L, xerr_errno_code(err), "%s: %s", path, strerror(err));
     }
-    fclose(sb->file);
-    sb->file = NULL;
+    fclose(h->file);
+    h->file = NULL;
     if (len > limit)
         return lx_failf(L, "LIMIT_MEMORY", "%s: the file is larger than the memory limit", path);
     const char *chunkname = lua_pushfstring(L, "@%s", path);
-    return sb_run_source(L, sb, sb->source, len, chunkname, &o);
+    return run_source(L, h, h->source, len, chunkname, &o);
 }
 
 int luaopen_xlua_sandbox(lua_State *L)
 {
-    if (luaL_newmetatable(L, SANDBOX_MT)) {
-        lua_pushcfunction(L, sandbox_close);
+    if (luaL_newmetatable(L, HANDLE_MT)) {
+        lua_pushcfunction(L, handle_close);
         lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, sandbox_close);
+        lua_pushcfunction(L, handle_close);
         lua_setfield(L, -2, "__close");
     }
     lua_pop(L, 1);
@@ -158,6 +205,8 @@ int luaopen_xlua_sandbox(lua_State *L)
     lua_setfield(L, -2, "run_file");
     lx_setint(L, "DEFAULT_MAX_INSTRUCTIONS", DEFAULT_MAX_INSTRUCTIONS);
     lx_setint(L, "DEFAULT_MAX_MEMORY", DEFAULT_MAX_MEMORY);
+    lua_pushnumber(L, DEFAULT_MAX_TIME);
+    lua_setfield(L, -2, "DEFAULT_MAX_TIME");
     lx_setint(L, "MAX_DEPTH", MAX_DEPTH);
     lx_setint(L, "MAX_ENTRIES", MAX_ENTRIES);
     return 1;

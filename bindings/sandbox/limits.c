@@ -1,9 +1,40 @@
-/* bindings/sandbox/limits.c: the sandbox's accounting: memory through its allocator, and
- * instructions through a count hook plus the charges for work done in C. */
+/* bindings/sandbox/limits.c: the sandbox's accounting: memory through its allocator, and CPU
+ * through a count hook, a deadline, and the charges for work done in C (allocations included).
+ *
+ * Once a limit runs out the run is "tripped" for good: every later hook firing, charge and
+ * growing allocation fails at once, whatever thread or handler the config is in, so a pcall,
+ * xpcall or __close in the config can only postpone the end by a few instructions. */
 #include "sandbox.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
+
+/* The allocator reads the clock every so many calls: reading it is cheap but not free. */
+#define CLOCK_EVERY_ALLOCS 16
+
+/* A coarse clock (a few ms of resolution) costs a few ns through the vDSO: fine for a deadline
+ * of seconds, and cheap enough for every hook firing. */
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+#ifdef CLOCK_MONOTONIC_COARSE
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
+#endif
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void sb_start_clock(struct sandbox *sb)
+{
+    sb->deadline = sb->max_time > 0 ? now_ns() + (int64_t)(sb->max_time * 1e9) : INT64_MAX;
+}
+
+static int past_deadline(const struct sandbox *sb)
+{
+    return now_ns() > sb->deadline;
+}
 
 void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
@@ -15,8 +46,28 @@ void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         sb->mem_used -= osize;
         return NULL;
     }
-    if (nsize > osize && nsize - osize > sb->mem_limit - sb->mem_used)
-        return NULL; /* Lua collects and retries once, then raises a memory error */
+    if (nsize > osize) {
+        if (nsize - osize > sb->mem_limit - sb->mem_used)
+            return NULL; /* Lua collects and retries once, then raises a memory error */
+        /* Whatever allocates (concatenation, tostring, string.rep, format, table.concat, ...)
+         * fills the bytes it asked for, in C where the hook cannot see it. An allocator must
+         * not raise: a failed allocation becomes a memory error, reported as the limit. */
+        if (sb->charging) {
+            if (sb->tripped)
+                return NULL;
+            lua_Integer n = (lua_Integer)(nsize / BYTES_PER_INSTRUCTION);
+            if (n > sb->max_steps - sb->steps) {
+                sb->tripped = TRIP_STEPS;
+                sb->steps = sb->max_steps;
+                return NULL;
+            }
+            sb->steps += n;
+            if (++sb->alloc_calls % CLOCK_EVERY_ALLOCS == 0 && past_deadline(sb)) {
+                sb->tripped = TRIP_TIME;
+                return NULL;
+            }
+        }
+    }
     void *p = realloc(ptr, nsize);
     if (p != NULL)
         sb->mem_used = sb->mem_used - osize + nsize;
@@ -30,31 +81,49 @@ struct sandbox *sb_of(lua_State *S)
     return ud;
 }
 
-static int budget_exceeded(lua_State *S, struct sandbox *sb, int level)
+int sb_trip(lua_State *S, struct sandbox *sb, int why, int level)
 {
-    if (!sb->steps_exceeded) {
+    if (!sb->tripped)
+        sb->tripped = why;
+    if (!sb->where[0]) {
         luaL_where(S, level);
         snprintf(sb->where, sizeof sb->where, "%s", lua_tostring(S, -1));
         lua_pop(S, 1);
     }
-    sb->steps_exceeded = 1;
     sb->steps = sb->max_steps;
-    /* Raise again at every later instruction of this thread (and the others raise within
-     * HOOK_EVERY), so a pcall in the config cannot swallow the limit and carry on. */
+    /* Raise again at every later instruction of this thread (the others have the hook too and
+     * raise at their next firing), so a pcall in the config cannot swallow the limit. */
     lua_sethook(S, sb_count_hook, LUA_MASKCOUNT, 1);
+    if (sb->tripped == TRIP_TIME)
+        return luaL_error(S, "time limit (%g s) exceeded", sb->max_time);
     return luaL_error(S, "instruction limit (%I) exceeded", (LUAI_UACINT)sb->max_steps);
 }
 
 void sb_charge(lua_State *S, struct sandbox *sb, lua_Integer n, int level)
 {
-    if (n > sb->max_steps - sb->steps)
-        budget_exceeded(S, sb, level);
+    if (sb->tripped || n > sb->max_steps - sb->steps)
+        sb_trip(S, sb, TRIP_STEPS, level);
     sb->steps += n;
+}
+
+void sb_charge_bytes(lua_State *S, size_t bytes, int level)
+{
+    sb_charge(S, sb_of(S), (lua_Integer)(bytes / BYTES_PER_INSTRUCTION), level);
 }
 
 void sb_count_hook(lua_State *S, lua_Debug *ar)
 {
     (void)ar;
     struct sandbox *sb = sb_of(S);
+    /* Instructions that cost more than one step (comparing or hashing long strings, copying
+     * many varargs, scanning a sparse table) are bounded by the clock, read at every firing. */
+    if (!sb->tripped && past_deadline(sb))
+        sb_trip(S, sb, TRIP_TIME, 0);
     sb_charge(S, sb, sb->hook_every, 0);
+}
+
+void sb_set_hook(lua_State *S, const struct sandbox *sb)
+{
+    if (sb->use_hook)
+        lua_sethook(S, sb_count_hook, LUA_MASKCOUNT, sb->tripped ? 1 : sb->hook_every);
 }

@@ -42,6 +42,13 @@ typedef struct MatchState {
 
 static const char *match(MatchState *ms, const char *s, const char *p);
 
+/* A set ([...]) is read through at every use: a long one costs more than a step. */
+static void class_steps(MatchState *ms, ptrdiff_t len)
+{
+    if (len >= BYTES_PER_INSTRUCTION)
+        MATCH_STEPS(ms, len / BYTES_PER_INSTRUCTION);
+}
+
 static size_t posrelatI(lua_Integer pos, size_t len)
 {
     if (pos > 0)
@@ -78,7 +85,8 @@ static const char *classend(MatchState *ms, const char *p)
         if (l_unlikely(p == ms->p_end))
             luaL_error(ms->L, "malformed pattern (ends with '%%')");
         return p + 1;
-    case '[':
+    case '[': {
+        const char *start = p;
         if (*p == '^')
             p++;
         do {
@@ -87,7 +95,9 @@ static const char *classend(MatchState *ms, const char *p)
             if (*(p++) == L_ESC && p < ms->p_end)
                 p++;
         } while (*p != ']');
+        class_steps(ms, p - start);
         return p + 1;
+    }
     default:
         return p;
     }
@@ -143,7 +153,9 @@ static int singlematch(MatchState *ms, const char *s, const char *p, const char 
     switch (*p) {
     case '.': return 1;
     case L_ESC: return match_class(c, uchar(*(p + 1)));
-    case '[': return matchbracketclass(c, p, ep - 1);
+    case '[':
+        class_steps(ms, ep - p);
+        return matchbracketclass(c, p, ep - 1);
     default: return (uchar(*p) == c);
     }
 }
@@ -348,7 +360,11 @@ static const char *lmemfind(MatchState *ms, const char *s1, size_t l1, const cha
     const char *init;
     l2--;
     l1 = l1 - l2;
-    while (l1 > 0 && (init = (const char *)memchr(s1, *s2, l1)) != NULL) {
+    while (l1 > 0) {
+        init = (const char *)memchr(s1, *s2, l1);
+        MATCH_STEPS(ms, (init ? (size_t)(init - s1) : l1) / BYTES_PER_INSTRUCTION);
+        if (init == NULL)
+            break;
         MATCH_STEPS(ms, 1 + l2 / 16);
         init++;
         if (memcmp(init, s2 + 1, l2) == 0)
@@ -431,6 +447,8 @@ static int str_find_aux(lua_State *L, int find)
         luaL_pushfail(L);
         return 1;
     }
+    if (find && !lua_toboolean(L, 4))
+        sb_charge_bytes(L, lp, 1); /* nospecials reads the whole pattern */
     if (find && (lua_toboolean(L, 4) || nospecials(p, lp))) {
         prepstate(&ms, L, s, ls, p, lp);
         const char *s2 = lmemfind(&ms, s + init, ls - init, p, lp);

@@ -1,8 +1,8 @@
 /* bindings/sandbox/run.c: one run of a config chunk: a fresh limited state, its setup, the
- * protected call, and collecting the result as plain data into the host. */
+ * protected call, and collecting the result as checked plain data. */
 #include "sandbox.h"
-#include "lhelpers.h"
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,7 +63,8 @@ static int sandbox_message_handler(lua_State *S)
         lua_settop(S, 1);
         return 1;
     }
-    if (luaL_callmeta(S, 1, "__tostring") && lua_type(S, -1) == LUA_TSTRING)
+    /* Not once the run is tripped: the hook may be what raised, and it is off in here. */
+    if (!sb_of(S)->tripped && luaL_callmeta(S, 1, "__tostring") && lua_type(S, -1) == LUA_TSTRING)
         return 1;
     lua_pushfstring(S, "(error object is a %s value)", luaL_typename(S, 1));
     return 1;
@@ -117,66 +118,102 @@ static int sandbox_collect(lua_State *S)
     return 1;
 }
 
-/* The name of the chunk for messages: "@path" and "=name" lose their mark. */
-static const char *display_name(const char *chunkname)
+const char *sb_display_name(const char *chunkname)
 {
     return (chunkname[0] == '@' || chunkname[0] == '=') ? chunkname + 1 : chunkname;
 }
 
+static int fail(struct outcome *out, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out->text, sizeof out->text, fmt, ap);
+    va_end(ap);
+    out->code = code;
+    out->message = out->text;
+    out->message_len = n < 0 ? 0 : (size_t)n < sizeof out->text ? (size_t)n : sizeof out->text - 1;
+    return 0;
+}
+
 /* The message at the top of the sandbox's stack, without converting anything there. */
-static const char *sandbox_message(lua_State *S)
+static int fail_with_message(struct outcome *out, const char *code, lua_State *S)
 {
-    return lua_type(S, -1) == LUA_TSTRING ? lua_tostring(S, -1) : "(error object is not a string)";
+    out->code = code;
+    if (lua_type(S, -1) == LUA_TSTRING) {
+        out->message = lua_tolstring(S, -1, &out->message_len);
+    } else {
+        out->message = "(error object is not a string)";
+        out->message_len = strlen(out->message);
+    }
+    return 0;
 }
 
-static int fail_limit_memory(lua_State *L, const char *name, const struct sandbox *sb)
+static int fail_limit_memory(struct outcome *out, const char *name, const struct sandbox *sb,
+                             const struct run_opts *o)
 {
-    return lx_failf(L, "LIMIT_MEMORY", "%s: memory limit (%zu bytes) exceeded", name,
-                    sb->mem_limit);
+    (void)o;
+    return fail(out, "LIMIT_MEMORY", "%s: memory limit (%zu bytes) exceeded", name,
+                sb->mem_limit);
 }
 
-int sb_run_source(lua_State *L, struct sandbox *sb, const char *source, size_t len,
-                  const char *chunkname, const struct run_opts *o)
+/* A tripped run fails for its limit whatever else happened: the config may have caught the
+ * error, or the allocator refused memory because of it. */
+static int tripped(struct outcome *out, const char *name, const struct sandbox *sb)
 {
-    const char *name = display_name(chunkname);
-    if (len > 0 && source[0] == LUA_SIGNATURE[0])
-        return lx_failf(L, "BINARY", "%s: a binary chunk is refused: a config is Lua source",
-                        name);
+    const char *where = sb->where[0] ? sb->where : name;
+    const char *sep = sb->where[0] ? "" : ": ";
+    if (sb->tripped == TRIP_TIME)
+        fail(out, "LIMIT_TIME", "%s%stime limit (%g s) exceeded", where, sep, sb->max_time);
+    else if (sb->tripped == TRIP_STEPS)
+        fail(out, "LIMIT_INSTRUCTIONS", "%s%sinstruction limit (%lld) exceeded", where, sep,
+             (long long)sb->max_steps);
+    return sb->tripped != TRIP_NONE;
+}
+
+int sb_run(struct sandbox *sb, lua_State *host, const char *source, size_t len,
+           const char *chunkname, const struct run_opts *o, struct outcome *out)
+{
+    const char *name = sb_display_name(chunkname);
+    memset(out, 0, sizeof *out);
+    sb->use_hook = 1;
     sb->mem_limit = (size_t)o->max_memory;
     sb->max_steps = o->max_instructions;
     sb->hook_every = o->max_instructions < HOOK_EVERY ? (int)o->max_instructions : HOOK_EVERY;
+    sb->max_time = o->max_time;
+    sb_start_clock(sb);
     lua_State *S = sb->S = lua_newstate(sb_alloc, sb);
     if (S == NULL)
-        return fail_limit_memory(L, name, sb);
+        return fail_limit_memory(out, name, sb, o);
 
-    luaL_checkstack(L, 2 * MAX_DEPTH + 3 * MAX_DEPTH + 20, "sandbox: no stack space");
-    int top = lua_gettop(L);
-    struct setup setup = {L, o->env, o->getenv};
+    struct setup setup = {host, o->env, o->getenv};
     lua_pushcfunction(S, sandbox_setup);
     lua_pushlightuserdata(S, &setup);
     int status = lua_pcall(S, 1, 0, 0);
-    lua_settop(L, top);
+    if (tripped(out, name, sb))
+        return 0;
     if (status != LUA_OK) /* setup only fails for memory (luaL_checkstack says "stack overflow") */
-        return fail_limit_memory(L, name, sb);
+        return fail_limit_memory(out, name, sb, o);
 
     lua_pushcfunction(S, sandbox_message_handler);
     status = luaL_loadbufferx(S, source, len, chunkname, "t");
+    if (tripped(out, name, sb))
+        return 0;
     if (status == LUA_ERRMEM)
-        return fail_limit_memory(L, name, sb);
+        return fail_limit_memory(out, name, sb, o);
     if (status != LUA_OK)
-        return lx_failf(L, "SYNTAX", "%s", sandbox_message(S));
+        return fail_with_message(out, "SYNTAX", S);
 
-    lua_sethook(S, sb_count_hook, LUA_MASKCOUNT, sb->hook_every);
+    sb_set_hook(S, sb);
+    sb->charging = 1;
     status = lua_pcall(S, 0, 1, 1);
-    /* Checked first and even after a normal return: the config may have caught the error. */
-    if (sb->steps_exceeded)
-        return lx_failf(L, "LIMIT_INSTRUCTIONS", "%s%sinstruction limit (%lld) exceeded",
-                        sb->where[0] ? sb->where : name, sb->where[0] ? "" : ": ",
-                        (long long)sb->max_steps);
+    sb->charging = 0;
+    lua_sethook(S, NULL, 0, 0);
+    if (tripped(out, name, sb))
+        return 0;
     if (status == LUA_ERRMEM)
-        return fail_limit_memory(L, name, sb);
+        return fail_limit_memory(out, name, sb, o);
     if (status != LUA_OK)
-        return lx_failf(L, "RUNTIME", "%s", sandbox_message(S));
+        return fail_with_message(out, "RUNTIME", S);
 
     struct walk w = {.what = name, .max_bytes = (size_t)o->max_memory};
     if (sb->mem_limit <= SIZE_MAX - EXTRACT_HEADROOM)
@@ -185,14 +222,12 @@ int sb_run_source(lua_State *L, struct sandbox *sb, const char *source, size_t l
     lua_insert(S, -2);
     lua_pushlightuserdata(S, &w);
     status = lua_pcall(S, 2, 1, 0);
+    if (tripped(out, name, sb))
+        return 0;
     if (status != LUA_OK && w.code)
-        return lx_failf(L, w.code, "%s", sandbox_message(S));
-    if (status != LUA_OK) /* collecting only fails otherwise for memory */
-        return fail_limit_memory(L, name, sb);
-
-    if (!lua_checkstack(S, 2 * MAX_DEPTH + 10))
-        return fail_limit_memory(L, name, sb);
-    sb_copy_value(S, lua_gettop(S), L);
+        return fail_with_message(out, w.code, S);
+    /* Collecting only fails otherwise for memory; sending the result walks it again. */
+    if (status != LUA_OK || !lua_checkstack(S, 2 * MAX_DEPTH + 10))
+        return fail_limit_memory(out, name, sb, o);
     return 1;
 }
-

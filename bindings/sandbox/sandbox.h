@@ -7,40 +7,67 @@
 #include <lauxlib.h>
 
 #include <stddef.h>
-#include <stdio.h>
+#include <stdint.h>
 
 #define DEFAULT_MAX_INSTRUCTIONS 10000000
 #define DEFAULT_MAX_MEMORY (64 * 1024 * 1024)
+#define DEFAULT_MAX_TIME 2.0 /* seconds */
+#define MAX_MAX_TIME 3600.0
 /* The count hook fires every HOOK_EVERY instructions; a new coroutine is charged as much, since
  * its own count starts afresh. */
 #define HOOK_EVERY 100
+/* Work done in C is charged one instruction per BYTES_PER_INSTRUCTION bytes allocated or read
+ * (about what copying them costs next to a VM instruction), and compiling with load one
+ * instruction per byte of source. */
+#define BYTES_PER_INSTRUCTION 16
+#define COMPILE_STEPS_PER_BYTE 1
 /* Bounds on the data copied out of the sandbox: nesting, tables plus keys, and string bytes
  * (the byte bound is the memory cap: a string shared a million times would be copied as often). */
 #define MAX_DEPTH 64
 #define MAX_ENTRIES (1 << 20)
 
-/* One run: the sandbox state, its accounting (the allocator's and the hook's user data), and the
- * config file being read. Lives in a to-be-closed userdata of the host, so every exit path,
- * errors included, closes the sandbox state. */
+/* Why a run was stopped; once set it stays (see limits.c). */
+enum { TRIP_NONE, TRIP_STEPS, TRIP_TIME };
+
+/* One run's accounting: the allocator's and the hook's user data. */
 struct sandbox {
     lua_State *S;
     size_t mem_used, mem_limit;
     lua_Integer steps, max_steps;
-    int hook_every; /* HOOK_EVERY, or less for a smaller budget */
-    int steps_exceeded;
-    char where[160]; /* position where the instruction budget ran out */
-    FILE *file;
-    char *source;
+    int hook_every;    /* HOOK_EVERY, or less for a smaller budget */
+    int use_hook;      /* the count hook is set */
+    int charging;      /* the config's code runs: what it allocates is charged */
+    int tripped;       /* TRIP_NONE, or the limit that ran out */
+    double max_time;   /* seconds of wall-clock time, 0 for none */
+    int64_t deadline;  /* CLOCK_MONOTONIC ns: the end of max_time */
+    unsigned alloc_calls;
+    char where[160];   /* position where the limit ran out */
 };
 
-/* ---- limits.c: memory through the allocator, instructions through a count hook ---- */
+/* What sandbox.run was asked for (read and checked in the host). */
+struct run_opts {
+    lua_Integer max_instructions;
+    lua_Integer max_memory;
+    double max_time;
+    int env; /* stack index of opts.env in the host, 0 if none */
+    int getenv;
+};
+
+/* ---- limits.c: memory through the allocator, CPU through a count hook and charges ---- */
 
 void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 struct sandbox *sb_of(lua_State *S);
+void sb_start_clock(struct sandbox *sb);
 void sb_count_hook(lua_State *S, lua_Debug *ar);
-/* Charge n instructions of work done in C; raises once the budget is spent. level: 0 from the
- * hook (the running Lua function), 1 from a C library function (its caller). */
+/* The count hook on thread S (raising at once when the run is tripped); none if !use_hook. */
+void sb_set_hook(lua_State *S, const struct sandbox *sb);
+/* Charge n instructions of work done in C; raises once the budget is spent or the run is
+ * tripped. level: 0 from the hook (the running Lua function), 1 from a C library function (its
+ * caller). */
 void sb_charge(lua_State *S, struct sandbox *sb, lua_Integer n, int level);
+void sb_charge_bytes(lua_State *S, size_t bytes, int level);
+/* Trip the run for why (TRIP_STEPS or TRIP_TIME) and raise. */
+int sb_trip(lua_State *S, struct sandbox *sb, int why, int level);
 
 /* ---- match.c: string.find, match, gmatch and gsub, charged to the budget ---- */
 
@@ -72,15 +99,21 @@ void sb_copy_value(lua_State *from, int idx, lua_State *to);
 
 /* ---- run.c: one run of a chunk ---- */
 
-struct run_opts {
-    lua_Integer max_instructions;
-    lua_Integer max_memory;
-    int env; /* stack index of opts.env in the host, 0 if none */
-    int getenv;
+/* How a run ended: a result (at the top of the sandbox's stack), or a failure. */
+struct outcome {
+    const char *code;      /* NULL for a result */
+    const char *message;   /* points into text, or to a string in the sandbox state */
+    size_t message_len;
+    char text[4352];
 };
 
-/* Run source in sb's fresh state; pushes the result table, or nil, message, code. */
-int sb_run_source(lua_State *L, struct sandbox *sb, const char *source, size_t len,
-                  const char *chunkname, const struct run_opts *o);
+/* Run source in a fresh state of sb's; host and o->env give opts.env (the host's stack has
+ * room for a walk over it). 1: the result table is at the top of sb->S; 0: a failure, in out.
+ * Never raises. */
+int sb_run(struct sandbox *sb, lua_State *host, const char *source, size_t len,
+           const char *chunkname, const struct run_opts *o, struct outcome *out);
+
+/* The name of the chunk for messages: "@path" and "=name" lose their mark. */
+const char *sb_display_name(const char *chunkname);
 
 #endif

@@ -1,16 +1,18 @@
 /* bindings/l_sandbox.c: the `xlua.sandbox` module: sandbox.run and run_file, their options, and
  * the handle that ends a run on every path. The sandbox itself lives in bindings/sandbox/.
  *
- * A config chunk runs in a separate, fresh Lua state (pure libraries only, an instruction budget,
- * a time limit, a memory cap) and only plain data comes out.
+ * A config chunk runs in a fresh Lua state (pure libraries only, an instruction budget, a time
+ * limit, a memory cap) inside a process of its own that the OS limits too, and only plain data
+ * comes out.
  *
  * Why a separate state rather than a restricted _ENV: nothing the config can reach (string
  * metatable, registry, finalizers, coroutines) is shared with the host, memory is bounded for
- * real by the allocator, and lua_close ends everything the config made.
+ * real by the allocator. Why a process too: the OS bounds it even if the Lua-level limits had
+ * a hole, and its end ends everything the config made.
  *
  * Ctrl-C: the host interrupts Lua code with a hook on its own state, which cannot fire while
- * the sandbox runs. A run is bounded by its limits, and the host's pending hook fires as soon
- * as sandbox.run returns; a second Ctrl-C kills the process as usual. */
+ * the host waits for the sandbox process; the wait ends when that hook is armed (or when the
+ * process dies of the same Ctrl-C), sandbox.run returns INTERRUPTED, and the hook fires. */
 #include "lhelpers.h"
 #include "sandbox/sandbox.h"
 
@@ -22,22 +24,18 @@
 
 #define HANDLE_MT "xlua.sandbox.run"
 
-/* One call of run or run_file: the config file being read and the sandbox. Lives in a
- * to-be-closed userdata, so every exit path, errors included, closes the sandbox state. */
+/* One call of run or run_file: the config file being read and the sandbox process. Lives in a
+ * to-be-closed userdata, so every exit path, errors included, kills and reaps the process. */
 struct handle {
     FILE *file;
     char *source;
-    struct sandbox sb;
+    struct child child;
 };
 
 static int handle_close(lua_State *L)
 {
     struct handle *h = luaL_checkudata(L, 1, HANDLE_MT);
-    if (h->sb.S) {
-        lua_State *S = h->sb.S;
-        h->sb.S = NULL;
-        lua_close(S);
-    }
+    sb_child_close(&h->child);
     if (h->file) {
         fclose(h->file);
         h->file = NULL;
@@ -52,6 +50,7 @@ static struct handle *new_handle(lua_State *L)
 {
     struct handle *h = lua_newuserdatauv(L, sizeof *h, 0);
     memset(h, 0, sizeof *h);
+    h->child.fd = -1;
     luaL_setmetatable(L, HANDLE_MT);
     lua_toclose(L, -1);
     return h;
@@ -74,39 +73,20 @@ static double optfield_seconds(lua_State *L, int t, const char *field, double de
     return v;
 }
 
-static int run_source(lua_State *L, struct handle *h, const char *source, size_t len,
-                      const char *chunkname, const struct run_opts *o)
-{
-    if (len > 0 && source[0] == LUA_SIGNATURE[0])
-        return lx_failf(L, "BINARY", "%s: a binary chunk is refused: a config is Lua source",
-                        sb_display_name(chunkname));
-    luaL_checkstack(L, 2 * MAX_DEPTH + 3 * MAX_DEPTH + 20, "sandbox: no stack space");
-    struct outcome out;
-    int top = lua_gettop(L);
-    int ok = sb_run(&h->sb, L, source, len, chunkname, o, &out);
-    lua_settop(L, top);
-    if (!ok) {
-        lua_pushnil(L);
-        lua_pushlstring(L, out.message, out.message_len);
-        lua_pushstring(L, out.code);
-        return 3;
-    }
-    sb_copy_value(h->sb.S, lua_gettop(h->sb.S), L);
-    return 1;
-}
-
 /* Reads opts at arg; leaves opts.env (checked: string keys, plain data) on the stack. */
 static void read_opts(lua_State *L, int arg, struct run_opts *o)
 {
     o->max_instructions = DEFAULT_MAX_INSTRUCTIONS;
     o->max_memory = DEFAULT_MAX_MEMORY;
     o->max_time = DEFAULT_MAX_TIME;
+    o->in_process_limits = 1;
     o->env = 0;
     o->getenv = 1;
     if (lua_isnoneornil(L, arg))
         return;
     luaL_checktype(L, arg, LUA_TTABLE);
     o->getenv = lx_optfield_bool(L, arg, "getenv", o->getenv);
+    o->in_process_limits = lx_optfield_bool(L, arg, "in_process_limits", 1);
     o->max_time = optfield_seconds(L, arg, "max_time", o->max_time);
     o->max_instructions = lx_optfield_int(L, arg, "max_instructions", o->max_instructions, 1,
                                           LUA_MAXINTEGER);
@@ -143,7 +123,7 @@ static int l_run(lua_State *L)
     struct run_opts o;
     read_opts(L, 3, &o);
     struct handle *h = new_handle(L);
-    return run_source(L, h, source, len, chunkname, &o);
+    return sb_run_in_child(L, &h->child, source, len, chunkname, &o);
 }
 
 /* sandbox.run_file(path [, opts]) -> result | nil, message, code; the chunk is named "@path". */
@@ -186,7 +166,19 @@ static int l_run_file(lua_State *L)
     if (len > limit)
         return lx_failf(L, "LIMIT_MEMORY", "%s: the file is larger than the memory limit", path);
     const char *chunkname = lua_pushfstring(L, "@%s", path);
-    return run_source(L, h, h->source, len, chunkname, &o);
+    return sb_run_in_child(L, &h->child, h->source, len, chunkname, &o);
+}
+
+/* sandbox._read_reply(bytes [, max_memory]) -> what run makes of a sandbox process's reply:
+ * for the specs, which feed it hostile bytes. */
+static int l_read_reply(lua_State *L)
+{
+    size_t len;
+    const char *reply = luaL_checklstring(L, 1, &len);
+    lua_Integer max_memory = luaL_optinteger(L, 2, DEFAULT_MAX_MEMORY);
+    luaL_argcheck(L, max_memory >= 0, 2, "a size expected");
+    int n = sb_push_reply(L, reply, len, (size_t)max_memory);
+    return n ? n : lx_failf(L, "CRASHED", "the sandbox process sent a malformed reply");
 }
 
 int luaopen_xlua_sandbox(lua_State *L)
@@ -203,6 +195,8 @@ int luaopen_xlua_sandbox(lua_State *L)
     lua_setfield(L, -2, "run");
     lua_pushcfunction(L, l_run_file);
     lua_setfield(L, -2, "run_file");
+    lua_pushcfunction(L, l_read_reply);
+    lua_setfield(L, -2, "_read_reply");
     lx_setint(L, "DEFAULT_MAX_INSTRUCTIONS", DEFAULT_MAX_INSTRUCTIONS);
     lx_setint(L, "DEFAULT_MAX_MEMORY", DEFAULT_MAX_MEMORY);
     lua_pushnumber(L, DEFAULT_MAX_TIME);

@@ -211,6 +211,7 @@ describe("xlua.sandbox", function()
       assert.has_error(function() run("x = 1", { max_time = 0 }) end)
       assert.has_error(function() run("x = 1", { max_time = "1" }) end)
       assert.has_error(function() run("x = 1", { max_time = 1e9 }) end)
+      assert.has_error(function() run("x = 1", { in_process_limits = 0 }) end)
       ok([[x = 1]], { getenv = false, max_instructions = 1000.0, max_time = 0.5 })
     end)
   end)
@@ -555,7 +556,7 @@ describe("xlua.sandbox", function()
 
   -- Each escape below ran for minutes (or forever) before the limits held. The runs get a
   -- small budget, and every one must end within HANG_GUARD seconds: a regression fails fast
-  -- (the time limit ends a run at the latest) instead of hanging CI.
+  -- (the OS limits of the sandbox process end it at the latest) instead of hanging CI.
   describe("holds its limits", function()
     local system = require("system")
     local HANG_GUARD = 10
@@ -777,6 +778,112 @@ describe("xlua.sandbox", function()
         local _, _, code = run(big, { max_time = 0.001 })
         assert.equal("LIMIT_TIME", code)
       end)
+    end)
+
+    describe("with only the OS limits of the sandbox process (in_process_limits = false)", function()
+      local OS_ONLY = { in_process_limits = false, max_time = 0.5, max_memory = 16 * 1024 * 1024 }
+
+      it("kills a config that runs past its CPU time", function()
+        -- the CPU limit, or on a loaded machine the wall-clock limit, whichever comes first
+        assert.matches("the sandbox process was killed", stopped("LIMIT_TIME", [[
+          xpcall(function() while true do end end, function() while true do end end)
+        ]], OS_ONLY))
+      end)
+
+      it("refuses memory past the address space it may add", function()
+        stopped("LIMIT_MEMORY", [[
+          local s, t = ("x"):rep(2^20), {}
+          for i = 1, math.maxinteger do t[i] = s .. i end
+        ]], OS_ONLY)
+      end)
+
+      it("still runs a config and returns its values", function()
+        assert.same({ name = "web1" }, ok([[name = "web1"]], OS_ONLY))
+      end)
+    end)
+  end)
+
+  describe("runs each config in a process of its own", function()
+    local function shell(cmd)
+      local p = io.popen(cmd)
+      local out = p:read("a")
+      p:close()
+      return out
+    end
+
+    -- The state of a process ("Z" for a zombie), or "gone".
+    local function state(pid)
+      local f = io.open("/proc/" .. pid .. "/stat")
+      if not f then return "gone" end
+      local s = f:read("a")
+      f:close()
+      return s:match("^%d+ %b() (%a)")
+    end
+
+    it("stops the run on Ctrl-C (SIGINT) and leaves no process behind", function()
+      local dir = helper.tmpdir()
+      local script = [[
+        local r, m, c = require("xlua.sandbox").run("while true do end", "=spin",
+          { max_instructions = 1e15, max_time = 60 })
+        print(c)
+      ]]
+      local out = shell(("%s -e %s 2>%s/err & pid=$!; sleep 0.5; "
+        .. "child=$(cat /proc/$pid/task/$pid/children); kill -INT $pid; wait $pid; "
+        .. "echo rc=$?; echo child=$child"):format(helper.xlua, helper.shell_quote(script), dir))
+      assert.matches("rc=1", out)
+      assert.matches("interrupted!", helper.slurp(dir .. "/err"))
+      local child = out:match("child=(%d+)")
+      assert.is_not_nil(child, out)
+      local st = state(child)
+      assert.is_true(st == "gone" or st == "Z", st)
+    end)
+
+    it("never outlives the host", function()
+      local script = [[require("xlua.sandbox").run("while true do end", "=spin",
+        { max_instructions = 1e15, max_time = 60 })]]
+      local out = shell(("%s -e %s & pid=$!; sleep 0.5; "
+        .. "child=$(cat /proc/$pid/task/$pid/children); kill -9 $pid; wait $pid 2>/dev/null; "
+        .. "sleep 0.2; echo child=$child"):format(helper.xlua, helper.shell_quote(script)))
+      local child = out:match("child=(%d+)")
+      assert.is_not_nil(child, out)
+      local st = state(child)
+      assert.is_true(st == "gone" or st == "Z", st)
+    end)
+
+    it("reads the process's reply as hostile bytes", function()
+      local read = sandbox._read_reply
+      local function str(s) return "s" .. string.pack("=I8", #s) .. s end
+      local function int(i) return "i" .. string.pack("=i8", i) end
+      local good = "XSB1R" .. "t" .. str("name") .. str("web1") .. int(1) .. "t" .. int(1) .. "T" .. "e"
+        .. str("f") .. "d" .. string.pack("=d", 1.5) .. "e"
+      assert.same({ name = "web1", [1] = { true }, f = 1.5 }, read(good))
+      for i = 0, #good - 1 do -- cut anywhere
+        local r, _, code = read(good:sub(1, i))
+        assert.is_nil(r)
+        assert.equal("CRASHED", code)
+      end
+      local bad = {
+        good .. "x",                                             -- trailing bytes
+        "XSB2" .. good:sub(5),                                   -- magic
+        "XSB1R" .. str("x"),                                     -- not a table
+        "XSB1Rt" .. "d" .. string.pack("=d", 1) .. "Te",         -- float key
+        "XSB1Rt" .. "t" .. "e" .. "Te",                          -- table key
+        "XSB1Rt" .. "s" .. string.pack("=I8", 2^62) .. "x" .. "Te", -- length past the end
+        "XSB1R" .. ("t" .. int(1)):rep(100) .. "T" .. ("e"):rep(100), -- too deep
+        "XSB1F" .. "\200" .. str("message"),                     -- unknown code
+        "XSB1F" .. "\1" .. str("message") .. "x",
+        "XSB1Q",
+      }
+      for _, b in ipairs(bad) do
+        local r, _, code = read(b)
+        assert.is_nil(r)
+        assert.equal("CRASHED", code)
+      end
+      local big = "XSB1Rt" .. str("s") .. str(("x"):rep(100)) .. "e"
+      assert.equal("CRASHED", select(3, read(big, 64)))
+      assert.is_table(read(big, 200))
+      local r, msg, code = read("XSB1F" .. "\1" .. str("test.lua:1: boom"))
+      assert.same({ nil, "test.lua:1: boom", "RUNTIME" }, { r, msg, code })
     end)
   end)
 end)

@@ -330,6 +330,18 @@ static int safe_utf8_walk(lua_State *S)
 
 /* ---- os ---- */
 
+/* os.getenv: the sandbox process names its time zone in TZ where the host has none (see
+ * process.c); the config sees the host's environment. */
+static int safe_getenv(lua_State *S)
+{
+    const char *name = luaL_checkstring(S, 1);
+    if (sb_of(S)->tz_pinned && strcmp(name, "TZ") == 0) {
+        luaL_pushfail(S);
+        return 1;
+    }
+    return call_original(S);
+}
+
 /* os.date formats a conversion at a time, each costing more than its bytes. */
 static int safe_date(lua_State *S)
 {
@@ -446,7 +458,9 @@ void sb_open_libs(lua_State *S, int with_getenv)
     lua_createtable(S, 0, 5);
     for (const char *const *name = os_pure + !with_getenv; *name; name++) {
         lua_getfield(S, full_os, *name);
-        if (strcmp(*name, "date") == 0)
+        if (strcmp(*name, "getenv") == 0)
+            lua_pushcclosure(S, safe_getenv, 1);
+        else if (strcmp(*name, "date") == 0)
             lua_pushcclosure(S, safe_date, 1);
         lua_setfield(S, -2, *name);
     }

@@ -1,5 +1,5 @@
-/* bindings/sandbox/run.c: one run of a config chunk: a fresh limited state, its setup, the
- * protected call, and collecting the result as checked plain data. */
+/* bindings/sandbox/run.c: one run of a config chunk, in the sandbox process: a fresh limited
+ * state, its setup, the protected call, and collecting the result as checked plain data. */
 #include "sandbox.h"
 
 #include <stdarg.h>
@@ -151,9 +151,9 @@ static int fail_with_message(struct outcome *out, const char *code, lua_State *S
 static int fail_limit_memory(struct outcome *out, const char *name, const struct sandbox *sb,
                              const struct run_opts *o)
 {
-    (void)o;
-    return fail(out, "LIMIT_MEMORY", "%s: memory limit (%zu bytes) exceeded", name,
-                sb->mem_limit);
+    /* Without the allocator's cap, what ran out is the address space the OS allows. */
+    size_t limit = sb->use_hook ? sb->mem_limit : (size_t)o->max_memory;
+    return fail(out, "LIMIT_MEMORY", "%s: memory limit (%zu bytes) exceeded", name, limit);
 }
 
 /* A tripped run fails for its limit whatever else happened: the config may have caught the
@@ -175,11 +175,11 @@ int sb_run(struct sandbox *sb, lua_State *host, const char *source, size_t len,
 {
     const char *name = sb_display_name(chunkname);
     memset(out, 0, sizeof *out);
-    sb->use_hook = 1;
-    sb->mem_limit = (size_t)o->max_memory;
-    sb->max_steps = o->max_instructions;
+    sb->use_hook = o->in_process_limits;
+    sb->mem_limit = sb->use_hook ? (size_t)o->max_memory : SIZE_MAX;
+    sb->max_steps = sb->use_hook ? o->max_instructions : LUA_MAXINTEGER;
     sb->hook_every = o->max_instructions < HOOK_EVERY ? (int)o->max_instructions : HOOK_EVERY;
-    sb->max_time = o->max_time;
+    sb->max_time = sb->use_hook ? o->max_time : 0;
     sb_start_clock(sb);
     lua_State *S = sb->S = lua_newstate(sb_alloc, sb);
     if (S == NULL)

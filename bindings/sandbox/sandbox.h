@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define DEFAULT_MAX_INSTRUCTIONS 10000000
 #define DEFAULT_MAX_MEMORY (64 * 1024 * 1024)
@@ -29,18 +30,19 @@
 /* Why a run was stopped; once set it stays (see limits.c). */
 enum { TRIP_NONE, TRIP_STEPS, TRIP_TIME };
 
-/* One run's accounting: the allocator's and the hook's user data. */
+/* One run's accounting, in the sandbox process: the allocator's and the hook's user data. */
 struct sandbox {
     lua_State *S;
     size_t mem_used, mem_limit;
     lua_Integer steps, max_steps;
     int hook_every;    /* HOOK_EVERY, or less for a smaller budget */
-    int use_hook;      /* the count hook is set */
+    int use_hook;      /* 0 with opts.in_process_limits = false: only the OS bounds the run */
     int charging;      /* the config's code runs: what it allocates is charged */
     int tripped;       /* TRIP_NONE, or the limit that ran out */
     double max_time;   /* seconds of wall-clock time, 0 for none */
     int64_t deadline;  /* CLOCK_MONOTONIC ns: the end of max_time */
     unsigned alloc_calls;
+    int tz_pinned;     /* TZ was set in the process's environment for the zone file */
     char where[160];   /* position where the limit ran out */
 };
 
@@ -49,6 +51,7 @@ struct run_opts {
     lua_Integer max_instructions;
     lua_Integer max_memory;
     double max_time;
+    int in_process_limits;
     int env; /* stack index of opts.env in the host, 0 if none */
     int getenv;
 };
@@ -97,7 +100,7 @@ struct walk {
 void sb_check_value(lua_State *F, int idx, int depth, struct walk *w);
 void sb_copy_value(lua_State *from, int idx, lua_State *to);
 
-/* ---- run.c: one run of a chunk ---- */
+/* ---- run.c: one run of a chunk, inside the sandbox process ---- */
 
 /* How a run ended: a result (at the top of the sandbox's stack), or a failure. */
 struct outcome {
@@ -115,5 +118,38 @@ int sb_run(struct sandbox *sb, lua_State *host, const char *source, size_t len,
 
 /* The name of the chunk for messages: "@path" and "=name" lose their mark. */
 const char *sb_display_name(const char *chunkname);
+
+/* ---- wire.c: the sandbox process's reply, written there and read by the host ---- */
+
+/* Write the outcome (with the result at the top of S) to fd; 0, or -1 with errno. */
+int sb_send_outcome(int fd, lua_State *S, const struct outcome *out);
+/* Push the reply of len bytes onto L: the result table (returns 1), or nil, message, code
+ * (returns 3). The bytes are hostile: anything malformed or over max_memory's bounds gives
+ * 0 and pushes nothing. Raises only for the host's own memory. */
+int sb_push_reply(lua_State *L, const char *reply, size_t len, size_t max_memory);
+/* The most bytes a well-formed reply can have under max_memory. */
+size_t sb_reply_limit(size_t max_memory);
+
+/* ---- process.c: the sandbox process and its OS limits ---- */
+
+/* The host's view of a sandbox process; lives in the run's to-be-closed handle. */
+struct child {
+    pid_t pid; /* 0 when none is running (or it was reaped) */
+    int fd;    /* read end of the reply pipe, -1 when closed */
+    char *reply;
+    size_t len, cap;
+};
+
+/* Run the chunk in a new sandbox process and push what sandbox.run returns. */
+int sb_run_in_child(lua_State *L, struct child *c, const char *source, size_t len,
+                    const char *chunkname, const struct run_opts *o);
+/* Kill and reap the process if it still runs, close the pipe, free the reply. Idempotent. */
+void sb_child_close(struct child *c);
+
+/* ---- seccomp.c ---- */
+
+/* Allow from now on only the system calls a running Lua state needs, and writes to out_fd;
+ * any other kills the process. 0, or -1 with errno (not supported here). */
+int sb_seccomp_lock(int out_fd);
 
 #endif

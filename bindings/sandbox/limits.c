@@ -91,9 +91,13 @@ int sb_trip(lua_State *S, struct sandbox *sb, int why, int level)
         lua_pop(S, 1);
     }
     sb->steps = sb->max_steps;
-    /* Raise again at every later instruction of this thread (the others have the hook too and
-     * raise at their next firing), so a pcall in the config cannot swallow the limit. */
+    /* Raise again at every later instruction of this thread and of the main one (where the
+     * error goes on, and __close methods run), so a pcall in the config cannot swallow the
+     * limit; the other coroutines have the hook too and raise at their next firing. */
     lua_sethook(S, sb_count_hook, LUA_MASKCOUNT, 1);
+    if (lua_rawgeti(S, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD) == LUA_TTHREAD)
+        lua_sethook(lua_tothread(S, -1), sb_count_hook, LUA_MASKCOUNT, 1);
+    lua_pop(S, 1);
     if (sb->tripped == TRIP_TIME)
         return luaL_error(S, "time limit (%g s) exceeded", sb->max_time);
     return luaL_error(S, "instruction limit (%I) exceeded", (LUAI_UACINT)sb->max_steps);

@@ -820,18 +820,41 @@ describe("xlua.sandbox", function()
       return s:match("^%d+ %b() (%a)")
     end
 
-    it("stops the run on Ctrl-C (SIGINT) and leaves no process behind", function()
-      local dir = helper.tmpdir()
+    -- Starts a host whose config spins (its stderr to err), and half a second later runs the
+    -- shell commands after, with $pid the host and $child the sandbox process; their output.
+    local function while_spinning(err, after)
       local script = [[
         local r, m, c = require("xlua.sandbox").run("while true do end", "=spin",
           { max_instructions = 1e15, max_time = 60 })
         print(c)
       ]]
-      local out = shell(("%s -e %s 2>%s/err & pid=$!; sleep 0.5; "
-        .. "child=$(cat /proc/$pid/task/$pid/children); kill -INT $pid; wait $pid; "
-        .. "echo rc=$?; echo child=$child"):format(helper.xlua, helper.shell_quote(script), dir))
+      return shell(("%s -e %s 2>%s & pid=$!; sleep 0.5; "
+        .. "child=$(cat /proc/$pid/task/$pid/children | tr -d ' '); echo child=$child; %s")
+        :format(helper.xlua, helper.shell_quote(script), err, after))
+    end
+
+    it("locks the process down: seccomp, no new privileges, OS limits, one fd", function()
+      local out = while_spinning("/dev/null", "cat /proc/$child/status /proc/$child/limits; "
+        .. "echo fds=$(ls /proc/$child/fd 2>/dev/null); kill -9 $pid; wait $pid 2>/dev/null")
+      assert.matches("child=%d+", out)
+      assert.matches("NoNewPrivs:%s+1", out)
+      assert.matches("Seccomp:%s+2", out) -- a filter
+      assert.matches("Max cpu time%s+61%s+62%s+seconds", out) -- ceil(max_time) + 1, then SIGKILL
+      assert.matches("Max core file size%s+0%s+0", out)
+      assert.matches("Max open files%s+0%s+0", out)
+      assert.matches("Max file size%s+0%s+0", out)
+      assert.matches("Max address space%s+%d+", out)
+      local fds = out:match("fds=([^\n]*)") -- empty unless root (the process is not dumpable)
+      if fds ~= "" then
+        assert.matches("^%d+$", fds) -- the reply pipe alone
+      end
+    end)
+
+    it("stops the run on Ctrl-C (SIGINT) and leaves no process behind", function()
+      local err = helper.tmpdir() .. "/err"
+      local out = while_spinning(err, "kill -INT $pid; wait $pid; echo rc=$?")
       assert.matches("rc=1", out)
-      assert.matches("interrupted!", helper.slurp(dir .. "/err"))
+      assert.matches("interrupted!", helper.slurp(err))
       local child = out:match("child=(%d+)")
       assert.is_not_nil(child, out)
       local st = state(child)
@@ -839,11 +862,7 @@ describe("xlua.sandbox", function()
     end)
 
     it("never outlives the host", function()
-      local script = [[require("xlua.sandbox").run("while true do end", "=spin",
-        { max_instructions = 1e15, max_time = 60 })]]
-      local out = shell(("%s -e %s & pid=$!; sleep 0.5; "
-        .. "child=$(cat /proc/$pid/task/$pid/children); kill -9 $pid; wait $pid 2>/dev/null; "
-        .. "sleep 0.2; echo child=$child"):format(helper.xlua, helper.shell_quote(script)))
+      local out = while_spinning("/dev/null", "kill -9 $pid; wait $pid 2>/dev/null; sleep 0.2")
       local child = out:match("child=(%d+)")
       assert.is_not_nil(child, out)
       local st = state(child)

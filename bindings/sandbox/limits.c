@@ -1,5 +1,6 @@
 /* bindings/sandbox/limits.c: the sandbox's accounting: memory through its allocator, and CPU
- * through a count hook, a deadline, and the charges for work done in C (allocations included).
+ * through a count hook, a CPU time limit, and the charges for work done in C (allocations
+ * included).
  *
  * Once a limit runs out the run is "tripped" for good: every later hook firing, charge and
  * growing allocation fails at once, whatever thread or handler the config is in, so a pcall,
@@ -14,8 +15,8 @@
 /* The allocator reads the clock every so many calls: reading it is cheap but not free. */
 #define CLOCK_EVERY_ALLOCS 16
 
-/* A coarse clock (a few ms of resolution) costs a few ns through the vDSO: fine for a deadline
- * of seconds, and cheap enough for every hook firing. */
+/* A coarse clock (a few ms of resolution) costs a few ns through the vDSO: cheap enough for
+ * every hook firing. */
 static int64_t now_ns(void)
 {
     struct timespec ts;
@@ -26,14 +27,34 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-void sb_start_clock(struct sandbox *sb)
+/* The process's CPU time: a system call, read only when the limit may be near. */
+static int64_t cpu_ns(void)
 {
-    sb->deadline = sb->max_time > 0 ? now_ns() + (int64_t)(sb->max_time * 1e9) : INT64_MAX;
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int past_deadline(const struct sandbox *sb)
+void sb_start_clock(struct sandbox *sb)
 {
-    return now_ns() > sb->deadline;
+    sb->time_limit = sb->max_time > 0 ? (int64_t)(sb->max_time * 1e9) : 0;
+    sb->cpu_start = sb->time_limit ? cpu_ns() : 0;
+    sb->deadline = sb->time_limit ? now_ns() + sb->time_limit : INT64_MAX;
+}
+
+/* The limit is CPU time, so that a loaded machine does not fail a config that is within it.
+ * CPU time cannot run faster than the wall clock: only once the wall-clock deadline passed is
+ * the CPU clock read, and the deadline moved to when the CPU time left could be used up. */
+static int out_of_time(struct sandbox *sb)
+{
+    int64_t now = now_ns();
+    if (now <= sb->deadline)
+        return 0;
+    int64_t used = cpu_ns() - sb->cpu_start;
+    if (used >= sb->time_limit)
+        return 1;
+    sb->deadline = now + (sb->time_limit - used);
+    return 0;
 }
 
 void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
@@ -62,7 +83,7 @@ void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
                 return NULL;
             }
             sb->steps += n;
-            if (++sb->alloc_calls % CLOCK_EVERY_ALLOCS == 0 && past_deadline(sb)) {
+            if (++sb->alloc_calls % CLOCK_EVERY_ALLOCS == 0 && out_of_time(sb)) {
                 sb->tripped = TRIP_TIME;
                 return NULL;
             }
@@ -99,7 +120,7 @@ int sb_trip(lua_State *S, struct sandbox *sb, int why, int level)
         lua_sethook(lua_tothread(S, -1), sb_count_hook, LUA_MASKCOUNT, 1);
     lua_pop(S, 1);
     if (sb->tripped == TRIP_TIME)
-        return luaL_error(S, "time limit (%g s) exceeded", sb->max_time);
+        return luaL_error(S, "CPU time limit (%g s) exceeded", sb->max_time);
     return luaL_error(S, "instruction limit (%I) exceeded", (LUAI_UACINT)sb->max_steps);
 }
 
@@ -120,8 +141,9 @@ void sb_count_hook(lua_State *S, lua_Debug *ar)
     (void)ar;
     struct sandbox *sb = sb_of(S);
     /* Instructions that cost more than one step (comparing or hashing long strings, copying
-     * many varargs, scanning a sparse table) are bounded by the clock, read at every firing. */
-    if (!sb->tripped && past_deadline(sb))
+     * many varargs, scanning a sparse table) are bounded by the time limit, seen to at every
+     * firing. */
+    if (!sb->tripped && out_of_time(sb))
         sb_trip(S, sb, TRIP_TIME, 0);
     sb_charge(S, sb, sb->hook_every, 0);
 }

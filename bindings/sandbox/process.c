@@ -27,8 +27,9 @@
 /* Address space the process may add to what it inherited, beyond twice the memory cap (the
  * allocator's overhead and the C library's own needs; Lua's memory is capped by then). */
 #define AS_HEADROOM (64L * 1024 * 1024)
-/* Seconds the host waits past the CPU limit before it kills the process (a loaded machine
- * may give it less CPU than wall-clock time). */
+/* The host kills the process after twice its CPU time limit and WALL_GRACE seconds of
+ * wall-clock time: a loaded machine may give it much less CPU than that, but it never waits
+ * for anything, so it cannot need more wall-clock time than that without being stuck. */
 #define WALL_GRACE 2
 
 static int64_t monotonic_ns(void)
@@ -38,11 +39,16 @@ static int64_t monotonic_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* CPU seconds the process may use: the in-process deadline (max_time, wall-clock) comes
- * first whenever the hook is right. */
+/* CPU seconds the process may use: the in-process limit (max_time) comes first whenever the
+ * hook is right. */
 static rlim_t cpu_limit(const struct run_opts *o)
 {
     return (rlim_t)ceil(o->max_time) + 1;
+}
+
+static int wall_limit(const struct run_opts *o)
+{
+    return 2 * (int)cpu_limit(o) + WALL_GRACE;
 }
 
 /* ---- in the sandbox process ---- */
@@ -242,7 +248,7 @@ static int conclude(lua_State *L, struct child *c, enum wait_end end, int err, i
         return lx_failf(L, "INTERRUPTED", "%s: interrupted", name);
     if (end == TIMED_OUT)
         return lx_failf(L, "LIMIT_TIME", "%s: wall-clock time limit (%d s) exceeded: the "
-                        "sandbox process was killed", name, (int)cpu_limit(o) + WALL_GRACE);
+                        "sandbox process was killed", name, wall_limit(o));
     if (end == READ_FAILED)
         return lx_failf(L, xerr_errno_code(err), "%s: reading the sandbox process's reply: %s",
                         name, strerror(err));
@@ -306,7 +312,7 @@ int sb_run_in_child(lua_State *L, struct child *c, const char *source, size_t le
                         name, strerror(err));
     c->pid = pid;
 
-    int64_t deadline = monotonic_ns() + ((int64_t)cpu_limit(o) + WALL_GRACE) * 1000000000;
+    int64_t deadline = monotonic_ns() + (int64_t)wall_limit(o) * 1000000000;
     enum wait_end end = read_reply(c, M, deadline, sb_reply_limit((size_t)o->max_memory), &err);
     if (end != REPLIED)
         kill(pid, SIGKILL);

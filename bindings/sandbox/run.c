@@ -163,7 +163,7 @@ static int tripped(struct outcome *out, const char *name, const struct sandbox *
     const char *where = sb->where[0] ? sb->where : name;
     const char *sep = sb->where[0] ? "" : ": ";
     if (sb->tripped == TRIP_TIME)
-        fail(out, "LIMIT_TIME", "%s%stime limit (%g s) exceeded", where, sep, sb->max_time);
+        fail(out, "LIMIT_TIME", "%s%sCPU time limit (%g s) exceeded", where, sep, sb->max_time);
     else if (sb->tripped == TRIP_STEPS)
         fail(out, "LIMIT_INSTRUCTIONS", "%s%sinstruction limit (%lld) exceeded", where, sep,
              (long long)sb->max_steps);

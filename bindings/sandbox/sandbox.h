@@ -12,7 +12,7 @@
 
 #define DEFAULT_MAX_INSTRUCTIONS 10000000
 #define DEFAULT_MAX_MEMORY (64 * 1024 * 1024)
-#define DEFAULT_MAX_TIME 2.0 /* seconds */
+#define DEFAULT_MAX_TIME 2.0 /* seconds of CPU time */
 #define MAX_MAX_TIME 3600.0
 /* The count hook fires every HOOK_EVERY instructions; a new coroutine is charged as much, since
  * its own count starts afresh. */
@@ -39,8 +39,9 @@ struct sandbox {
     int use_hook;      /* 0 with opts.in_process_limits = false: only the OS bounds the run */
     int charging;      /* the config's code runs: what it allocates is charged */
     int tripped;       /* TRIP_NONE, or the limit that ran out */
-    double max_time;   /* seconds of wall-clock time, 0 for none */
-    int64_t deadline;  /* CLOCK_MONOTONIC ns: the end of max_time */
+    double max_time;   /* seconds of CPU time, 0 for none */
+    int64_t time_limit, cpu_start; /* max_time, and the CPU time at the start, in ns */
+    int64_t deadline;  /* CLOCK_MONOTONIC ns before which the time limit cannot be reached */
     unsigned alloc_calls;
     int tz_pinned;     /* TZ was set in the process's environment for the zone file */
     char where[160];   /* position where the limit ran out */

@@ -70,12 +70,14 @@ void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     if (nsize > osize) {
         if (nsize - osize > sb->mem_limit - sb->mem_used)
             return NULL; /* Lua collects and retries once, then raises a memory error */
-        /* Whatever allocates (concatenation, tostring, string.rep, format, table.concat, ...)
-         * fills the bytes it asked for, in C where the hook cannot see it. An allocator must
-         * not raise: a failed allocation becomes a memory error, reported as the limit. */
+        /* An allocator must not raise: once a limit ran out, a failed allocation becomes a
+         * memory error, which the run reports as that limit. */
+        if (sb->tripped)
+            return NULL;
+        /* Whatever allocates while the config runs (concatenation, tostring, string.rep,
+         * format, table.concat, ...) fills the bytes it asked for, in C where the hook cannot
+         * see it. */
         if (sb->charging) {
-            if (sb->tripped)
-                return NULL;
             lua_Integer n = (lua_Integer)(nsize / BYTES_PER_INSTRUCTION);
             if (n > sb->max_steps - sb->steps) {
                 sb->tripped = TRIP_STEPS;
@@ -83,10 +85,11 @@ void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
                 return NULL;
             }
             sb->steps += n;
-            if (++sb->alloc_calls % CLOCK_EVERY_ALLOCS == 0 && out_of_time(sb)) {
-                sb->tripped = TRIP_TIME;
-                return NULL;
-            }
+        }
+        /* Compiling the config, and collecting its result, too. */
+        if (++sb->alloc_calls % CLOCK_EVERY_ALLOCS == 0 && out_of_time(sb)) {
+            sb->tripped = TRIP_TIME;
+            return NULL;
         }
     }
     void *p = realloc(ptr, nsize);

@@ -74,12 +74,17 @@ describe("xlua.sandbox", function()
         year = tonumber(os.date("%Y", os.time()))
         elapsed = os.difftime(os.time(), os.time()) >= 0
         clock = type(os.clock()) == "number"
+        -- mktime reads the time zone; the sandbox process may read no file by then
+        new_year = os.time({ year = 2020, month = 1, day = 1, hour = 12 })
+        tz = os.getenv("TZ") or "unset"
       ]])
       assert.equal(os.getenv("HOME"), r.home)
       assert.is_true(r.missing)
       assert.equal(tonumber(os.date("%Y")), r.year)
       assert.is_true(r.elapsed)
       assert.is_true(r.clock)
+      assert.equal(os.time({ year = 2020, month = 1, day = 1, hour = 12 }), r.new_year)
+      assert.equal(os.getenv("TZ") or "unset", r.tz)
     end)
 
     it("hides os.getenv with opts.getenv = false", function()
@@ -150,6 +155,7 @@ describe("xlua.sandbox", function()
     it("exposes its defaults", function()
       assert.equal(10000000, sandbox.DEFAULT_MAX_INSTRUCTIONS)
       assert.equal(64 * 1024 * 1024, sandbox.DEFAULT_MAX_MEMORY)
+      assert.equal(2, sandbox.DEFAULT_MAX_TIME)
     end)
   end)
 
@@ -202,7 +208,11 @@ describe("xlua.sandbox", function()
       assert.has_error(function() run("x = 1", { max_instructions = "100000" }) end)
       assert.has_error(function() run("x = 1", { max_memory = 1.5 * 1024 * 1024 + 0.5 }) end)
       assert.has_error(function() run("x = 1", { max_memory = -1 }) end)
-      ok([[x = 1]], { getenv = false, max_instructions = 1000.0 })
+      assert.has_error(function() run("x = 1", { max_time = 0 }) end)
+      assert.has_error(function() run("x = 1", { max_time = "1" }) end)
+      assert.has_error(function() run("x = 1", { max_time = 1e9 }) end)
+      assert.has_error(function() run("x = 1", { in_process_limits = 0 }) end)
+      ok([[x = 1]], { getenv = false, max_instructions = 1000.0, max_time = 0.5 })
     end)
   end)
 
@@ -541,6 +551,358 @@ describe("xlua.sandbox", function()
       end
       collectgarbage()
       assert.is_true(collectgarbage("count") < 64 * 1024)
+    end)
+  end)
+
+  -- Each escape below ran for minutes (or forever) before the limits held. The runs get a
+  -- small budget, and every one must end within HANG_GUARD seconds: a regression fails fast
+  -- (the OS limits of the sandbox process end it at the latest) instead of hanging CI.
+  describe("holds its limits", function()
+    local system = require("system")
+    local HANG_GUARD = 10
+    local SMALL = { max_instructions = 1000000, max_time = 1 }
+
+    -- Runs source, which must fail with code within HANG_GUARD seconds; returns the message.
+    local function stopped(code, source, opts)
+      local t0 = system.monotime()
+      local msg = fails(code, source, opts or SMALL)
+      local took = system.monotime() - t0
+      assert.is_true(took < HANG_GUARD, ("took %.1f s: %s"):format(took, source))
+      return msg
+    end
+
+    describe("when the hook raises, in every handler and coroutine", function()
+      it("does not run xpcall's message handler unbounded", function()
+        stopped("LIMIT_INSTRUCTIONS", [[
+          xpcall(function() while true do end end, function() while true do end end)
+        ]])
+        stopped("LIMIT_INSTRUCTIONS", [[
+          xpcall(function() while true do end end, function(m)
+            for i = 1, math.maxinteger do end
+            return m
+          end)
+        ]])
+        -- a handler of an ordinary error runs, under the budget
+        stopped("LIMIT_INSTRUCTIONS", [[xpcall(error, function() while true do end end)]])
+        assert.same({ "handled" }, ok([[return { select(2, xpcall(error, function() return "handled" end)) }]]))
+      end)
+
+      it("does not run __close methods of a coroutine the limit killed", function()
+        stopped("LIMIT_INSTRUCTIONS", [[
+          local co = coroutine.create(function()
+            local x <close> = setmetatable({}, { __close = function() while true do end end })
+            while true do end
+          end)
+          coroutine.resume(co)
+          coroutine.close(co)
+        ]])
+        stopped("LIMIT_INSTRUCTIONS", [[
+          local co = coroutine.create(function()
+            local x <close> = setmetatable({}, { __close = function() while true do end end })
+            while true do end
+          end)
+          coroutine.resume(co)
+          while true do pcall(coroutine.close, co) end
+        ]])
+        stopped("LIMIT_INSTRUCTIONS", [[
+          local f = coroutine.wrap(function()
+            local x <close> = setmetatable({}, { __close = function() while true do end end })
+            while true do end
+          end)
+          pcall(f)
+          escaped = true
+        ]])
+      end)
+
+      it("still closes a coroutine that failed on its own, with wrap's error", function()
+        local r = ok([[
+          local closed = false
+          local f = coroutine.wrap(function()
+            local x <close> = setmetatable({}, { __close = function() closed = true end })
+            error("inner")
+          end)
+          local fine, err = pcall(f)
+          local co = coroutine.create(function()
+            local y <close> = setmetatable({}, { __close = function() closed2 = true end })
+            coroutine.yield()
+          end)
+          coroutine.resume(co)
+          return { fine = fine, err = err, closed = closed, close = coroutine.close(co),
+                   closed2 = closed2 }
+        ]])
+        assert.same({ fine = false, err = "test.lua:4: inner", closed = true, close = true,
+                      closed2 = true }, r)
+      end)
+
+      it("keeps raising in every coroutine once the budget is spent", function()
+        stopped("LIMIT_INSTRUCTIONS", [[
+          pcall(function() while true do end end)
+          for i = 1, math.maxinteger do
+            pcall(coroutine.wrap(function() for j = 1, math.maxinteger do end end))
+          end
+        ]])
+      end)
+    end)
+
+    describe("charges work done in C", function()
+      it("bytes built: string.rep, upper, lower, reverse, format, concatenation", function()
+        stopped("LIMIT_INSTRUCTIONS", [[for i = 1, 2000 do local s = ("x"):rep(2e7) end]])
+        stopped("LIMIT_INSTRUCTIONS", [[for i = 1, 1e9 do local s = ("x"):rep(2^20, ("y"):rep(10)) end]])
+        for _, f in ipairs({ "upper", "lower", "reverse" }) do
+          stopped("LIMIT_INSTRUCTIONS", ([[
+            local s = ("x"):rep(2^24)
+            for i = 1, 1e9 do local t = s:%s() end
+          ]]):format(f))
+        end
+        stopped("LIMIT_INSTRUCTIONS", [[
+          local s = ("x"):rep(2^24)
+          for i = 1, 1e9 do local t = ("%s"):format(s) end
+        ]])
+        stopped("LIMIT_INSTRUCTIONS", [[
+          local s = ("x"):rep(2^24)
+          for i = 1, 1e9 do local t = tostring(s) .. "y" end
+        ]])
+        stopped("LIMIT_INSTRUCTIONS", [[for i = 1, 1e9 do local s = os.date(("%c"):rep(2^16)) end]])
+      end)
+
+      it("compiling: load of a big string or of a reader's pieces", function()
+        stopped("LIMIT_INSTRUCTIONS", [[
+          local s = ("x = 1 "):rep(2^22)
+          for i = 1, 1000 do load(s) end
+        ]])
+        stopped("LIMIT_INSTRUCTIONS", [[
+          local s = ("x"):rep(2^24)
+          for i = 1, 1e9 do load(function() return s end) end
+        ]])
+      end)
+
+      it("elements visited: table.concat, unpack, sort (with a Lua, C or no comparator)", function()
+        stopped("LIMIT_INSTRUCTIONS", [[
+          local t = {} for i = 1, 1e5 do t[i] = "" end
+          for i = 1, 1e9 do table.concat(t) end
+        ]])
+        stopped("LIMIT_INSTRUCTIONS", [[
+          local t = {} for i = 1, 1e4 do t[i] = ("x"):rep(100) end
+          for i = 1, 1e9 do local s = table.concat(t) end
+        ]])
+        stopped("LIMIT_INSTRUCTIONS", [[
+          table.concat(setmetatable({}, { __index = function() return "" end }), "", 1, 2^40)
+        ]])
+        stopped("LIMIT_INSTRUCTIONS", [[
+          local t = {} for i = 1, 1e5 do t[i] = i end
+          for i = 1, 1e9 do local a = select("#", table.unpack(t)) end
+        ]])
+        for _, cmp in ipairs({ "function(a, b) return a > b end", "math.max", "nil" }) do
+          stopped("LIMIT_INSTRUCTIONS", ([[
+            local t = {} for i = 1, 2^16 do t[i] = -i end
+            for i = 1, 1e9 do table.sort(t, %s) end
+          ]]):format(cmp))
+        end
+      end)
+
+      it("bytes read: utf8, tonumber, byte, pack, find, long patterns and sets", function()
+        stopped("LIMIT_INSTRUCTIONS", [[
+          local s = ("\u{10FFFF}"):rep(2^20)
+          for i = 1, 1e9 do local n = utf8.len(s) end
+        ]])
+        stopped("LIMIT_INSTRUCTIONS", [[
+          local cps = {} for i = 1, 1e4 do cps[i] = 0x10FFFF end
+          for i = 1, 1e9 do local s = utf8.char(table.unpack(cps)) end
+        ]])
+        stopped("LIMIT_INSTRUCTIONS", [[
+          local s = ("\u{10FFFF}"):rep(1e4)
+          for i = 1, 1e9 do local n = select("#", utf8.codepoint(s, 1, -1)) end
+        ]])
+        stopped("LIMIT_INSTRUCTIONS", [[
+          local s = ("1"):rep(2^20)
+          for i = 1, 1e9 do local n = tonumber(s) end
+        ]])
+        stopped("LIMIT_INSTRUCTIONS", [[
+          local s = ("x"):rep(1e5)
+          for i = 1, 1e9 do local n = select("#", s:byte(1, -1)) end
+        ]])
+        stopped("LIMIT_INSTRUCTIONS", [[for i = 1, 1e9 do string.packsize(("i"):rep(2^20)) end]])
+        stopped("LIMIT_INSTRUCTIONS", [[
+          local s = ("x"):rep(2^20)
+          for i = 1, 1e9 do pcall(string.unpack, "z", s) end
+        ]])
+        stopped("LIMIT_INSTRUCTIONS", [[
+          local s = ("x"):rep(2^22)
+          for i = 1, 1e9 do s:find("y", 1, true) end
+        ]])
+        stopped("LIMIT_INSTRUCTIONS", [[
+          local p = ("x"):rep(2^22)
+          for i = 1, 1e9 do ("a"):find(p) end
+        ]])
+        stopped("LIMIT_INSTRUCTIONS", [[
+          local p = "[" .. ("x"):rep(2^20) .. "]"
+          for i = 1, 1e9 do ("aaaaaaaaaaaaaaaa"):find(p) end
+        ]])
+      end)
+
+      it("full collections", function()
+        stopped("LIMIT_INSTRUCTIONS", [[
+          local t = {} for i = 1, 1e5 do t[i] = {} end
+          for i = 1, 1e9 do collectgarbage() end
+        ]])
+      end)
+    end)
+
+    describe("stops what no count sees by the time limit (LIMIT_TIME)", function()
+      it("comparing, coercing or hashing long strings in one instruction", function()
+        stopped("LIMIT_TIME", [[
+          local s, t = ("x"):rep(2^24), ("x"):rep(2^24)
+          local n = 0
+          for i = 1, math.maxinteger do if s == t then n = n + 1 end end
+        ]], { max_time = 0.5 })
+        stopped("LIMIT_TIME", [[
+          local s = ("1"):rep(2^22)
+          for i = 1, math.maxinteger do local n = s + 0 end
+        ]], { max_time = 0.5 })
+      end)
+
+      it("long __index chains and iterators called by hand", function()
+        stopped("LIMIT_TIME", [[
+          local a = {} for i = 1, 1900 do a = setmetatable({}, { __index = a }) end
+          for i = 1, math.maxinteger do local _ = a.x end
+        ]], { max_time = 0.5, max_instructions = 1e12 })
+        stopped("LIMIT_TIME", [[
+          local s = "a" .. ("\x80"):rep(2^22)
+          local f = utf8.codes(s)
+          for i = 1, math.maxinteger do pcall(f, s, 1) end
+        ]], { max_time = 0.5 })
+      end)
+
+      it("counts compiling the config itself", function()
+        local big = ("x = 1\n"):rep(2^20)
+        local _, _, code = run(big, { max_time = 0.001 })
+        assert.equal("LIMIT_TIME", code)
+      end)
+    end)
+
+    describe("with only the OS limits of the sandbox process (in_process_limits = false)", function()
+      local OS_ONLY = { in_process_limits = false, max_time = 0.5, max_memory = 16 * 1024 * 1024 }
+
+      it("kills a config that runs past its CPU time", function()
+        -- the CPU limit, or on a loaded machine the wall-clock limit, whichever comes first
+        assert.matches("the sandbox process was killed", stopped("LIMIT_TIME", [[
+          xpcall(function() while true do end end, function() while true do end end)
+        ]], OS_ONLY))
+      end)
+
+      it("refuses memory past the address space it may add", function()
+        stopped("LIMIT_MEMORY", [[
+          local s, t = ("x"):rep(2^20), {}
+          for i = 1, math.maxinteger do t[i] = s .. i end
+        ]], OS_ONLY)
+      end)
+
+      it("still runs a config and returns its values", function()
+        assert.same({ name = "web1" }, ok([[name = "web1"]], OS_ONLY))
+      end)
+    end)
+  end)
+
+  describe("runs each config in a process of its own", function()
+    local function shell(cmd)
+      local p = io.popen(cmd)
+      local out = p:read("a")
+      p:close()
+      return out
+    end
+
+    -- The state of a process ("Z" for a zombie), or "gone".
+    local function state(pid)
+      local f = io.open("/proc/" .. pid .. "/stat")
+      if not f then return "gone" end
+      local s = f:read("a")
+      f:close()
+      return s:match("^%d+ %b() (%a)")
+    end
+
+    -- Starts a host whose config spins (its stderr to err), and half a second later runs the
+    -- shell commands after, with $pid the host and $child the sandbox process; their output.
+    local function while_spinning(err, after)
+      local script = [[
+        local r, m, c = require("xlua.sandbox").run("while true do end", "=spin",
+          { max_instructions = 1e15, max_time = 60 })
+        print(c)
+      ]]
+      return shell(("%s -e %s 2>%s & pid=$!; sleep 0.5; "
+        .. "child=$(cat /proc/$pid/task/$pid/children | tr -d ' '); echo child=$child; %s")
+        :format(helper.xlua, helper.shell_quote(script), err, after))
+    end
+
+    it("locks the process down: seccomp, no new privileges, OS limits, one fd", function()
+      local out = while_spinning("/dev/null", "cat /proc/$child/status /proc/$child/limits; "
+        .. "echo fds=$(ls /proc/$child/fd 2>/dev/null); kill -9 $pid; wait $pid 2>/dev/null")
+      assert.matches("child=%d+", out)
+      assert.matches("NoNewPrivs:%s+1", out)
+      assert.matches("Seccomp:%s+2", out) -- a filter
+      assert.matches("Max cpu time%s+61%s+62%s+seconds", out) -- ceil(max_time) + 1, then SIGKILL
+      assert.matches("Max core file size%s+0%s+0", out)
+      assert.matches("Max open files%s+0%s+0", out)
+      assert.matches("Max file size%s+0%s+0", out)
+      assert.matches("Max address space%s+%d+", out)
+      local fds = out:match("fds=([^\n]*)") -- empty unless root (the process is not dumpable)
+      if fds ~= "" then
+        assert.matches("^%d+$", fds) -- the reply pipe alone
+      end
+    end)
+
+    it("stops the run on Ctrl-C (SIGINT) and leaves no process behind", function()
+      local err = helper.tmpdir() .. "/err"
+      local out = while_spinning(err, "kill -INT $pid; wait $pid; echo rc=$?")
+      assert.matches("rc=1", out)
+      assert.matches("interrupted!", helper.slurp(err))
+      local child = out:match("child=(%d+)")
+      assert.is_not_nil(child, out)
+      local st = state(child)
+      assert.is_true(st == "gone" or st == "Z", st)
+    end)
+
+    it("never outlives the host", function()
+      local out = while_spinning("/dev/null", "kill -9 $pid; wait $pid 2>/dev/null; sleep 0.2")
+      local child = out:match("child=(%d+)")
+      assert.is_not_nil(child, out)
+      local st = state(child)
+      assert.is_true(st == "gone" or st == "Z", st)
+    end)
+
+    it("reads the process's reply as hostile bytes", function()
+      local read = sandbox._read_reply
+      local function str(s) return "s" .. string.pack("=I8", #s) .. s end
+      local function int(i) return "i" .. string.pack("=i8", i) end
+      local good = "XSB1R" .. "t" .. str("name") .. str("web1") .. int(1) .. "t" .. int(1) .. "T" .. "e"
+        .. str("f") .. "d" .. string.pack("=d", 1.5) .. "e"
+      assert.same({ name = "web1", [1] = { true }, f = 1.5 }, read(good))
+      for i = 0, #good - 1 do -- cut anywhere
+        local r, _, code = read(good:sub(1, i))
+        assert.is_nil(r)
+        assert.equal("CRASHED", code)
+      end
+      local bad = {
+        good .. "x",                                             -- trailing bytes
+        "XSB2" .. good:sub(5),                                   -- magic
+        "XSB1R" .. str("x"),                                     -- not a table
+        "XSB1Rt" .. "d" .. string.pack("=d", 1) .. "Te",         -- float key
+        "XSB1Rt" .. "t" .. "e" .. "Te",                          -- table key
+        "XSB1Rt" .. "s" .. string.pack("=I8", 2^62) .. "x" .. "Te", -- length past the end
+        "XSB1R" .. ("t" .. int(1)):rep(100) .. "T" .. ("e"):rep(100), -- too deep
+        "XSB1F" .. "\200" .. str("message"),                     -- unknown code
+        "XSB1F" .. "\1" .. str("message") .. "x",
+        "XSB1Q",
+      }
+      for _, b in ipairs(bad) do
+        local r, _, code = read(b)
+        assert.is_nil(r)
+        assert.equal("CRASHED", code)
+      end
+      local big = "XSB1Rt" .. str("s") .. str(("x"):rep(100)) .. "e"
+      assert.equal("CRASHED", select(3, read(big, 64)))
+      assert.is_table(read(big, 200))
+      local r, msg, code = read("XSB1F" .. "\1" .. str("test.lua:1: boom"))
+      assert.same({ nil, "test.lua:1: boom", "RUNTIME" }, { r, msg, code })
     end)
   end)
 end)

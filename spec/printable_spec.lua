@@ -26,6 +26,14 @@ describe("printable.escape", function()
     assert.equal("a\\u202eb\\u2066c\\u2028", escape("a\u{202e}b\u{2066}c\u{2028}"))
   end)
 
+  it("writes those as \\xHH bytes with bytes = true, as an xl.cfg string reads them back", function()
+    assert.equal("\\xc2\\x9b2J \\xe2\\x80\\xae \\xff \\x1b \u{e9}", escape("\u{9b}2J \u{202e} \255 \27 \u{e9}", { bytes = true }))
+    local cfg = require("xlua.cfg")
+    local s = "a\u{9b}\u{202e}\255\27\u{e9}"
+    local parsed = assert(cfg.parse('x = "' .. escape(s, { bytes = true }) .. '"\n'))
+    assert.equal(s, parsed.values.x)
+  end)
+
   it("escapes each byte of invalid UTF-8", function()
     assert.equal("\\xff\\xfe", escape("\255\254"))
     assert.equal("\\xc3(", escape("\195("))                 -- cut sequence

@@ -2,7 +2,7 @@
 -- may hold bytes that a terminal obeys (clear the screen, retitle the window, hide text) or
 -- that are not UTF-8 at all. Everything xlua prints from such a source goes through here.
 --
--- printable.escape(s [, {multiline = true}]) -> text
+-- printable.escape(s [, {multiline = true, bytes = true}]) -> text
 --   Returns s with every byte or character a terminal could act on written as a visible
 --   escape, everything else unchanged (so plain text, and any valid UTF-8 letter, is shown as
 --   it is):
@@ -15,6 +15,8 @@
 --     C1 controls (U+0080-009F) \u0085 (a terminal may take them as ESC sequences)
 --     U+2028, U+2029 and the bidirectional embeddings, overrides and isolates (U+202A-202E,
 --     U+2066-2069), which reorder or break what is shown around them: \u202e
+--   With bytes = true, such a character is written as the \xHH of each of its bytes instead
+--   of \uXXXX: the form an xl.cfg string reads back as the same bytes (for printing xl.cfg).
 --   A backslash is not escaped: the result is for people to read, not to be parsed back, and
 --   escaping twice changes nothing (escape(escape(s)) == escape(s)). A number is taken as its
 --   string form; anything else is an argument error.
@@ -87,6 +89,7 @@ function printable.escape(s, opts)
   if opts ~= nil and type(opts) ~= "table" then
     error(format("bad argument #2 to 'escape' (table expected, got %s)", type(opts)), 2)
   end
+  local bytes = opts and opts.bytes
   local bad = (opts and opts.multiline) and "[^\t\n\32-\126]" or "[^\32-\126]"
   local i = s:find(bad)
   if not i then
@@ -104,6 +107,8 @@ function printable.escape(s, opts)
       if not len then
         len = 1
         out[#out + 1] = format("\\x%02x", b)
+      elseif unsafe(cp) and bytes then
+        out[#out + 1] = (s:sub(i, i + len - 1):gsub(".", function(c) return format("\\x%02x", byte(c)) end))
       elseif unsafe(cp) then
         out[#out + 1] = format("\\u%04x", cp)
       else

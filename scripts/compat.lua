@@ -3,6 +3,7 @@ local check = require("xlua.compat.check")
 local cli = require("xlua.cli")
 local config = require("xlua.config")
 local log = require("xlua.log")
+local printable = require("xlua.printable")
 local report = require("xlua.compat.report")
 local site = require("xlua.compat.site")
 
@@ -37,7 +38,7 @@ return cli.main({
   for i = 1, 2 do
     local loaded, err = config.load_any(args[i])
     if not loaded then
-      return cli.fail(cli.BAD_INPUT, "%s", err)
+      return cli.fail(cli.BAD_INPUT, "%s", printable.escape(err))
     end
     configs[i] = loaded
   end
@@ -47,7 +48,7 @@ return cli.main({
   local dir, explicit = site.dir(opts.site_dir)
   local rules, err = site.load(dir, explicit)
   if not rules then
-    return cli.fail(cli.BAD_INPUT, "%s", err)
+    return cli.fail(cli.BAD_INPUT, "%s", printable.escape(err))
   end
   local r = check.check(configs[1].libxl, configs[2].libxl, { site_rules = rules, context = context() })
   io.stdout:write(opts.json and report.json(r) or report.text(r))

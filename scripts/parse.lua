@@ -2,17 +2,20 @@
 local cli = require("xlua.cli")
 local cfg = require("xlua.cfg")
 local json = require("xlua.json")
+local printable = require("xlua.printable")
 
 local escapes = {
   ["\\"] = "\\\\", ['"'] = '\\"', ["\a"] = "\\a", ["\b"] = "\\b", ["\f"] = "\\f",
   ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t", ["\v"] = "\\v",
 }
 
--- Double quotes, with the escapes xl.cfg knows; other control bytes as \xHH.
+-- Double quotes, with the escapes xl.cfg knows; other control bytes, C1 and bidirectional
+-- controls and bytes that are not UTF-8 as \xHH (safe to print, and read back as the same
+-- bytes).
 local function quote(s)
-  return '"' .. s:gsub('[%c\\"]', function(c)
+  return '"' .. printable.escape((s:gsub('[%c\\"]', function(c)
     return escapes[c] or string.format("\\x%02x", c:byte())
-  end) .. '"'
+  end)), { bytes = true }) .. '"'
 end
 
 -- A list item has no kind of its own: one that reads as a number token is written bare
@@ -62,7 +65,7 @@ return cli.main({
 }, function(opts, args)
   local parsed, err = read(args[1])
   if not parsed then
-    return cli.fail(cli.BAD_INPUT, "%s", err)
+    return cli.fail(cli.BAD_INPUT, "%s", printable.escape(err))
   end
   if opts.json then
     local obj = {}

@@ -168,3 +168,45 @@ describe("terminal safety", function()
     assert(json.decode(out))
   end)
 end)
+
+describe("a damaged trailer", function()
+  local bytes = helper.slurp(crafted)
+  local bad = dir .. "/badhash.sav"
+  local i = #bytes - 200 -- a stream byte, before the trailer: the hash no longer matches
+  helper.spit(bad, bytes:sub(1, i - 1) .. string.char(bytes:byte(i) ~ 1) .. bytes:sub(i + 1))
+
+  it("makes inspect exit 2 after showing everything, with BADTRAILER in its JSON", function()
+    local out, err, code = helper.run({ "inspect", bad })
+    assert.equal(2, code)
+    assert.matches("DOES NOT MATCH", out)
+    assert.matches("^xlua inspect: [^\n]+\n$", err)
+    out, _, code = helper.run({ "inspect", "--json", bad })
+    assert.equal(2, code)
+    local facts = assert(json.decode(out))
+    assert.equal("BADTRAILER", facts.error.code)
+    assert.is_false(facts.trailer.matches)
+    assert.is_table(facts.summary)
+  end)
+
+  it("makes verify exit 2, from a file or a pipe", function()
+    local _, _, code = helper.run({ "verify", bad })
+    assert.equal(2, code)
+    _, _, code = helper.run({ "verify", "-" }, { stdin = helper.slurp(bad) })
+    assert.equal(2, code)
+    _, _, code = helper.run({ "inspect", "-" }, { stdin = helper.slurp(bad) })
+    assert.equal(2, code)
+  end)
+
+  it("a trailer recording the wrong length is damage too", function()
+    local wrong = dir .. "/badlen.sav"
+    local n = #bytes
+    -- the trailer: "XLUA-END", u64 length, 16-byte hash
+    local len = string.unpack("<I8", bytes, n - 24 + 1)
+    helper.spit(wrong, bytes:sub(1, n - 24) .. string.pack("<I8", len + 1) .. bytes:sub(n - 15))
+    local out, _, code = helper.run({ "inspect", "--json", wrong })
+    assert.equal(2, code)
+    assert.equal("BADTRAILER", assert(json.decode(out)).error.code)
+    _, _, code = helper.run({ "verify", wrong })
+    assert.equal(2, code)
+  end)
+end)

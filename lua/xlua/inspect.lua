@@ -22,7 +22,8 @@ end
 
 -- Returns facts, and on damage also message and code (facts.error holds them too).
 -- facts: file, size, header, config, extensions (a list), extension_version, stream, summary,
--- trailer.
+-- trailer. A trailer that does not match the file is damage too (BADTRAILER), after every
+-- other fact has been read.
 function inspect.read(path)
   local facts = { file = path, size = file_size(path) }
   local reader, err, code = savefile.open(path)
@@ -38,6 +39,11 @@ function inspect.read(path)
       break
     end
     facts[step] = value
+  end
+  if facts.trailer and facts.trailer.found and not facts.trailer.matches then
+    local _
+    _, err, code = reader:verify()
+    facts.error = { message = err, code = code or "BADTRAILER" }
   end
   if facts.extensions then
     -- A plain list for JSON; the block's version beside it.

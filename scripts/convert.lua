@@ -6,24 +6,12 @@ local log = require("xlua.log")
 local printable = require("xlua.printable")
 local xlcfg = require("xlua.xlcfg")
 
+-- FILE.json or "-", read as every config is read: once, TOOBIG past config.MAX_SIZE.
 local function read(path)
-  local f, err
   if path == "-" then
-    f = io.stdin
-  else
-    f, err = io.open(path, "rb")
-    if not f then
-      return nil, err
-    end
+    return config.read(io.stdin, "<stdin>")
   end
-  local text, rerr = f:read("a")
-  if f ~= io.stdin then
-    f:close()
-  end
-  if not text then
-    return nil, path .. ": " .. tostring(rerr or "cannot read") -- a directory opens, then fails here
-  end
-  return text
+  return config.read(path)
 end
 
 return cli.main({

@@ -46,9 +46,15 @@ local function as_json(v)
   return out
 end
 
+-- A file is read by the C parser; standard input as config.read reads a config: once, and
+-- TOOBIG past the same 1 MiB cap.
 local function read(path)
   if path == "-" then
-    return cfg.parse(io.stdin:read("a") or "", "<stdin>")
+    local text, err, code = require("xlua.config").read(io.stdin, "<stdin>")
+    if not text then
+      return nil, err, code
+    end
+    return cfg.parse(text, "<stdin>")
   end
   return cfg.parse_file(path)
 end

@@ -210,3 +210,114 @@ describe("a damaged trailer", function()
     assert.equal(2, code)
   end)
 end)
+
+describe("config size and pipes", function()
+  local config = require("xlua.config")
+  local s = sim.new()
+  local cfg = s.file("a.cfg", 'name = "web1"\nmemory = 128\nkernel = "/boot/k"\n')
+
+  it("caps every config at 1 MiB: TOOBIG", function()
+    assert.equal(1048576, config.MAX_SIZE)
+    local big = dir .. "/big.cfg"
+    helper.spit(big, "# " .. string.rep("x", config.MAX_SIZE) .. "\n")
+    for _, load in ipairs({ config.load, config.load_any, config.read }) do
+      local v, _, code = load(big)
+      assert.is_nil(v)
+      assert.equal("TOOBIG", code)
+    end
+    local v, _, code = config.load("/dev/zero")
+    assert.is_nil(v)
+    assert.equal("TOOBIG", code)
+    v, _, code = config.load_any("/dev/zero")
+    assert.is_nil(v)
+    assert.equal("TOOBIG", code)
+    local json_big = dir .. "/big.json"
+    helper.spit(json_big, "{" .. string.rep(" ", config.MAX_SIZE) .. "}")
+    v, _, code = config.load_any(json_big)
+    assert.equal("TOOBIG", code)
+    local lua_big = dir .. "/big.lua"
+    helper.spit(lua_big, "return {}" .. string.rep(" ", config.MAX_SIZE))
+    v, _, code = config.load(lua_big)
+    assert.equal("TOOBIG", code)
+    -- exactly the cap is a config
+    local at_cap = dir .. "/cap.cfg"
+    local body = 'name = "web1"\nmemory = 128\nkernel = "/boot/k"\n'
+    helper.spit(at_cap, body .. "#" .. string.rep("x", config.MAX_SIZE - #body - 2) .. "\n")
+    assert(config.load(at_cap))
+  end)
+
+  it("refuses /dev/zero and a sparse 10 GB config with exit 2, promptly", function()
+    local sparse = dir .. "/sparse.cfg"
+    os.execute("truncate -s 10G " .. q(sparse))
+    for _, args in ipairs({
+      { "create", "-n", "/dev/zero" }, { "create", "-n", sparse }, { "convert", "/dev/zero" },
+      { "compat", "/dev/zero", cfg }, { "compat", cfg, sparse }, { "restore", "-n", "/dev/zero", crafted },
+      { "convert", "--cfg", "/dev/zero" }, { "parse", "/dev/zero" },
+    }) do
+      local _, err, code = s.x(args)
+      assert.equal(2, code, table.concat(args, " ") .. ": " .. err)
+    end
+    local _, _, code = s.x({ "parse", "-" }, { stdin = string.rep("#", config.MAX_SIZE + 1) })
+    assert.equal(2, code)
+    _, _, code = s.x({ "convert", "--cfg", "-" }, { stdin = string.rep(" ", config.MAX_SIZE + 1) })
+    assert.equal(2, code)
+    os.remove(sparse)
+  end)
+
+  it("reads a config from a process substitution: create -n, compat, convert", function()
+    local out, err, code = bash(s, '"$X" create -n <(cat ' .. q(cfg) .. ")")
+    assert.equal(0, code, err)
+    assert.equal("web1", assert(json.decode(out)).c_info.name)
+    _, err, code = bash(s, '"$X" compat ' .. q(cfg) .. " <(sed s/128/256/ " .. q(cfg) .. ")")
+    assert.equal(1, code, err) -- read and judged: more memory is incompatible
+    _, err, code = bash(s, '"$X" compat ' .. q(cfg) .. " <(cat " .. q(cfg) .. ")")
+    assert.equal(0, code, err)
+    _, err, code = bash(s, '"$X" convert <(cat ' .. q(cfg) .. ")")
+    assert.equal(0, code, err)
+  end)
+
+  it("reads restore -n's CONFIG and save's CONFIG from a process substitution", function()
+    local _, err, code = s.x({ "create", cfg })
+    assert.equal(0, code, err)
+    local sav = s.root .. "/web1.sav"
+    _, err, code = bash(s, '"$X" save -c web1 ' .. q(sav) .. " <(cat " .. q(cfg) .. ")")
+    assert.equal(0, code, err)
+    _, err, code = bash(s, '"$X" restore -n <(cat ' .. q(cfg) .. ") " .. q(sav))
+    assert.equal(1, code, err) -- compatible, but the name web1 is in use: what restore would refuse
+    _, err, code = bash(s, '"$X" restore -n <(sed s/web1/web2/ ' .. q(cfg) .. ") " .. q(sav))
+    assert.equal(0, code, err)
+  end)
+
+  it("reads a fifo once, for every kind of config; a savefile on a pipe is ESPIPE", function()
+    local fifo = dir .. "/fifo"
+    local function fifo_of(path)
+      os.remove(fifo)
+      assert(os.execute("mkfifo " .. q(fifo)))
+      os.execute("cat " .. q(path) .. " >" .. q(fifo) .. " &")
+      return fifo
+    end
+    local loaded = assert(config.load(fifo_of(cfg)))
+    assert.equal("web1", loaded.values.name)
+    loaded = assert(config.load_any(fifo_of(cfg)))
+    assert.equal("xl", loaded.kind)
+    local js = dir .. "/w.json"
+    helper.spit(js, json.encode(loaded.libxl))
+    loaded = assert(config.load_any(fifo_of(js)))
+    assert.equal("json", loaded.kind)
+    local v, _, code = config.load_any(fifo_of(crafted))
+    assert.is_nil(v)
+    assert.equal("ESPIPE", code)
+    os.remove(fifo)
+  end)
+
+  it("keeps the codes of files that cannot be read", function()
+    for _, load in ipairs({ config.load, config.load_any, config.read }) do
+      local v, _, code = load(dir .. "/none.cfg")
+      assert.is_nil(v)
+      assert.equal("ENOENT", code)
+      v, _, code = load(dir)
+      assert.is_nil(v)
+      assert.equal("EISDIR", code)
+    end
+  end)
+end)

@@ -1,6 +1,7 @@
 /* bindings/l_xlua.c: the `xlua` module: version, api level, verbosity, the one logger every
  * Lua file writes through (stderr, one line per message, "xlua: level: text"), and the few
- * process facts policies need (stat, effective uid, a monotonic clock). */
+ * process facts policies need (stat, effective uid, a monotonic clock, pcall with a time
+ * limit). */
 #include "lhelpers.h"
 #include "xlua_config.h"
 
@@ -77,14 +78,98 @@ static int l_geteuid(lua_State *L)
     return 1;
 }
 
+static double monotonic(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* xlua.clock() -> seconds (a float) on CLOCK_MONOTONIC: for time limits, unlike os.clock
  * (CPU time) and os.time (whole seconds, and set by the administrator). */
 static int l_clock(lua_State *L)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+    lua_pushnumber(L, (lua_Number)monotonic());
     return 1;
+}
+
+/* ---- time limits: a count hook that raises once the deadline has passed ----
+ * A C hook rather than debug.sethook's: a coroutine created under it inherits it
+ * (lua_newthread copies the hook; a debug.sethook hook is looked up per thread and does
+ * nothing in a new one), and the hook that was set before, whatever it is, is put back. */
+
+#define LIMIT_COUNT 1000    /* instructions between two looks at the clock */
+
+static double limit_deadline;   /* 0: no limit running */
+static double limit_seconds;
+static int limit_expired;
+
+static void limit_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    if (limit_deadline == 0 || (!limit_expired && monotonic() <= limit_deadline))
+        return;
+    if (!limit_expired) {
+        /* from now on at every instruction: code that catches the error in a loop is
+         * stopped again at once, and soon outside its pcall */
+        limit_expired = 1;
+        lua_sethook(L, limit_hook, LUA_MASKCOUNT, 1);
+    }
+    lua_pushfstring(L, "took longer than %f s", (lua_Number)limit_seconds);
+    lua_error(L);
+}
+
+static int is_interrupt(lua_State *L, int idx)
+{
+    size_t len;
+    const char *msg = lua_type(L, idx) == LUA_TSTRING ? lua_tolstring(L, idx, &len) : NULL;
+    static const char tail[] = "interrupted!";
+    return msg && len >= sizeof tail - 1 && !strcmp(msg + len - (sizeof tail - 1), tail);
+}
+
+/* xlua.timed_pcall(seconds, fn, ...) -> true, fn's results | false, error, expired: pcall
+ * with a time limit. The clock is read every LIMIT_COUNT instructions, so a long call into C
+ * (one pattern match) is not cut short: it is stopped when it returns. Nested calls never
+ * extend an outer limit. Ctrl-C: the host's SIGINT handler sets its own hook in place of
+ * any (lua.c's way) and that hook raises "interrupted!"; when the hook was replaced so, it is
+ * left alone and the interruption is raised again here, never returned as fn's failure. */
+static int l_timed_pcall(lua_State *L)
+{
+    lua_Number seconds = luaL_checknumber(L, 1);
+    luaL_argcheck(L, seconds > 0 && seconds == seconds, 1, "must be a positive number");
+    luaL_checkany(L, 2);
+    lua_Hook prev = lua_gethook(L);
+    int prev_mask = lua_gethookmask(L), prev_count = lua_gethookcount(L);
+    double outer_deadline = limit_deadline, outer_seconds = limit_seconds;
+    int outer_expired = limit_expired;
+    double deadline = monotonic() + (double)seconds;
+    if (outer_deadline != 0 && outer_deadline < deadline)
+        deadline = outer_deadline;
+    limit_deadline = deadline;
+    limit_seconds = (double)seconds;
+    limit_expired = 0;
+    lua_sethook(L, limit_hook, LUA_MASKCOUNT, LIMIT_COUNT);
+    int status = lua_pcall(L, lua_gettop(L) - 2, LUA_MULTRET, 0);
+    int ours = lua_gethook(L) == limit_hook;
+    int expired = limit_expired;
+    if (ours)
+        lua_sethook(L, prev, prev_mask, prev_count);
+    limit_deadline = outer_deadline;
+    limit_seconds = outer_seconds;
+    limit_expired = outer_expired;
+    if (status != LUA_OK && !ours && is_interrupt(L, -1))
+        return lua_error(L);
+    if (status == LUA_OK && expired) { /* it caught the error and still got out: too late */
+        lua_settop(L, 1);
+        lua_pushfstring(L, "took longer than %f s", seconds);
+        status = LUA_ERRRUN;
+    }
+    lua_pushboolean(L, status == LUA_OK);
+    lua_replace(L, 1);
+    if (status == LUA_OK)
+        return lua_gettop(L);
+    lua_pushboolean(L, expired);
+    return 3;
 }
 
 int luaopen_xlua(lua_State *L)
@@ -101,6 +186,8 @@ int luaopen_xlua(lua_State *L)
     lua_setfield(L, -2, "geteuid");
     lua_pushcfunction(L, l_clock);
     lua_setfield(L, -2, "clock");
+    lua_pushcfunction(L, l_timed_pcall);
+    lua_setfield(L, -2, "timed_pcall");
     lua_pushvalue(L, -1);
     lua_pushcclosure(L, l_set_verbose, 1);
     lua_setfield(L, -2, "set_verbose");

@@ -119,20 +119,22 @@ static void limit_hook(lua_State *L, lua_Debug *ar)
     lua_error(L);
 }
 
+/* The host's stop hook raises "interrupted!" (SIGINT, as lua.c) or "interrupted by SIGTERM!"
+ * (other stop signals), perhaps after a position. */
 static int is_interrupt(lua_State *L, int idx)
 {
     size_t len;
     const char *msg = lua_type(L, idx) == LUA_TSTRING ? lua_tolstring(L, idx, &len) : NULL;
-    static const char tail[] = "interrupted!";
-    return msg && len >= sizeof tail - 1 && !strcmp(msg + len - (sizeof tail - 1), tail);
+    return msg && len > 0 && msg[len - 1] == '!' && strstr(msg, "interrupted") != NULL;
 }
 
 /* xlua.timed_pcall(seconds, fn, ...) -> true, fn's results | false, error, expired: pcall
  * with a time limit. The clock is read every LIMIT_COUNT instructions, so a long call into C
  * (one pattern match) is not cut short: it is stopped when it returns. Nested calls never
- * extend an outer limit. Ctrl-C: the host's SIGINT handler sets its own hook in place of
- * any (lua.c's way) and that hook raises "interrupted!"; when the hook was replaced so, it is
- * left alone and the interruption is raised again here, never returned as fn's failure. */
+ * extend an outer limit. Ctrl-C (and the other stop signals): the host's handler sets its own
+ * hook in place of any (lua.c's way) and that hook raises "interrupted!"; when the hook was
+ * replaced so, it is left alone and the interruption is raised again here, never returned as
+ * fn's failure. */
 static int l_timed_pcall(lua_State *L)
 {
     lua_Number seconds = luaL_checknumber(L, 1);

@@ -46,16 +46,18 @@ return cli.main({
   local old_c_info = configs[1].libxl.c_info
   config.keep_identity(configs[2], type(old_c_info) == "table" and old_c_info.uuid or nil)
   local dir, explicit = site.dir(opts.site_dir)
-  -- site files run when loaded and when checking: Ctrl-C stops them (exit 130)
-  local rules, err, code = cli.interruptible(site.load, dir, explicit)
+  -- site files run when loaded and when checking: Ctrl-C stops them (exit 130; 128+N for
+  -- another stop signal)
+  local rules, err, code, signal = cli.interruptible(site.load, dir, explicit)
   if not rules then
-    return cli.fail(code == "INTERRUPTED" and cli.INTERRUPTED or cli.BAD_INPUT, "%s", printable.escape(err))
+    local status = code == "INTERRUPTED" and cli.status(code, signal) or cli.BAD_INPUT
+    return cli.fail(status, "%s", printable.escape(err))
   end
   local r
-  r, err = cli.interruptible(check.check, configs[1].libxl, configs[2].libxl,
+  r, err, code, signal = cli.interruptible(check.check, configs[1].libxl, configs[2].libxl,
     { site_rules = rules, context = context() })
   if not r then
-    return cli.fail(cli.INTERRUPTED, "%s", err)
+    return cli.fail(cli.status(code, signal), "%s", err)
   end
   io.stdout:write(opts.json and report.json(r) or report.text(r))
   return r.compatible and cli.OK or cli.FAILED

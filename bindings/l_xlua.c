@@ -6,6 +6,8 @@
 #include "xlua_config.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -128,6 +130,19 @@ static int is_interrupt(lua_State *L, int idx)
     return msg && len > 0 && msg[len - 1] == '!' && strstr(msg, "interrupted") != NULL;
 }
 
+/* The host's signal handler replaces the hook (see timed_pcall): between reading the hook and
+ * setting another, the stop signals wait, or the handler's hook would be overwritten and that
+ * signal lost. */
+static void block_stop_signals(sigset_t *old)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
 /* xlua.timed_pcall(seconds, fn, ...) -> true, fn's results | false, error, expired: pcall
  * with a time limit. The clock is read every LIMIT_COUNT instructions, so a long call into C
  * (one pattern match) is not cut short: it is stopped when it returns. Nested calls never
@@ -140,8 +155,20 @@ static int l_timed_pcall(lua_State *L)
     lua_Number seconds = luaL_checknumber(L, 1);
     luaL_argcheck(L, seconds > 0 && seconds == seconds, 1, "must be a positive number");
     luaL_checkany(L, 2);
+    sigset_t old_mask;
+    block_stop_signals(&old_mask);
     lua_Hook prev = lua_gethook(L);
     int prev_mask = lua_gethookmask(L), prev_count = lua_gethookcount(L);
+    if (prev != NULL && prev_count == 1
+        && prev_mask == (LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT)) {
+        /* lua.c's stop hook, armed by a signal that came after the call: let it fire at the
+         * next instruction (fn's first), with no limit set */
+        pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+        lua_pushboolean(L, 1);
+        lua_replace(L, 1);
+        lua_call(L, lua_gettop(L) - 2, LUA_MULTRET);
+        return lua_gettop(L);
+    }
     double outer_deadline = limit_deadline, outer_seconds = limit_seconds;
     int outer_expired = limit_expired;
     double deadline = monotonic() + (double)seconds;
@@ -151,11 +178,14 @@ static int l_timed_pcall(lua_State *L)
     limit_seconds = (double)seconds;
     limit_expired = 0;
     lua_sethook(L, limit_hook, LUA_MASKCOUNT, LIMIT_COUNT);
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     int status = lua_pcall(L, lua_gettop(L) - 2, LUA_MULTRET, 0);
+    block_stop_signals(&old_mask);
     int ours = lua_gethook(L) == limit_hook;
     int expired = limit_expired;
     if (ours)
         lua_sethook(L, prev, prev_mask, prev_count);
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     limit_deadline = outer_deadline;
     limit_seconds = outer_seconds;
     limit_expired = outer_expired;

@@ -126,5 +126,6 @@ int luaopen_xlua_cfg(lua_State *L)
     lua_pop(L, 1);
     luaL_newlib(L, funcs);
     lx_setint(L, "max_depth", CFG_MAX_DEPTH);
+    lx_setint(L, "max_file_size", CFG_FILE_MAX);
     return 1;
 }

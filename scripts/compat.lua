@@ -3,6 +3,7 @@ local check = require("xlua.compat.check")
 local cli = require("xlua.cli")
 local config = require("xlua.config")
 local log = require("xlua.log")
+local printable = require("xlua.printable")
 local report = require("xlua.compat.report")
 local site = require("xlua.compat.site")
 
@@ -37,7 +38,7 @@ return cli.main({
   for i = 1, 2 do
     local loaded, err = config.load_any(args[i])
     if not loaded then
-      return cli.fail(cli.BAD_INPUT, "%s", err)
+      return cli.fail(cli.BAD_INPUT, "%s", printable.escape(err))
     end
     configs[i] = loaded
   end
@@ -45,11 +46,19 @@ return cli.main({
   local old_c_info = configs[1].libxl.c_info
   config.keep_identity(configs[2], type(old_c_info) == "table" and old_c_info.uuid or nil)
   local dir, explicit = site.dir(opts.site_dir)
-  local rules, err = site.load(dir, explicit)
+  -- site files run when loaded and when checking: Ctrl-C stops them (exit 130; 128+N for
+  -- another stop signal)
+  local rules, err, code, signal = cli.interruptible(site.load, dir, explicit)
   if not rules then
-    return cli.fail(cli.BAD_INPUT, "%s", err)
+    local status = code == "INTERRUPTED" and cli.status(code, signal) or cli.BAD_INPUT
+    return cli.fail(status, "%s", printable.escape(err))
   end
-  local r = check.check(configs[1].libxl, configs[2].libxl, { site_rules = rules, context = context() })
+  local r
+  r, err, code, signal = cli.interruptible(check.check, configs[1].libxl, configs[2].libxl,
+    { site_rules = rules, context = context() })
+  if not r then
+    return cli.fail(cli.status(code, signal), "%s", err)
+  end
   io.stdout:write(opts.json and report.json(r) or report.text(r))
   return r.compatible and cli.OK or cli.FAILED
 end)

@@ -3,26 +3,15 @@ local cli = require("xlua.cli")
 local config = require("xlua.config")
 local json = require("xlua.json")
 local log = require("xlua.log")
+local printable = require("xlua.printable")
 local xlcfg = require("xlua.xlcfg")
 
+-- FILE.json or "-", read as every config is read: once, TOOBIG past config.MAX_SIZE.
 local function read(path)
-  local f, err
   if path == "-" then
-    f = io.stdin
-  else
-    f, err = io.open(path, "rb")
-    if not f then
-      return nil, err
-    end
+    return config.read(io.stdin, "<stdin>")
   end
-  local text, rerr = f:read("a")
-  if f ~= io.stdin then
-    f:close()
-  end
-  if not text then
-    return nil, path .. ": " .. tostring(rerr or "cannot read") -- a directory opens, then fails here
-  end
-  return text
+  return config.read(path)
 end
 
 return cli.main({
@@ -40,23 +29,25 @@ return cli.main({
     end
     local text, err = read(args[1])
     if not text then
-      return cli.fail(cli.BAD_INPUT, "%s", err)
+      return cli.fail(cli.BAD_INPUT, "%s", printable.escape(err))
     end
     local c
     c, err = config.from_json(text)
     if not c then
-      return cli.fail(cli.BAD_INPUT, "%s: %s", args[1], err)
+      return cli.fail(cli.BAD_INPUT, "%s: %s", printable.escape(args[1]), printable.escape(err))
     end
-    io.stdout:write(xlcfg.render(c))
+    -- the file's strings are in the rendering: a control character in one is written as an
+    -- xl.cfg \xHH escape, which reads back as the same byte
+    io.stdout:write(printable.escape(xlcfg.render(c), { multiline = true, bytes = true }))
     return cli.OK
   end
   local overrides = table.move(args, 2, #args, 1, {})
   local loaded, err = config.load(args[1], overrides)
   if not loaded then
-    return cli.fail(cli.BAD_INPUT, "%s", err)
+    return cli.fail(cli.BAD_INPUT, "%s", printable.escape(err))
   end
   for _, w in ipairs(loaded.warnings) do
-    log.warn("%s: %s", args[1], w)
+    log.warn("%s: %s", printable.escape(args[1]), printable.escape(w))
   end
   io.stdout:write(json.encode(loaded.libxl, { indent = "    " }), "\n")
   return cli.OK

@@ -2,6 +2,21 @@
 local cli = require("xlua.cli")
 local domains = require("xlua.domains")
 local json = require("xlua.json")
+local printable = require("xlua.printable")
+
+-- --json: a name that is not valid UTF-8 is written with U+FFFD for each bad byte (as every
+-- JSON string xlua writes), so it also gets name_hex, its bytes in hex, to stay identifiable.
+local function json_info(info)
+  if type(info.name) ~= "string" or printable.is_utf8(info.name) then
+    return info
+  end
+  local out = {}
+  for k, v in pairs(info) do
+    out[k] = v
+  end
+  out.name_hex = (info.name:gsub(".", function(c) return string.format("%02x", c:byte()) end))
+  return out
+end
 
 return cli.main({
   name = "list",
@@ -26,7 +41,7 @@ return cli.main({
     for _, which in ipairs(args) do
       local info = h:find(which)
       if not info then
-        return cli.fail(cli.FAILED, "Error: Domain '%s' does not exist.", which)
+        return cli.fail(cli.FAILED, "Error: Domain '%s' does not exist.", printable.escape(which))
       end
       infos[#infos + 1] = info
     end
@@ -42,11 +57,15 @@ return cli.main({
     end
     io.stdout:write(json.encode(out, { indent = "    " }), "\n")
   elseif opts.json then
-    io.stdout:write(json.encode(json.array(infos), { indent = "  " }), "\n")
+    local out = json.array()
+    for i, info in ipairs(infos) do
+      out[i] = json_info(info)
+    end
+    io.stdout:write(json.encode(out, { indent = "  " }), "\n")
   else
     io.stdout:write("Name                                        ID   Mem VCPUs\tState\tTime(s)\n")
     for _, info in ipairs(infos) do
-      io.stdout:write(string.format("%-40s %5d %5d %5d     %s  %8.1f\n", info.name, info.domid,
+      io.stdout:write(string.format("%-40s %5d %5d %5d     %s  %8.1f\n", printable.escape(info.name), info.domid,
         (info.memory_kb or 0) // 1024, info.vcpus or 0, domains.state_letters(info), info.cpu_time or 0))
     end
   end

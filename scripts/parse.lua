@@ -2,17 +2,20 @@
 local cli = require("xlua.cli")
 local cfg = require("xlua.cfg")
 local json = require("xlua.json")
+local printable = require("xlua.printable")
 
 local escapes = {
   ["\\"] = "\\\\", ['"'] = '\\"', ["\a"] = "\\a", ["\b"] = "\\b", ["\f"] = "\\f",
   ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t", ["\v"] = "\\v",
 }
 
--- Double quotes, with the escapes xl.cfg knows; other control bytes as \xHH.
+-- Double quotes, with the escapes xl.cfg knows; other control bytes, C1 and bidirectional
+-- controls and bytes that are not UTF-8 as \xHH (safe to print, and read back as the same
+-- bytes).
 local function quote(s)
-  return '"' .. s:gsub('[%c\\"]', function(c)
+  return '"' .. printable.escape((s:gsub('[%c\\"]', function(c)
     return escapes[c] or string.format("\\x%02x", c:byte())
-  end) .. '"'
+  end)), { bytes = true }) .. '"'
 end
 
 -- A list item has no kind of its own: one that reads as a number token is written bare
@@ -43,9 +46,15 @@ local function as_json(v)
   return out
 end
 
+-- A file is read by the C parser; standard input as config.read reads a config: once, and
+-- TOOBIG past the same 1 MiB cap.
 local function read(path)
   if path == "-" then
-    return cfg.parse(io.stdin:read("a") or "", "<stdin>")
+    local text, err, code = require("xlua.config").read(io.stdin, "<stdin>")
+    if not text then
+      return nil, err, code
+    end
+    return cfg.parse(text, "<stdin>")
   end
   return cfg.parse_file(path)
 end
@@ -62,7 +71,7 @@ return cli.main({
 }, function(opts, args)
   local parsed, err = read(args[1])
   if not parsed then
-    return cli.fail(cli.BAD_INPUT, "%s", err)
+    return cli.fail(cli.BAD_INPUT, "%s", printable.escape(err))
   end
   if opts.json then
     local obj = {}

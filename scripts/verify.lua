@@ -1,5 +1,6 @@
 -- Check that a savefile is whole: header, config, complete stream and matching trailer.
 local cli = require("xlua.cli")
+local printable = require("xlua.printable")
 local savefile = require("xlua.savefile")
 
 return cli.main({
@@ -15,15 +16,15 @@ return cli.main({
   end
   local reader, err = savefile.open(args[1])
   if not reader then
-    return cli.fail(cli.BAD_INPUT, "%s", err)
+    return cli.fail(cli.BAD_INPUT, "%s", printable.escape(err))
   end
   local ok
   ok, err = reader:verify()
   local trailer = ok and reader:trailer()
   reader:close()
   if not ok then
-    return cli.fail(cli.BAD_INPUT, "%s", err)
+    return cli.fail(cli.BAD_INPUT, "%s", printable.escape(err))
   end
-  io.stdout:write(args[1], ": ok", trailer and trailer.found and " (trailer matches)" or " (no trailer)", "\n")
+  io.stdout:write(printable.escape(args[1]), ": ok", trailer and trailer.found and " (trailer matches)" or " (no trailer)", "\n")
   return cli.OK
 end)

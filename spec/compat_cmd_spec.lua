@@ -138,8 +138,9 @@ describe("xlua compat", function()
 
   it("applies site rules from --site-dir and $XLUA_SITE_DIR", function()
     local dir = root .. "/site.d"
-    os.execute("mkdir -p " .. q(dir))
+    os.execute("mkdir -p -m 0755 " .. q(dir)) -- writable by this user only, whatever the umask
     helper.spit(dir .. "/disk-within-vg0.lua", helper.slurp("examples/site.d/disk-within-vg0.lua"))
+    os.execute("chmod 0644 " .. q(dir .. "/disk-within-vg0.lua"))
     local out, _, code = x({ "compat", "--json", "--site-dir", dir, saved_json, moved_json })
     assert.equal(1, code)
     assert.same({ ["disks[0].pdev_path"] = "incompatible" }, verdicts(report_of(out)))
@@ -150,8 +151,9 @@ describe("xlua compat", function()
 
   it("a broken site rule fails closed", function()
     local dir = root .. "/broken.d"
-    os.execute("mkdir -p " .. q(dir))
+    os.execute("mkdir -p -m 0755 " .. q(dir))
     helper.spit(dir .. "/broken.lua", "rule { name = 'broken', check = function() error('boom') end }")
+    os.execute("chmod 0644 " .. q(dir .. "/broken.lua"))
     local out, _, code = x({ "compat", "--json", "--site-dir", dir, saved_json, saved_json })
     assert.equal(1, code)
     assert.same({ ["site:broken"] = "incompatible" }, verdicts(report_of(out)))

@@ -15,11 +15,13 @@ local function pv()
   }
 end
 
--- A site directory holding files {name = text}.
+-- A site directory holding files {name = text}, writable by this user only (as site.load
+-- wants it, whatever the umask).
 local function site_dir(files)
   local dir = helper.tmpdir()
   for name, text in pairs(files) do
     helper.spit(dir .. "/" .. name, text)
+    os.execute("chmod 0644 " .. helper.shell_quote(dir .. "/" .. name))
   end
   return dir
 end

@@ -7,22 +7,72 @@ local config = {}
 
 local ERRNO_CODES = { [2] = "ENOENT", [13] = "EACCES", [20] = "ENOTDIR", [21] = "EISDIR" }
 
--- The whole file (count: its first count bytes, "" when empty) | nil, message, code.
-local function read_file(path, count)
-  local f, err, errno = io.open(path, "rb")
+-- The most a config may hold: the xl.cfg parser's own cap (1 MiB), for every kind of config.
+-- Configs are a few KiB; the cap is what keeps `-n /dev/zero` from eating the memory.
+config.MAX_SIZE = require("xlua.cfg").max_file_size
+
+-- source: a path, or an open Lua file -> file, whether to close it | nil, message, code
+local function open(source)
+  if io.type(source) == "file" then
+    return source, false
+  end
+  local f, err, errno = io.open(source, "rb")
   if not f then
     return nil, err, ERRNO_CODES[errno] or "EIO"
   end
-  local text, rerr = f:read(count or "a")
-  if count and text == nil and rerr == nil then
-    text = "" -- an empty file
+  return f, true
+end
+
+-- At most n bytes more from f: text ("" at its end) | nil, message, code. Lua's read(n) loops
+-- over fread, so a pipe gives n bytes unless it ends first.
+local function read_up_to(f, n, name)
+  if n <= 0 then
+    return ""
   end
-  f:close()
-  if not text then
+  local text, err, errno = f:read(n)
+  if text then
+    return text
+  end
+  if err then
     -- reading a directory fails here rather than in open
-    return nil, path .. ": " .. tostring(rerr), "EISDIR"
+    return nil, name .. ": " .. tostring(err), ERRNO_CODES[errno] or "EIO"
   end
-  return text
+  return ""
+end
+
+local function too_big(name)
+  return nil, string.format("%s: over %d bytes, far too big for a config (they are a few KiB)",
+    name, config.MAX_SIZE), "TOOBIG"
+end
+
+-- Read the rest of f after head (bytes already read), closing f when asked: the whole config
+-- | nil, message, code (TOOBIG past config.MAX_SIZE).
+local function read_rest(f, close, head, name)
+  local rest, err, code = read_up_to(f, config.MAX_SIZE + 1 - #head, name)
+  if close then
+    f:close()
+  end
+  if not rest then
+    return nil, err, code
+  end
+  if #head + #rest > config.MAX_SIZE then
+    return too_big(name)
+  end
+  return head .. rest
+end
+
+-- config.read(source [, name]) -> text | nil, message, code: a whole config file, read once
+-- from start to end, so a pipe or a process substitution (`<(sed ... a.cfg)`, which cannot be
+-- opened or read twice) works like a file; at most config.MAX_SIZE bytes (TOOBIG past that).
+-- source: a path, or an open Lua file such as io.stdin (left open). name names it in messages
+-- (default: the path). Codes: ENOENT, EACCES, ENOTDIR, EISDIR, EIO, TOOBIG.
+function config.read(source, name)
+  name = name or tostring(source)
+  local f, close, code = open(source)
+  if not f then
+    return nil, close, code
+  end
+  return read_rest(f, close, "", name)
 end
 
 -- The format a path names: Lua for *.lua, xl.cfg for anything else.
@@ -85,19 +135,18 @@ local function apply_overrides(vals, overrides)
   return vals
 end
 
--- config.load(path [, overrides [, opts]]) -> { format, source, values, libxl, warnings }
--- | nil, message, code. opts are handed to convert.to_libxl.
-function config.load(path, overrides, opts)
-  overrides = overrides or {}
+local function check_overrides(overrides)
   for i, o in ipairs(overrides) do
     if type(o) ~= "string" or not o:match("^%s*[%a_][%w_.]*%s*%+?=") then
       return nil, "override " .. i .. " is not key=value: " .. tostring(o), "BADVALUE"
     end
   end
-  local text, err, code = read_file(path)
-  if not text then
-    return nil, err, code
-  end
+  return overrides
+end
+
+-- A config file's text (as read from path) -> what config.load returns.
+local function load_text(path, text, overrides, opts)
+  local err, code
   local format = config.format_of(path)
   local vals
   if format == "lua" then
@@ -120,6 +169,23 @@ function config.load(path, overrides, opts)
     return nil, path .. ": " .. warnings, ccode
   end
   return { format = format, source = text, values = vals, libxl = libxl, warnings = warnings }
+end
+
+-- config.load(path [, overrides [, opts]]) -> { format, source, values, libxl, warnings }
+-- | nil, message, code. The file is read once (config.read: pipes work, TOOBIG past
+-- config.MAX_SIZE). opts are handed to convert.to_libxl.
+function config.load(path, overrides, opts)
+  overrides = overrides or {}
+  local ok, err, code = check_overrides(overrides)
+  if not ok then
+    return nil, err, code
+  end
+  local text
+  text, err, code = config.read(path)
+  if not text then
+    return nil, err, code
+  end
+  return load_text(path, text, overrides, opts)
 end
 
 -- cjson decodes every number as a float; libxl's JSON numbers are all integers. A field
@@ -350,15 +416,30 @@ end
 -- config.load_any(path) -> {kind, libxl, json, source, format, values} | nil, message, code:
 -- a domain config from a savefile (told by its magic; kind "savefile", its stored config), a
 -- libxl JSON file (kind "json") or a config file (kind "xl" or "lua", as config.load; values
--- set). Codes: ENOENT, EACCES, ENOTDIR, EISDIR, EIO, the savefile reader's codes,
--- BADJSON, BADCONFIG, NOCONFIG, the parsers' codes.
+-- set). A config is read once, as config.load reads it (a pipe works; TOOBIG past
+-- config.MAX_SIZE); a savefile is opened again by the savefile reader, so it must be a file
+-- that can be (ESPIPE for a savefile on a pipe). Codes: ENOENT, EACCES, ENOTDIR, EISDIR, EIO,
+-- TOOBIG, ESPIPE, the savefile reader's codes, BADJSON, BADCONFIG, NOCONFIG, the parsers'
+-- codes.
 function config.load_any(path)
-  local head, err, code = read_file(path, 64)
+  local savefile = require("xlua.savefile")
+  local f, close, code = open(path)
+  if not f then
+    return nil, close, code
+  end
+  local head, err
+  head, err, code = read_up_to(f, #savefile.MAGIC, path)
   if not head then
+    f:close()
     return nil, err, code
   end
-  local savefile = require("xlua.savefile")
-  if head:sub(1, #savefile.MAGIC) == savefile.MAGIC then
+  if head == savefile.MAGIC then
+    local seekable = f:seek("cur") ~= nil
+    f:close()
+    if not seekable then
+      return nil, path .. ": a savefile given as a config must be a regular file, not a pipe "
+        .. "(its stored config is read by opening it again)", "ESPIPE"
+    end
     local reader
     reader, err, code = savefile.open(path)
     if not reader then
@@ -376,12 +457,13 @@ function config.load_any(path)
     return { kind = "savefile", libxl = saved.libxl, json = saved.json, source = saved.source,
       format = saved.format }
   end
-  if config.format_of(path) ~= "lua" and head:match("^%s*{") then
-    local text, libxl
-    text, err, code = read_file(path)
-    if not text then
-      return nil, err, code
-    end
+  local text
+  text, err, code = read_rest(f, true, head, path)
+  if not text then
+    return nil, err, code
+  end
+  if config.format_of(path) ~= "lua" and text:match("^%s*{") then
+    local libxl
     libxl, err, code = config.from_text(text, "json", path)
     if not libxl then
       return nil, err, code
@@ -389,7 +471,7 @@ function config.load_any(path)
     return { kind = "json", libxl = libxl, json = text }
   end
   local loaded
-  loaded, err, code = config.load(path)
+  loaded, err, code = load_text(path, text, {})
   if not loaded then
     return nil, err, code
   end

@@ -1,6 +1,7 @@
 -- JSON for xlua: decoding through lua-cjson, and encoding with sorted keys and stable
 -- indentation so that every --json output is byte-for-byte reproducible.
 local cjson = require("cjson")
+local printable = require("xlua.printable")
 
 local json = {}
 
@@ -52,10 +53,27 @@ local function key_order(a, b)
   return a < b
 end
 
+local function u_escape(seq)
+  return string.format("\\u%04x", utf8.codepoint(seq))
+end
+
+-- A string token (quotes included) made safe to print and valid UTF-8, as every --json output
+-- must be: each byte that is not part of a valid UTF-8 sequence (a domain name of bytes
+-- \xff\xfe, a source text in Latin-1) becomes U+FFFD, as a decoder replaces what it cannot
+-- read (the string is then valid but no longer byte-exact; list --json adds name_hex for such
+-- a name). Control characters (C0, DEL, C1), U+2028/2029 and the bidirectional controls are
+-- written as \uXXXX: the same string to every JSON reader, and nothing a terminal obeys.
+local function safe_string_token(tok)
+  return (printable.to_utf8(tok):gsub("[\0-\31\127]", u_escape)
+    :gsub("\194[\128-\159]", u_escape)
+    :gsub("\226\128[\168-\174]", u_escape)
+    :gsub("\226\129[\166-\169]", u_escape))
+end
+
 -- Debian's lua-cjson 2.1.0 escapes every "/" as "\/" and has no switch for it; libxl writes
 -- "/" plainly. Every "\/" in cjson's output is that escape (a literal backslash is "\\").
 local function encode_string(s)
-  return (cjson.encode(s):gsub("\\/", "/"))
+  return safe_string_token((cjson.encode(s):gsub("\\/", "/")))
 end
 
 local encode_value
@@ -130,7 +148,10 @@ function json.encode(value, opts)
 end
 
 -- Re-indent JSON text without decoding it, so the key order of the original is kept
--- (libxl's own order, for a config read from a savefile). Invalid JSON is returned as is.
+-- (libxl's own order, for a config read from a savefile). Its strings are made safe as
+-- encode's are (invalid UTF-8 as U+FFFD, controls as \u escapes: cjson accepts raw control
+-- characters inside strings, a savefile's config may hold them). Invalid JSON is returned as
+-- is: escape it before printing.
 function json.pretty(text, indent)
   if not json.decode(text) then
     return text
@@ -153,7 +174,7 @@ function json.pretty(text, indent)
           break
         end
       end
-      out[#out + 1] = text:sub(i, j)
+      out[#out + 1] = safe_string_token(text:sub(i, j))
       i = j
     elseif c == "{" or c == "[" then
       local closer = c == "{" and "}" or "]"

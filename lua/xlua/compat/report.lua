@@ -1,6 +1,7 @@
 -- A compatibility report for people (one line per difference and a summary) and for programs
 -- (JSON with sorted keys and a fixed shape, so the same report is always the same bytes).
 local json = require("xlua.json")
+local printable = require("xlua.printable")
 
 local report = {}
 
@@ -33,19 +34,21 @@ end
 
 -- report.text(r [, opts]) -> text: one line per difference,
 --   VERDICT      PATH: OLD -> NEW (REASON)
--- then the summary line. opts.quiet_allowed leaves the allowed ones out.
+-- then the summary line. opts.quiet_allowed leaves the allowed ones out. Paths and reasons can
+-- come from the configs and from site rules: each line is escaped (xlua.printable), so a
+-- crafted config cannot act on the terminal or break the one-line-per-difference layout.
 function report.text(r, opts)
   opts = opts or {}
   local lines = {}
   for _, d in ipairs(r.differences or {}) do
     if not (opts.quiet_allowed and d.verdict == "allowed") then
-      lines[#lines + 1] = string.format("%-12s %s: %s -> %s (%s)", d.verdict, d.path,
-        report.value(d.old), report.value(d.new), d.reason)
+      lines[#lines + 1] = printable.escape(string.format("%-12s %s: %s -> %s (%s)", d.verdict,
+        tostring(d.path), report.value(d.old), report.value(d.new), tostring(d.reason)))
     end
   end
   if r.forced then
     for _, d in ipairs(r.overridden or {}) do
-      lines[#lines + 1] = string.format("overriding   %s (--force)", d.path)
+      lines[#lines + 1] = printable.escape(string.format("overriding   %s (--force)", tostring(d.path)))
     end
   end
   lines[#lines + 1] = report.summary(r)

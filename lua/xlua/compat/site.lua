@@ -18,25 +18,88 @@
 --   api.level                       the API level, site.API_LEVEL
 -- path is a JSON path as in the report; "[*]" and "*" in it select every existing difference
 -- that matches, instead of one path.
+--
+-- Site files run as trusted code (as root, in dom0), so they are treated as sudo treats
+-- sudoers.d: the directory and each *.lua file must be owned by root or by the user running
+-- xlua and writable by no one else (not group- or world-writable), else site.load refuses
+-- them all (UNSAFE). Symbolic links are followed: what is checked is what would be run.
+-- Loading each file and running each rule has a time limit (site.TIME_LIMIT seconds, or
+-- $XLUA_SITE_TIME_LIMIT); one that takes longer fails closed like one that raises.
 local defaults = require("xlua.compat.defaults")
+local printable = require("xlua.printable")
 local rules = require("xlua.compat.rules")
+local xlua = require("xlua")
 
 local site = {}
 
 site.API_LEVEL = 1
 site.DEFAULT_DIR = "/etc/xlua/site.d"
+-- Seconds of (monotonic) time that loading one site file, or running one rule, may take.
+site.TIME_LIMIT = 5
 
-local function is_dir(path)
-  local ok, lfs = pcall(require, "lfs")
+local GROUP_WRITE, OTHER_WRITE = 16, 2 -- 0020, 0002
+
+-- site.unsafe(st, euid [, want_type]) -> nil, or why a path with the stat facts st (what
+-- xlua.stat gives) may not hold site rules for a process of effective uid euid: it is not of
+-- type want_type ("directory", "file"), or someone other than root or euid owns it or can
+-- write it (group- or world-writable).
+function site.unsafe(st, euid, want_type)
+  if want_type and st.type ~= want_type then
+    return want_type == "file" and "not a regular file (" .. st.type .. ")" or "not a " .. want_type
+  end
+  if st.uid ~= 0 and st.uid ~= euid then
+    return string.format("owned by uid %d, neither root nor the user running xlua (uid %d)", st.uid, euid)
+  end
+  if st.mode & OTHER_WRITE ~= 0 then
+    return string.format("writable by everyone (mode %04o)", st.mode)
+  end
+  if st.mode & GROUP_WRITE ~= 0 then
+    return string.format("writable by its group, gid %d (mode %04o)", st.gid, st.mode)
+  end
+  return nil
+end
+
+-- nil when path is safe to take site rules from, else message, "UNSAFE" (or stat's code).
+local function check_path(path, want_type)
+  local st, err, code = xlua.stat(path)
+  if not st then
+    return printable.escape(err), code
+  end
+  local why = site.unsafe(st, xlua.geteuid(), want_type)
+  if why then
+    return string.format("%s: refusing site rules: %s; they run as trusted code, so only root or "
+      .. "the user running xlua may be able to change them", printable.escape(path), why), "UNSAFE"
+  end
+  return nil
+end
+
+-- The time limit in seconds: opts.time_limit, else $XLUA_SITE_TIME_LIMIT, else TIME_LIMIT.
+local function time_limit(given)
+  local limit = given or tonumber(os.getenv("XLUA_SITE_TIME_LIMIT") or "")
+  if type(limit) ~= "number" or limit ~= limit or limit <= 0 then
+    return site.TIME_LIMIT
+  end
+  return limit
+end
+
+-- run_limited(seconds, fn, ...) -> true, result | false, message: fn(...) under
+-- xlua.timed_pcall (which leaves Ctrl-C alone: the interruption goes on up), its error as one
+-- line of text whatever the error value is: a string, what its __tostring gives when that is
+-- a string (run under the same limit: it is site code too), else its type.
+local function run_limited(seconds, fn, ...)
+  local ok, result, expired = xlua.timed_pcall(seconds, fn, ...)
   if ok then
-    return lfs.attributes(path, "mode") == "directory"
+    return true, result
+  elseif expired then
+    return false, "took longer than " .. seconds .. " s"
+  elseif type(result) == "string" then
+    return false, result
   end
-  local f = io.open(path .. "/.", "r")
-  if f then
-    f:close()
-    return true
+  local tok, text = xlua.timed_pcall(seconds, tostring, result)
+  if tok and type(text) == "string" then
+    return false, text
   end
-  return false
+  return false, "an error object (a " .. type(result) .. ") that cannot be shown as text"
 end
 
 local function shell_quote(s)
@@ -79,22 +142,37 @@ function site.dir(given)
   return site.DEFAULT_DIR, false
 end
 
--- site.load(dir, explicit) -> { dir, rules = {{name, file, check}}, failures = {{name, file,
--- message}} } | nil, message, "ENOENT". A missing directory is no site rules when it is the
--- default, and an error when the person named it. A file that does not load is a failure
--- (reported by check as incompatible), not an error of the load.
-function site.load(dir, explicit)
-  local loaded = { dir = dir, rules = {}, failures = {} }
+-- site.load(dir, explicit [, {time_limit = seconds}]) -> { dir, time_limit, rules = {{name,
+-- file, check}}, failures = {{name, file, message}} } | nil, message, code. A missing
+-- directory is no site rules when it is the default, and an error (ENOENT) when the person
+-- named it. A directory or a *.lua file that someone other than root or the user running
+-- xlua could change is an error (UNSAFE): none of its rules run. A file that does not load
+-- (or takes longer than the time limit) is a failure (reported by check as incompatible),
+-- not an error of the load.
+function site.load(dir, explicit, opts)
+  local loaded = { dir = dir, rules = {}, failures = {}, time_limit = time_limit(opts and opts.time_limit) }
   if dir == nil then
     return loaded
   end
-  if not is_dir(dir) then
+  local st = xlua.stat(dir)
+  if not st or st.type ~= "directory" then
     if explicit then
-      return nil, dir .. ": no such site directory", "ENOENT"
+      return nil, printable.escape(dir) .. ": no such site directory", "ENOENT"
     end
     return loaded
   end
-  for _, name in ipairs(lua_files(dir)) do
+  local err, code = check_path(dir, "directory")
+  if err then
+    return nil, err, code
+  end
+  local names = lua_files(dir)
+  for _, name in ipairs(names) do
+    err, code = check_path(dir .. "/" .. name, "file")
+    if err then
+      return nil, err, code
+    end
+  end
+  for _, name in ipairs(names) do
     local file = dir .. "/" .. name
     local base = name:gsub("%.lua$", "")
     local declared = {}
@@ -108,10 +186,10 @@ function site.load(dir, explicit)
       declared[#declared + 1] = { name = spec.name or base, file = file, check = spec.check }
     end
     local env = setmetatable({ rule = rule, SITE_API_LEVEL = site.API_LEVEL }, { __index = _G })
-    local chunk, err = loadfile(file, "t", env)
-    local ok, result = false, err
+    local chunk, lerr = loadfile(file, "t", env)
+    local ok, result = false, lerr
     if chunk then
-      ok, result = pcall(chunk)
+      ok, result = run_limited(loaded.time_limit, chunk)
     end
     if ok and type(result) == "function" then
       declared[#declared + 1] = { name = base, file = file, check = result }
@@ -169,7 +247,9 @@ local function copy_difference(d)
 end
 
 -- Apply the loaded rules to differences (changed in place). saved and wanted are the
--- defaulted configs; each rule gets its own copies.
+-- defaulted configs; each rule gets its own copies. A rule that raises (whatever the error
+-- value) or runs past the time limit adds an incompatible difference "site:NAME". Ctrl-C
+-- goes on up as the host's "interrupted!" error.
 function site.run(loaded, saved, wanted, differences, context)
   local rank = rules.RANK
   for _, f in ipairs(loaded.failures or {}) do
@@ -248,11 +328,12 @@ function site.run(loaded, saved, wanted, differences, context)
         return get(config, path)
       end,
     }
-    local ok, err = pcall(r.check, defaults.copy(saved), defaults.copy(wanted), api)
+    local ok, err = run_limited(loaded.time_limit or time_limit(), r.check, defaults.copy(saved),
+      defaults.copy(wanted), api)
     if not ok then
       differences[#differences + 1] = {
         path = source, verdict = "incompatible", source = source,
-        reason = "site rule " .. r.name .. " failed: " .. tostring(err),
+        reason = "site rule " .. r.name .. " failed: " .. err,
       }
     end
   end

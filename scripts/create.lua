@@ -1,5 +1,6 @@
 -- Create a domain from an xl.cfg or Lua config, and remember the config it was created with.
 local cli = require("xlua.cli")
+local printable = require("xlua.printable")
 local create = require("xlua.create")
 local domains = require("xlua.domains")
 local log = require("xlua.log")
@@ -21,7 +22,7 @@ return cli.main({
     return cli.fail(cli.BAD_INPUT, "%s", err)
   end
   for _, w in ipairs(plan.warnings) do
-    log.warn("%s", w)
+    log.warn("%s", printable.escape(w))
   end
   if opts.dry_run then
     io.stdout:write(plan.json, "\n")
@@ -37,6 +38,6 @@ return cli.main({
   if not result then
     return cli.fail(domains.status(code), "%s", err)
   end
-  io.stdout:write(result.name, " ", result.domid, "\n")
+  io.stdout:write(printable.escape(result.name), " ", result.domid, "\n")
   return cli.OK
 end)

@@ -1,5 +1,6 @@
 -- Restore a domain from a savefile, with its stored config or a checked replacement.
 local cli = require("xlua.cli")
+local printable = require("xlua.printable")
 local compat = require("xlua.compat")
 local domains = require("xlua.domains")
 local progress = require("xlua.progress")
@@ -57,7 +58,7 @@ return cli.main({
   if plan.saved.json then
     io.stderr:write(" Savefile contains xl domain config in JSON format\n")
   end
-  io.stderr:write("Parsing config from ", plan.wanted.from, "\n")
+  io.stderr:write("Parsing config from ", printable.escape(plan.wanted.from), "\n")
   if config or #plan.report.differences > 0 then
     local out = opts.dry_run and io.stdout or io.stderr
     out:write(compat.text(plan.report))
@@ -73,7 +74,7 @@ return cli.main({
     local conflict = h and restore.conflict(h, plan)
     local verdict = plan.report.compatible and "compatible" or "INCOMPATIBLE"
     io.stdout:write(string.format("%s: would restore %s (%s, %d KiB, %d vcpus), config %s\n", path,
-      tostring(plan.facts.name), plan.facts.type, plan.facts.memory_kb or 0, plan.facts.vcpus, verdict))
+      printable.escape(tostring(plan.facts.name)), plan.facts.type, plan.facts.memory_kb or 0, plan.facts.vcpus, verdict))
     if conflict then
       return cli.fail(cli.FAILED, "%s", conflict)
     end
@@ -98,6 +99,6 @@ return cli.main({
     end
     return cli.fail(cli.status(code, signal), "%s", err)
   end
-  io.stdout:write(result.name, " ", result.domid, "\n")
+  io.stdout:write(printable.escape(result.name), " ", result.domid, "\n")
   return cli.OK
 end)

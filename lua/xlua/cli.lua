@@ -16,6 +16,8 @@ local command = "xlua"
 -- Print "xlua CMD: message" on stderr and return status.
 function cli.fail(status, fmt, ...)
   local msg = select("#", ...) > 0 and string.format(fmt, ...) or tostring(fmt)
+  -- names and messages may come from files: nothing raw reaches the terminal
+  msg = require("xlua.printable").escape(msg)
   io.stderr:write(command, ": ", msg, "\n")
   io.stderr:flush()
   return status

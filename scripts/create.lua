@@ -7,11 +7,16 @@ local log = require("xlua.log")
 
 return cli.main({
   name = "create",
-  usage = "xlua create [-p] [-n] CONFIG [key=value ...]",
+  usage = "xlua create [-p] [-n] [-e] [-F] CONFIG [key=value ...]",
   help = "Creates a domain from CONFIG (xl.cfg, or Lua when it ends in .lua); key=value lines\n"
     .. "override the file, as with xl. Prints the name and domid.\n"
-    .. "  -p  leave the domain paused\n  -n  dry run: print the libxl JSON, create nothing",
-  options = { ["-p"] = "paused", ["-n"] = "dry_run", ["--backend"] = { "backend", value = true } },
+    .. "  -p  leave the domain paused\n  -n  dry run: print the libxl JSON, create nothing\n"
+    .. "  -e  start no monitor (nothing then acts on the domain's on_poweroff/on_reboot/on_crash)\n"
+    .. "  -F  run the monitor in the foreground until the domain is gone",
+  options = {
+    ["-p"] = "paused", ["-n"] = "dry_run", ["-e"] = "no_monitor", ["-F"] = "foreground",
+    ["--backend"] = { "backend", value = true },
+  },
   min_args = 1,
 }, function(opts, args)
   local path = args[1]
@@ -39,5 +44,10 @@ return cli.main({
     return cli.fail(domains.status(code), "%s", err)
   end
   io.stdout:write(printable.escape(result.name), " ", result.domid, "\n")
-  return cli.OK
+  io.stdout:flush()
+  if opts.no_monitor then
+    return cli.OK
+  end
+  h:close()
+  return require("xlua.life").start_monitor(opts.backend, result, opts.foreground)
 end)

@@ -8,15 +8,17 @@ local restore = require("xlua.restore")
 
 return cli.main({
   name = "restore",
-  usage = "xlua restore [-p] [-n] [--force] [--site-dir DIR] [CONFIG] FILE|-",
+  usage = "xlua restore [-p] [-n] [-e] [-F] [--force] [--site-dir DIR] [CONFIG] FILE|-",
   help = "Restores the domain saved in FILE (\"-\": standard input) with the config stored in it,\n"
     .. "or with CONFIG after checking it is compatible with the stored one. Prints name and domid.\n"
     .. "  -p       leave the domain paused\n  -n       check and report, restore nothing\n"
+    .. "  -e       start no monitor for the domain\n  -F       run its monitor in the foreground\n"
     .. "  --force  restore even when CONFIG is not compatible\n"
     .. "  --site-dir DIR  site rules for the compatibility check (default $XLUA_SITE_DIR,\n"
     .. "                  else /etc/xlua/site.d)",
   options = {
-    ["-p"] = "paused", ["-n"] = "dry_run", ["--force"] = "force",
+    ["-p"] = "paused", ["-n"] = "dry_run", ["--force"] = "force", ["-e"] = "no_monitor",
+    ["-F"] = "foreground",
     ["--backend"] = { "backend", value = true },
     ["--site-dir"] = { "site_dir", value = true },
   },
@@ -100,5 +102,10 @@ return cli.main({
     return cli.fail(cli.status(code, signal), "%s", err)
   end
   io.stdout:write(printable.escape(result.name), " ", result.domid, "\n")
-  return cli.OK
+  io.stdout:flush()
+  if opts.no_monitor then
+    return cli.OK
+  end
+  h:close()
+  return require("xlua.life").start_monitor(opts.backend, result, opts.foreground)
 end)

@@ -1,7 +1,8 @@
 -- The monitor policy: what happens when a domain shuts down, as xl's per-domain monitor does
 -- it. The C core waits (h:wait_shutdown, on libxl's domain-death events or the sim's); this
 -- decides, from the domain's on_poweroff / on_reboot / on_crash / on_watchdog / on_soft_reset,
--- and acts: destroy, restart, rename-restart, preserve, coredump-destroy, coredump-restart.
+-- and acts: destroy, restart, rename-restart, preserve, coredump-destroy, coredump-restart
+-- (soft-reset is carried out as a restart).
 -- A site hook (monitor.hook, or site_dir/monitor.lua returning a function) may change the
 -- action for one event, e.g. to log or to refuse a restart.
 local domains = require("xlua.domains")
@@ -11,8 +12,8 @@ local monitor = {}
 
 -- A domain that dies within this many seconds of its start is not restarted again: a guest
 -- that crashes on boot would otherwise be restarted for ever. (xend waited 20 s; xl 4.17 has
--- no such guard.)
-monitor.MIN_UPTIME = 10
+-- no such guard.) $XLUA_MONITOR_MIN_UPTIME changes it.
+monitor.MIN_UPTIME = tonumber(os.getenv("XLUA_MONITOR_MIN_UPTIME") or "") or 10
 
 -- libxl's defaults for the actions (libxl_domain_config), by shutdown reason.
 local DEFAULTS = {
@@ -24,8 +25,14 @@ local KEYS = {
   soft_reset = "on_soft_reset",
 }
 
--- The action the config names for reason, in libxl's spelling ("rename_restart"), or the
--- default. The xl.cfg spelling ("rename-restart") is accepted too.
+-- An action in libxl's spelling ("restart_rename"), from libxl's or xl.cfg's
+-- ("rename-restart", "coredump-destroy").
+local function libxl_action(a)
+  a = tostring(a):gsub("-", "_")
+  return a == "rename_restart" and "restart_rename" or a
+end
+
+-- The action the config names for reason, in libxl's spelling, or libxl's default.
 function monitor.action_for(libxl, reason)
   local key = KEYS[reason]
   if not key then
@@ -35,14 +42,14 @@ function monitor.action_for(libxl, reason)
   if type(a) ~= "string" or a == "" then
     return DEFAULTS[reason]
   end
-  return (a:gsub("-", "_"))
+  return libxl_action(a)
 end
 
 -- monitor.decide(event) -> action: the default policy, which a hook may replace.
 -- event = {reason, action (the config's), name, domid, uuid, uptime (seconds), restarts}
 function monitor.decide(event)
   local a = event.action
-  if (a == "restart" or a == "rename_restart" or a == "coredump_restart" or a == "soft_reset")
+  if (a == "restart" or a == "restart_rename" or a == "coredump_restart" or a == "soft_reset")
     and event.uptime < monitor.MIN_UPTIME then
     event.why = string.format("it died %d s after its start (less than %d s): a restart loop, not restarting",
       event.uptime, monitor.MIN_UPTIME)
@@ -105,14 +112,16 @@ function monitor.handle(h, info, opts)
     if not ok then
       log("the site hook failed (" .. tostring(changed) .. "): keeping " .. action)
     elseif changed ~= nil then
-      action = tostring(changed):gsub("-", "_")
+      action = libxl_action(changed)
     end
   end
   log(string.format("domain %s (domid %d) shut down, reason %s: %s%s", info.name, info.domid,
-    event.reason, action:gsub("_", "-"), event.why and (" (" .. event.why .. ")") or ""))
+    event.reason, action == "restart_rename" and "rename-restart" or action:gsub("_", "-"),
+    event.why and (" (" .. event.why .. ")") or ""))
 
   if action == "coredump_destroy" or action == "coredump_restart" then
     local dir = opts.dump_dir or "/var/lib/xen/dump"
+    os.execute("mkdir -p -m 700 '" .. dir:gsub("'", "'\\''") .. "'")
     local path = string.format("%s/%s-%s.core", dir, info.name, os.date("!%Y%m%dT%H%M%SZ", now))
     local ok, err = h:core_dump(info.domid, path)
     log(ok and ("core dumped to " .. path) or ("core dump failed: " .. tostring(err)))
@@ -132,9 +141,9 @@ function monitor.handle(h, info, opts)
       log("destroy failed: " .. tostring(err))
     end
     return nil
-  elseif action == "restart" or action == "rename_restart" then
+  elseif action == "restart" or action == "restart_rename" then
     local ok, err
-    if action == "rename_restart" then
+    if action == "restart_rename" then
       -- the dead domain is kept under NAME-<time> with a new uuid; the restart takes the name
       ok, err = h:preserve(info.domid, os.date("!-%Y%m%dT%H%MZ", now), random_uuid())
       if not ok then
@@ -170,6 +179,9 @@ function monitor.watch(h, domid, opts)
   opts.restarts = 0
   while true do
     local info, err, code = h:wait_shutdown(domid, opts.wait_ms or 1000)
+    if opts.stop and opts.stop() then
+      return "stopped"
+    end
     if info == nil then
       if code == "NODOMAIN" then
         log(string.format("domain %d is gone (destroyed or migrated away): done", domid))
@@ -181,25 +193,18 @@ function monitor.watch(h, domid, opts)
       return "failed"
     elseif info then
       if info.reason == "suspend" then
-        -- a save or migration suspended it: the one doing that decides what comes next
+        -- a save or migration suspended it: whoever did that decides what comes next (it is
+        -- resumed, or destroyed and the monitor ends)
         log("domain has suspended; waiting on")
-        local _, gone, gcode = h:wait_shutdown(domid, 0)
-        if gcode == "NODOMAIN" then
-          return "gone"
-        end
-        local still = h:info(domid)
-        while still and still.state == "shutdown" and still.reason == "suspend" do
-          local ok = h:wait_shutdown(domid, opts.wait_ms or 1000) -- returns at once while suspended
-          if ok == nil then
-            return "gone"
-          end
-          os.execute("sleep 0.2")
+        local still
+        repeat
+          require("xlua.process").sleep(0.5)
           still = h:info(domid)
-        end
+        until not still or not (still.state == "shutdown" and still.reason == "suspend")
         if not still then
+          log(string.format("domain %d is gone (destroyed or migrated away): done", domid))
           return "gone"
         end
-        _ = gone
       else
         local next_domid = monitor.handle(h, info, opts)
         if not next_domid then
@@ -211,6 +216,103 @@ function monitor.watch(h, domid, opts)
       end
     end
   end
+end
+
+-- The site hook: $XLUA_MONITOR_HOOK, else /etc/xlua/monitor.lua, a chunk returning
+-- function(event, action) -> action | nil (keep). Trusted admin code, checked as site files
+-- are (owner root or the user, not writable by others). -> fn | nil, msg, code
+function monitor.load_hook(path)
+  path = path or os.getenv("XLUA_MONITOR_HOOK") or "/etc/xlua/monitor.lua"
+  local xlua = require("xlua")
+  local st = xlua.stat(path)
+  if not st then
+    return nil -- no hook
+  end
+  local why = require("xlua.compat.site").unsafe(st, xlua.geteuid(), "file")
+  if why then
+    return nil, path .. ": " .. why, "UNSAFE"
+  end
+  local chunk, err = loadfile(path)
+  if not chunk then
+    return nil, err, "SYNTAX"
+  end
+  local ok, fn = pcall(chunk)
+  if not ok or type(fn) ~= "function" then
+    return nil, path .. ": must return a function(event, action)", "BADVALUE"
+  end
+  return fn
+end
+
+-- Where a domain's monitor logs: $XLUA_LOG_DIR, else /var/log/xlua on libxl, else beside the
+-- sim's state.
+function monitor.log_path(h, name)
+  local dir = os.getenv("XLUA_LOG_DIR")
+  if not dir or dir == "" then
+    dir = h:backend() == "libxl" and "/var/log/xlua" or (h:run_dir() .. "/logs")
+  end
+  os.execute("mkdir -p -m 700 '" .. dir:gsub("'", "'\\''") .. "'")
+  return dir .. "/" .. name:gsub("/", "_") .. ".log"
+end
+
+-- monitor.start(backend, domid, {foreground, hook, dump_dir}) -> pid of the daemon (or, in the
+-- foreground, how the watch ended) | nil, msg, code. At most one monitor per domain: a second
+-- is BUSY. The daemon opens the backend anew (a libxl context is not shared across a fork)
+-- and holds the domain's monitor lock, never the lock commands take.
+function monitor.start(backend, domid, opts)
+  opts = opts or {}
+  local h, err, code = domains.open(backend)
+  if not h then
+    return nil, err, code
+  end
+  local info
+  info, err, code = h:info(domid)
+  if not info then
+    h:close()
+    return nil, err, code
+  end
+  local lock
+  lock, err, code = h:lock(info.uuid, "monitor of " .. info.name, "monitor")
+  if not lock then
+    h:close()
+    return nil, string.format("domain %s already has a monitor (%s)", info.name, err), code
+  end
+  local logfile = monitor.log_path(h, info.name)
+  local function log(line)
+    io.stdout:write(os.date("%Y-%m-%d %H:%M:%S "), line, "\n")
+    io.stdout:flush()
+  end
+  if not opts.foreground then
+    h:close()
+    local pid
+    pid, err, code = require("xlua.process").daemonize(logfile)
+    if not pid then
+      lock:unlock()
+      return nil, err, code
+    end
+    if pid ~= 0 then
+      return pid -- the caller; the daemon holds the lock now
+    end
+    h, err = domains.open(backend)
+    if not h then
+      log("cannot open the backend: " .. tostring(err))
+      os.exit(1)
+    end
+  else
+    log = function(line)
+      io.stderr:write("xlua monitor: ", line, "\n")
+    end
+  end
+  log(string.format("Waiting for domain %s (domid %d) to die [pid %d]", info.name, domid,
+    require("xlua.process").getpid()))
+  local ended = monitor.watch(h, domid, { log = log, hook = opts.hook, dump_dir = opts.dump_dir or
+    (h:backend() == "sim" and h:run_dir() .. "/dump" or nil) })
+  log("monitor ends: " .. ended)
+  lock:unlock()
+  h:close()
+  if not opts.foreground then
+    os.exit(0)
+  end
+  return ended
 end
 
 return monitor

@@ -533,6 +533,40 @@ c_xlua_compat_restore() {
   continues xa "$XA_SAVED"
 }
 
+# ---- the monitor -------------------------------------------------------------------------------
+
+# The boots a guest's console shows (each boot prints GUEST-ALIVE 1 once).
+boots() { tr -d '\r' <"$CONSOLE/guest-$1.log" 2>/dev/null | grep -c 'GUEST-ALIVE 1$'; }
+
+# A guest created by xlua with on_crash = "restart", crashed with sysrq c, comes back with a new
+# domid and boots again: xlua's monitor saw libxl's shutdown event and restarted it.
+c_xlua_monitor_crash() {
+  need_xlua create sysrq monitor || return $?
+  XLUA_MONITOR_MIN_UPTIME=3 t xlua create $T/configs/guest-c.cfg >/tmp/mon.out 2>&1 || {
+    cat /tmp/mon.out; fail "xlua create guest-c.cfg failed"; return 1; }
+  cat /tmp/mon.out
+  grep -q "monitor of xc running" /tmp/mon.out || { fail "create started no monitor"; return 1; }
+  wait_alive xc 1 120 >/dev/null || { fail "xc did not come up"; return 1; }
+  first=$(xl_col xc 2)
+  b=$(boots xc)
+  t xlua sysrq xc c || { fail "xlua sysrq xc c failed"; return 1; }
+  i=0
+  while [ $i -lt 120 ]; do
+    now=$(xl_col xc 2)
+    [ -n "$now" ] && [ "$now" != "$first" ] && break
+    sleep 0.5
+    i=$((i + 1))
+  done
+  cat /var/log/xlua/xc.log
+  [ -n "$now" ] && [ "$now" != "$first" ] || { fail "xc was not restarted (domid $first, now '$now')"; return 1; }
+  i=0
+  while [ $i -lt 240 ] && [ "$(boots xc)" -le "$b" ]; do sleep 0.5; i=$((i + 1)); done
+  [ "$(boots xc)" -gt "$b" ] || { fail "xc's console does not show it booting again"; return 1; }
+  grep -q "reason crash: restart" /var/log/xlua/xc.log || { fail "the monitor's log does not say why"; return 1; }
+  t xlua destroy xc || { fail "xlua destroy xc failed"; return 1; }
+  DETAIL="domid $first -> $now, booted again"
+}
+
 # ---- interop with real xl ------------------------------------------------------------------
 
 c_interop_inspect_xl() {
@@ -683,6 +717,7 @@ check xlua.save.compressed c_xlua_save_compressed
 check xlua.save.pipe c_xlua_save_pipe
 check xlua.save.sigterm c_xlua_save_sigterm
 check xlua.restore.uuid c_xlua_restore_uuid
+check xlua.monitor.crash c_xlua_monitor_crash
 
 check interop.inspect-xl c_interop_inspect_xl
 check interop.verify-xl c_interop_verify_xl

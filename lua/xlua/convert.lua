@@ -6,9 +6,11 @@
 local cpus = require("xlua.convert.cpus")
 local devices = require("xlua.convert.devices")
 local hvm = require("xlua.convert.hvm")
+local platform = require("xlua.convert.platform")
 local json = require("xlua.json")
 local reader = require("xlua.convert.reader")
 local values = require("xlua.convert.values")
+local vdevs = require("xlua.convert.vdevs")
 
 local convert = {}
 
@@ -29,7 +31,10 @@ local HVM_ONLY = {
   "acpi_laptop_slate", "nx", "hpet", "vpt_align", "apic", "viridian", "mmio_hole",
   "smbios_firmware", "acpi_firmware", "rdm_mem_boundary", "vga", "stdvga", "hdtype",
   "nographic", "serial", "boot", "usb", "usbversion", "usbdevice", "vkb_device", "soundhw",
-  "xen_platform_pci", "vendor_device", "timeoffset",
+  "xen_platform_pci", "vendor_device", "altp2mhvm", "ms_vm_genid", "mca_caps", "spice",
+  "spiceport", "spicetls_port", "spicehost", "spicedisable_ticketing", "spicepasswd",
+  "spiceagent_mouse", "spicevdagent", "spice_clipboard_sharing", "spiceusbredirection",
+  "spice_image_compression", "spice_streaming_video", "gfx_passthru",
 }
 
 local function uuid_v4()
@@ -205,6 +210,12 @@ local function build(r, opts)
     b_info.avail_vcpus = json.array(avail)
   end
   local maxvcpus = r.long("maxvcpus", 0, 4096)
+  platform.arch_vuart(r, b_info)
+  if maxvcpus and maxvcpus ~= 0 then
+    b_info.max_vcpus = maxvcpus
+  end
+  platform.vnuma(r, b_info, maxvcpus and maxvcpus ~= 0, maxmem ~= nil, opts.host)
+  maxvcpus = b_info.max_vcpus
   -- max_memkb and max_vcpus default to memory and vcpus.
   b_info.max_memkb = b_info.max_memkb or b_info.target_memkb
   maxvcpus = (maxvcpus and maxvcpus ~= 0) and maxvcpus or vcpus
@@ -217,7 +228,7 @@ local function build(r, opts)
   cpus.affinity(r, b_info, "cpus_soft", false, opts.host)
 
   for _, key in ipairs({ "max_grant_frames", "max_maptrack_frames", "max_grant_version" }) do
-    b_info[key] = r.long(key, 0, 0x7fffffff)
+    b_info[key] = r.long_or_fail(key, 0, 0x7fffffff)
   end
   b_info.claim_mode = opts.claim_mode == false and "False" or "True"
 
@@ -240,10 +251,13 @@ local function build(r, opts)
   local presets = {}
   for _, key in ipairs({ "msitranslate", "power_mgmt", "permissive", "seize" }) do
     local v = r.get("pci_" .. key)
-    presets[key] = v ~= nil and values.flag("pci_" .. key, v) or nil
+    if v ~= nil then
+      presets[key] = r.soft("pci_" .. key, values.flag, v)
+    end
   end
   local rdm_text = r.string("rdm")
-  local rdm_set = rdm_text and hvm.rdm(rdm_text)
+  -- xl warns about an rdm it cannot parse (xlu_rdm_parse) and carries on without it.
+  local rdm_set = rdm_text and r.soft("rdm", hvm.rdm, rdm_text)
   if rdm_set and dtype == "hvm" then
     tinfo.rdm = rdm_set
   end
@@ -263,6 +277,7 @@ local function build(r, opts)
       end
     end
   end
+  config.dtdevs = vdevs.dtdevs(r)
 
   if r.has("passthrough") then
     local p = values.enum("passthrough", r.get("passthrough"),
@@ -357,11 +372,20 @@ local function build(r, opts)
   end
   local vmtrace = r.long("vmtrace_buf_kb")
   b_info.vmtrace_buf_kb = vmtrace ~= 0 and vmtrace or nil
+  b_info.ioports = platform.ioports(r)
+  b_info.irqs = platform.irqs(r)
+  b_info.iomem = platform.iomem(r)
 
   if r.has("disk") then
     local disks = devices.disks(r.get("disk"))
     config.disks = #disks > 0 and disks or nil
   end
+  config.p9s = vdevs.p9s(r)
+  config.vtpms = vdevs.vtpms(r)
+  config.vdispls = vdevs.vdispls(r)
+  config.pvcallsifs = vdevs.pvcallsifs(r)
+  config.vsnds = vdevs.vsnds(r)
+  config.channels = vdevs.channels(r)
   if r.has("vif") then
     local nics = devices.nics(r.get("vif"), r.warn, opts.nic_defaults)
     config.nics = #nics > 0 and nics or nil
@@ -372,6 +396,13 @@ local function build(r, opts)
       config.vfbs, config.vkbs = vfbs, vkbs
     end
   end
+  if r.has("vif2") then
+    r.get("vif2")
+    r.warn("vif2: netchannel2 is deprecated and not supported by xl, ignored")
+  end
+  config.usbctrls = vdevs.usbctrls(r)
+  config.usbdevs = vdevs.usbdevs(r)
+  platform.cpuid(r, b_info)
 
   -- device_model is ignored by xl; device_model_override is the real one.
   r.ignore("device_model", "ignored; use device_model_override for a non-default device model")
@@ -411,7 +442,7 @@ local function build(r, opts)
   local vnc_keys = { "vnc", "vnclisten", "vncpasswd", "vncdisplay", "vncunused", "sdl",
     "opengl", "display", "xauthority", "keymap" }
   if dtype == "pv" and not config.vfbs then
-    local on = r.has("vnc") and values.flag("vnc", r.get("vnc"))
+    local on = r.has("vnc") and r.soft("vnc", values.flag, r.get("vnc"))
     if on then
       local vfb = { devid = 0, vnc = {}, sdl = {} }
       hvm.top_level_vnc(r, vfb.vnc, vfb.sdl)
@@ -434,15 +465,52 @@ local function build(r, opts)
   if dtype == "hvm" then
     hvm.dm_keys(r, tinfo)
   end
+  platform.arch(r, b_info)
+  local vkbs = vdevs.vkbs(r, config.vkbs and #config.vkbs or 0)
+  if vkbs and #vkbs > 0 then
+    config.vkbs = config.vkbs or {}
+    table.move(vkbs, 1, #vkbs, #config.vkbs + 1, config.vkbs)
+  end
 
   c_info.xend_suspend_evtchn_compat = r.defbool("xend_suspend_evtchn_compat")
   b_info.arch_x86.msr_relaxed = r.defbool("msr_relaxed")
+  if b_info.arch_x86.msr_relaxed then
+    r.warn("msr_relaxed: will be removed in future versions of Xen (xl's warning)")
+  end
   b_info.vpmu = r.defbool("vpmu")
 
+  for _, field in ipairs({ "dtdevs", "p9s", "vtpms", "vdispls", "pvcallsifs", "vsnds",
+    "channels", "usbctrls", "usbdevs" }) do
+    if config[field] and #config[field] == 0 then
+      config[field] = nil
+    end
+  end
+  for _, field in ipairs({ "ioports", "irqs", "iomem" }) do
+    if b_info[field] and #b_info[field] == 0 then
+      b_info[field] = nil
+    end
+  end
   for _, key in ipairs(r.unused()) do
     r.warn("%s: unknown to xlua, ignored", key)
   end
   return config
+end
+
+-- convert.with_lines(opts, parsed, path) -> opts with where(key) naming "path:line" of the
+-- setting of key in a parsed xl.cfg (xlua.cfg.parse's settings), for warnings.
+function convert.with_lines(opts, parsed, path)
+  local lines = {}
+  for _, s in ipairs(parsed and parsed.settings or {}) do
+    lines[s.name] = s.line
+  end
+  local out = {}
+  for k, v in pairs(opts or {}) do
+    out[k] = v
+  end
+  out.where = function(key)
+    return lines[key] and (path .. ":" .. lines[key]) or nil
+  end
+  return out
 end
 
 -- convert.to_libxl(values [, opts]) -> config, warnings | nil, message, code
@@ -450,6 +518,9 @@ end
 -- host = { max_cpus =, nodes = { [n] = {cpus} } } for cpus="all" and node: ranges,
 -- firmware_dir (pvgrub's directory), claim_mode / run_hotplug_scripts (xl.conf, default
 -- true), nic_defaults (xl.conf's vif.default.*, as nic fields).
+-- strict: every warning is a refusal (BADVALUE); where(key): "file:line" for warnings;
+-- genid_generator: ms_vm_genid="generate"'s 16 bytes; host also gives nr_nodes, online_cpus
+-- (vnuma's checks).
 -- Codes: BADVALUE (a value xl would refuse, or a required key missing), NEEDHOST.
 function convert.to_libxl(vals, opts)
   if type(vals) ~= "table" then

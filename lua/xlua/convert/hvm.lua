@@ -24,7 +24,7 @@ local function viridian(r, hvm)
     return
   end
   if type(v) ~= "table" then
-    hvm.viridian = values.defbool("viridian", v)
+    hvm.viridian = r.soft("viridian", values.defbool, v)
     return
   end
   local enable, disable = {}, {}
@@ -78,8 +78,42 @@ function M.top_level_vnc(r, vnc, sdl)
   sdl.xauthority = r.string("xauthority")
 end
 
+-- The spice keys (HVM only).
+local function spice(r, sp)
+  sp.enable = r.defbool("spice")
+  sp.port = r.long("spiceport")
+  sp.tls_port = r.long("spicetls_port")
+  sp.host = r.string("spicehost")
+  sp.disable_ticketing = r.defbool("spicedisable_ticketing")
+  sp.passwd = r.string("spicepasswd")
+  sp.agent_mouse = r.defbool("spiceagent_mouse")
+  sp.vdagent = r.defbool("spicevdagent")
+  sp.clipboard_sharing = r.defbool("spice_clipboard_sharing")
+  sp.usbredirection = r.long("spiceusbredirection")
+  sp.image_compression = r.string("spice_image_compression")
+  sp.streaming_video = r.string("spice_streaming_video")
+  for _, k in ipairs({ "port", "tls_port", "usbredirection" }) do
+    sp[k] = sp[k] ~= 0 and sp[k] or nil
+  end
+end
+
+-- A fresh VM generation ID (libxl_ms_vm_genid_generate: 16 random bytes, not all zero).
+function M.genid()
+  local f = io.open("/dev/urandom", "rb")
+  local bytes = f and f:read(16)
+  if f then
+    f:close()
+  end
+  local out = {}
+  for i = 1, 16 do
+    out[i] = bytes and #bytes == 16 and bytes:byte(i) or math.random(0, 255)
+  end
+  out[1] = out[1] == 0 and 1 or out[1]
+  return json.array(out)
+end
+
 -- rdm = "strategy=host,policy=relaxed" (xlu_rdm_parse).
-local function rdm(text)
+local function rdm(_, text)
   local out = {}
   for part in text:gmatch("[^,]+") do
     local k, v = part:match("^([^=]*)=(.*)$")
@@ -121,11 +155,37 @@ function M.keys(r, b_info, hvm, opts)
     end
     hvm.mmio_hole_memkb = hole * 1024
   end
+  local altp2mhvm = r.defbool("altp2mhvm")
+  if altp2mhvm then
+    hvm.altp2m = altp2mhvm
+    r.warn("altp2mhvm: deprecated, use altp2m instead")
+  end
   hvm.smbios_firmware = r.string("smbios_firmware")
   hvm.acpi_firmware = r.string("acpi_firmware")
+  local genid = r.string("ms_vm_genid")
+  if genid == "generate" then
+    hvm.ms_vm_genid = (opts.genid_generator or M.genid)()
+  elseif genid and genid ~= "none" then
+    values.fail("ms_vm_genid", genid, "must be generate or none")
+  end
   local boundary = r.long("rdm_mem_boundary")
   if boundary then
     hvm.rdm_mem_boundary_memkb = boundary * 1024
+  end
+  -- mca_caps: a list of capability names; xl exits on anything else, a single value too.
+  local caps = r.get("mca_caps")
+  if caps ~= nil then
+    if type(caps) ~= "table" then
+      values.fail("mca_caps", caps, "should be a list, such as [ \"lmce\" ]")
+    end
+    local bits = 0
+    for _, cap in ipairs(values.list("mca_caps", caps)) do
+      if cap ~= "lmce" then
+        values.fail("mca_caps", cap, "unrecognized MCA capability")
+      end
+      bits = bits | 1 -- XEN_HVM_MCA_CAP_LMCE
+    end
+    hvm.mca_caps = bits ~= 0 and bits or nil
   end
   -- firmware=: a bios name, "uefi" (ovmf), "bios" (libxl picks), else a firmware path.
   local fw = r.string("firmware")
@@ -152,7 +212,10 @@ function M.dm_keys(r, hvm)
     hvm.vga.kind = kinds[vga]
     r.ignore("stdvga", "ignored because vga is given")
   elseif r.has("stdvga") then
-    hvm.vga.kind = values.flag("stdvga", r.get("stdvga")) and "std" or "cirrus"
+    local on = r.soft("stdvga", values.flag, r.get("stdvga"))
+    if on ~= nil then
+      hvm.vga.kind = on and "std" or "cirrus"
+    end
   end
   if r.has("hdtype") then
     local hd = values.enum("hdtype", r.get("hdtype"), { "ide", "ahci" })
@@ -161,7 +224,21 @@ function M.dm_keys(r, hvm)
     end
   end
   hvm.keymap = r.string("keymap")
+  spice(r, hvm.spice)
   hvm.nographic = r.defbool("nographic")
+  -- gfx_passthru: a number is the defbool; otherwise a kind name, which turns it on.
+  local gfx = r.get("gfx_passthru")
+  if gfx ~= nil then
+    local n = type(gfx) == "boolean" and (gfx and 1 or 0)
+      or (type(gfx) ~= "table" and values.strtol0(values.string("gfx_passthru", gfx)))
+    if n then
+      hvm.gfx_passthru = n ~= 0 and "True" or "False"
+    elseif type(gfx) ~= "table" then
+      local kind = values.enum("gfx_passthru", gfx, { "default", "igd" })
+      hvm.gfx_passthru = "True"
+      hvm.gfx_passthru_kind = kind ~= "default" and kind or nil
+    end
+  end
   local serial = r.get("serial")
   if type(serial) == "table" then
     hvm.serial_list = values.string_list("serial", serial)
@@ -194,7 +271,6 @@ function M.dm_keys(r, hvm)
     local d = values.enum("vendor_device", r.get("vendor_device"), { "none", "xenserver" })
     hvm.vendor_device = d ~= "none" and d or nil
   end
-  hvm.timeoffset = r.string("timeoffset")
 end
 M.rdm = rdm
 M.prefix_of = prefix_of

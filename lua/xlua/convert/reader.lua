@@ -31,9 +31,6 @@ function reader.new(vals, warnings, opts)
   end
   -- Run f(v); a BadValue it raises becomes a warning and nil (xl's warn-and-ignore).
   local function soft(key, f, v, ...)
-    if not r.lenient then
-      return f(key, v, ...)
-    end
     local ok, result = pcall(f, key, v, ...)
     if ok then
       return result

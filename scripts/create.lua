@@ -10,13 +10,14 @@ return cli.main({
   help = "Creates a domain from CONFIG (xl.cfg, or Lua when it ends in .lua); key=value lines\n"
     .. "override the file, as with xl. Prints the name and domid.\n"
     .. "  -p  leave the domain paused\n  -n  dry run: print the libxl JSON, create nothing",
-  options = { ["-p"] = "paused", ["-n"] = "dry_run", ["--backend"] = { "backend", value = true } },
+  options = { ["-p"] = "paused", ["-n"] = "dry_run", ["--backend"] = { "backend", value = true },
+    ["--strict"] = "strict" },
   min_args = 1,
 }, function(opts, args)
   local path = args[1]
   local overrides = table.move(args, 2, #args, 1, {})
   io.stderr:write("Parsing config from ", path, "\n")
-  local plan, err, code = create.prepare(path, overrides)
+  local plan, err, code = create.prepare(path, overrides, { strict = opts.strict })
   if not plan then
     return cli.fail(cli.BAD_INPUT, "%s", err)
   end

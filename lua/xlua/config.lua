@@ -107,6 +107,7 @@ function config.load(path, overrides, opts)
     local parsed
     parsed, err, code = require("xlua.cfg").parse(text, path)
     vals = parsed and parsed.values
+    opts = convert.with_lines(opts, parsed, path)
   end
   if not vals then
     return nil, err, code

@@ -1,5 +1,6 @@
 /* bindings/l_xlutil.c: xlua.xlutil, libxlutil's parsers for xl's device specs (disk, vif
- * rate, PCI), returning tables in libxl's JSON form so the Lua config policy never re-parses them. */
+ * rate, PCI) and libxl's CPUID parsers, returning libxl's JSON form so the Lua config policy
+ * never re-parses them. */
 #include "lhelpers.h"
 
 #include <errno.h>
@@ -21,11 +22,13 @@ struct scratch {
     FILE *report;           /* libxlutil writes its complaints here, never to stderr */
     char *report_buf;
     size_t report_len;
-    enum { SCRATCH_NONE, SCRATCH_DISK, SCRATCH_NIC, SCRATCH_PCI } kind;
+    enum { SCRATCH_NONE, SCRATCH_DISK, SCRATCH_NIC, SCRATCH_PCI, SCRATCH_BUILD } kind;
+    char *json;             /* libxl's JSON text of u.build */
     union {
         libxl_device_disk disk;
         libxl_device_nic nic;
         libxl_device_pci pci;
+        libxl_domain_build_info build;
     } u;
 };
 
@@ -35,9 +38,12 @@ static void scratch_release(struct scratch *s)
     case SCRATCH_DISK: libxl_device_disk_dispose(&s->u.disk); break;
     case SCRATCH_NIC: libxl_device_nic_dispose(&s->u.nic); break;
     case SCRATCH_PCI: libxl_device_pci_dispose(&s->u.pci); break;
+    case SCRATCH_BUILD: libxl_domain_build_info_dispose(&s->u.build); break;
     case SCRATCH_NONE: break;
     }
     s->kind = SCRATCH_NONE;
+    free(s->json);
+    s->json = NULL;
     if (s->cfg) {
         xlu_cfg_destroy(s->cfg);
         s->cfg = NULL;
@@ -258,10 +264,60 @@ static int l_pci(lua_State *L)
     return 1;
 }
 
+/* xlutil.cpuid(syntax, items) -> json, errors | nil, message, code
+ * syntax "flags": each item is one "name=value" of `cpuid = "host,..."`
+ * (libxl_cpuid_parse_config); "xend": each item is one "leaf[,subleaf]:reg=bits,..." of the
+ * list form (libxl_cpuid_parse_config_xend). Items libxl refuses are skipped, as xl skips them,
+ * and listed in errors as { item = s, code = n } (libxl's return value). json is libxl's own
+ * JSON text of a build info holding only that policy: its "cpuid" member is the policy. */
+static int l_cpuid(lua_State *L)
+{
+    static const char *const syntaxes[] = {"flags", "xend", NULL};
+    int xend = luaL_checkoption(L, 1, NULL, syntaxes);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_Integer n = luaL_len(L, 2);
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_geti(L, 2, i) != LUA_TSTRING)
+            return luaL_argerror(L, 2, "a list of strings expected");
+        lua_pop(L, 1);
+    }
+    struct scratch *s = lua_newuserdatauv(L, sizeof *s, 0);
+    memset(s, 0, sizeof *s);
+    luaL_setmetatable(L, SCRATCH_MT);
+    libxl_domain_build_info_init(&s->u.build);
+    s->kind = SCRATCH_BUILD;
+    lua_newtable(L); /* errors */
+    int nerr = 0;
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_geti(L, 2, i);
+        const char *item = lua_tostring(L, -1);
+        int e = xend ? libxl_cpuid_parse_config_xend(&s->u.build.cpuid, item)
+                     : libxl_cpuid_parse_config(&s->u.build.cpuid, item);
+        if (e) {
+            lua_createtable(L, 0, 2);
+            lua_pushvalue(L, -2);
+            lua_setfield(L, -2, "item");
+            lx_setint(L, "code", e);
+            lua_seti(L, -3, ++nerr);
+        }
+        lua_pop(L, 1);
+    }
+    s->json = libxl_domain_build_info_to_json(NULL, &s->u.build);
+    if (!s->json) {
+        scratch_release(s);
+        return lx_failf(L, "ENOMEM", "cannot render the CPUID policy");
+    }
+    lua_pushstring(L, s->json);
+    scratch_release(s);
+    lua_insert(L, -2);
+    return 2;
+}
+
 static const luaL_Reg xlutil_funcs[] = {
     {"disk", l_disk},
     {"vif_rate", l_vif_rate},
     {"pci", l_pci},
+    {"cpuid", l_cpuid},
     {NULL, NULL},
 };
 

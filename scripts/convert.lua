@@ -19,8 +19,9 @@ return cli.main({
   usage = "xlua convert FILE [KEY=VALUE...] | xlua convert --cfg FILE.json|-",
   help = "FILE is an xl.cfg, or a Lua config when it ends in .lua; KEY=VALUE lines are added\n"
     .. "as `xl create` adds them. Prints the libxl domain config JSON; warnings go to stderr.\n"
+    .. "With --strict, every warning (a value xl would warn about and ignore) refuses the config.\n"
     .. "With --cfg, reads libxl JSON (as xl keeps in savefiles) and prints it as an xl.cfg.",
-  options = { ["--cfg"] = "cfg" },
+  options = { ["--cfg"] = "cfg", ["--strict"] = "strict" },
   min_args = 1,
 }, function(opts, args)
   if opts.cfg then
@@ -42,12 +43,13 @@ return cli.main({
     return cli.OK
   end
   local overrides = table.move(args, 2, #args, 1, {})
-  local loaded, err = config.load(args[1], overrides)
+  local loaded, err = config.load(args[1], overrides, { strict = opts.strict })
   if not loaded then
     return cli.fail(cli.BAD_INPUT, "%s", printable.escape(err))
   end
   for _, w in ipairs(loaded.warnings) do
-    log.warn("%s: %s", printable.escape(args[1]), printable.escape(w))
+    local shown = w:sub(1, #args[1] + 1) == args[1] .. ":" and w or (args[1] .. ": " .. w)
+    log.warn("%s", printable.escape(shown))
   end
   io.stdout:write(json.encode(loaded.libxl, { indent = "    " }), "\n")
   return cli.OK

@@ -7,22 +7,23 @@ local log = require("xlua.log")
 
 return cli.main({
   name = "create",
-  usage = "xlua create [-p] [-n] [-e] [-F] CONFIG [key=value ...]",
+  usage = "xlua create [-p] [-n] [-e] [-F] [--strict] CONFIG [key=value ...]",
   help = "Creates a domain from CONFIG (xl.cfg, or Lua when it ends in .lua); key=value lines\n"
     .. "override the file, as with xl. Prints the name and domid.\n"
     .. "  -p  leave the domain paused\n  -n  dry run: print the libxl JSON, create nothing\n"
     .. "  -e  start no monitor (nothing then acts on the domain's on_poweroff/on_reboot/on_crash)\n"
-    .. "  -F  run the monitor in the foreground until the domain is gone",
+    .. "  -F  run the monitor in the foreground until the domain is gone\n"
+    .. "  --strict  refuse the config on any warning",
   options = {
     ["-p"] = "paused", ["-n"] = "dry_run", ["-e"] = "no_monitor", ["-F"] = "foreground",
-    ["--backend"] = { "backend", value = true },
+    ["--strict"] = "strict", ["--backend"] = { "backend", value = true },
   },
   min_args = 1,
 }, function(opts, args)
   local path = args[1]
   local overrides = table.move(args, 2, #args, 1, {})
   io.stderr:write("Parsing config from ", path, "\n")
-  local plan, err, code = create.prepare(path, overrides)
+  local plan, err, code = create.prepare(path, overrides, { strict = opts.strict })
   if not plan then
     return cli.fail(cli.BAD_INPUT, "%s", err)
   end

@@ -119,15 +119,27 @@ describe("xlua convert", function()
     assert.matches('name = "web1"', text, 1, true)
   end)
 
+  it("names the file and the line in a warning, and carries on as xl does", function()
+    local dir = helper.tmpdir()
+    local path = dir .. "/warn.cfg"
+    helper.spit(path, 'name = "b"\nkernel = "/k"\n\nmemory = "lots"\n')
+    local out, err, code = run({ "convert", path })
+    assert.equal(0, code)
+    assert.truthy(err:find(path .. ":4: memory:", 1, true), err)
+    assert.is_nil(require("xlua.json").decode(out).b_info.target_memkb)
+  end)
+
   describe("exits 2 with one line", function()
     local dir = helper.tmpdir()
-    helper.spit(dir .. "/bad.cfg", 'name = "b"\nkernel = "/k"\nmemory = "lots"\n')
+    helper.spit(dir .. "/bad.cfg", 'name = "b"\nkernel = "/k"\non_crash = "explode"\n')
     helper.spit(dir .. "/noname.cfg", 'kernel = "/k"\n')
+    helper.spit(dir .. "/warn.cfg", 'name = "b"\nkernel = "/k"\nmemory = "lots"\n')
     helper.spit(dir .. "/syntax.cfg", 'name = \n')
     helper.spit(dir .. "/bad.json", "{not json")
     helper.spit(dir .. "/other.json", '{"a": 1}')
     local cases = {
-      { "an invalid value", { "convert", dir .. "/bad.cfg" }, "memory" },
+      { "an invalid value", { "convert", dir .. "/bad.cfg" }, "on_crash" },
+      { "a warning under --strict", { "convert", "--strict", dir .. "/warn.cfg" }, "memory" },
       { "a missing name", { "convert", dir .. "/noname.cfg" }, "name" },
       { "a syntax error", { "convert", dir .. "/syntax.cfg" } },
       { "a missing file", { "convert", dir .. "/none.cfg" } },

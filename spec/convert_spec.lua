@@ -343,16 +343,10 @@ describe("convert.to_libxl refuses invalid values, naming the key", function()
   local bad = {
     { "name", {}, kind = "pv", drop = "name" },
     { "kernel", {}, kind = "pv", drop = "kernel" },
-    { "memory", { memory = "lots" } },
-    { "memory", { memory = 1.5 } },
-    { "memory", { memory = { 1 } } },
-    { "maxmem", { maxmem = true } },
-    { "vcpus", { vcpus = "two" } },
     { "maxvcpus", { vcpus = 4, maxvcpus = 2 } },
     { "type", { type = "xen" } },
     { "builder", { type = "pv", builder = "hvm" } },
     { "uuid", { uuid = "not-a-uuid" } },
-    { "hap", { hap = "yes" } },
     { "on_crash", { on_crash = "reboot" } },
     { "on_poweroff", { on_poweroff = 1 } },
     { "cpus", { vcpus = 1, cpus = "3-1" } },
@@ -360,15 +354,12 @@ describe("convert.to_libxl refuses invalid values, naming the key", function()
     { "disk", { disk = { "/a,bogus,xvda" } } },
     { "disk", { disk = { "vdev=xvda" } } },
     { "disk", { disk = "/a,raw,xvda,rw" } },
-    { "vif", { vif = { "mac=00:16:zz:00:00:01" } } },
-    { "vif", { vif = { "type=virtio" } } },
     { "vif", { vif = { "rate=fast" } } },
     { "pci", { pci = { "zz" } } },
     { "pci", { pci = { "03:00.0,bogus=1" } } },
     { "bios", { type = "hvm", bios = "coreboot" } },
     { "device_model_version", { device_model_version = "qemu" } },
     { "firmware", { firmware = "grub" } },
-    { "stdvga", { type = "hvm", stdvga = "x" } },
     { "viridian", { type = "hvm", viridian = { "warp_drive" } } },
   }
   for _, case in ipairs(bad) do
@@ -383,6 +374,52 @@ describe("convert.to_libxl refuses invalid values, naming the key", function()
       end
       local config, msg, code = convert.to_libxl(v, opts)
       assert.is_nil(config)
+      assert.equal("BADVALUE", code)
+      assert.truthy(msg:find(key, 1, true), msg)
+    end)
+  end
+
+  -- Where xl prints a warning and carries on, so does xlua; strict refuses instead.
+  local warned = {
+    { "memory", { memory = "lots" }, absent = { "b_info", "target_memkb" } },
+    { "memory", { memory = 1.5 }, absent = { "b_info", "target_memkb" } },
+    { "memory", { memory = { 1 } }, absent = { "b_info", "target_memkb" } },
+    { "maxmem", { maxmem = true }, absent = { "b_info", "max_memkb" } },
+    { "vcpus", { vcpus = "two" }, absent = { "b_info", "avail_vcpus" } },
+    { "hap", { hap = "yes" }, absent = { "c_info", "hap" } },
+    { "ramdisk", { ramdisk = { "/r" } }, absent = { "b_info", "ramdisk" } },
+    { "vif", { vif = { "mac=00:16:zz:00:00:01" } } },
+    { "vif", { vif = { "type=virtio" } } },
+    { "stdvga", { type = "hvm", stdvga = "x" } },
+    { "pci_permissive", { pci_permissive = "x", pci = { "01:00.0" } } },
+    { "rdm", { rdm = "strategy=guest" } },
+    { "timeoffset", { type = "hvm", timeoffset = "3600" }, absent = { "b_info", "type.hvm", "timeoffset" } },
+  }
+  for _, case in ipairs(warned) do
+    local key, values = case[1], case[2]
+    it(key .. " = " .. require("xlua.convert.values").show(values[key]) .. " warns and carries on "
+      .. "(refused with strict)", function()
+      local v = copy(BASE_LUA[values.type == "hvm" and "hvm" or "pv"])
+      for k, x in pairs(values) do
+        v[k] = x
+      end
+      local config, warnings = convert.to_libxl(v, opts)
+      assert.is_table(config, warnings)
+      local said = false
+      for _, w in ipairs(warnings) do
+        said = said or w:find(key, 1, true) ~= nil
+      end
+      assert.is_true(said, table.concat(warnings, "\n"))
+      if case.absent then
+        local t = config
+        for _, k in ipairs(case.absent) do
+          t = t and t[k]
+        end
+        assert.is_nil(t)
+      end
+      local strict = { strict = true, uuid_generator = opts.uuid_generator }
+      local none, msg, code = convert.to_libxl(v, strict)
+      assert.is_nil(none)
       assert.equal("BADVALUE", code)
       assert.truthy(msg:find(key, 1, true), msg)
     end)

@@ -156,6 +156,7 @@ local function load_text(path, text, overrides, opts)
     local parsed
     parsed, err, code = require("xlua.cfg").parse(text, path)
     vals = parsed and parsed.values
+    opts = convert.with_lines(opts, parsed, path)
   end
   if not vals then
     return nil, err, code

@@ -3,9 +3,14 @@
 -- defaults follow parse_config_data in xl_parse.c (Xen 4.17); field names and enum
 -- spellings follow libxl_types.idl, and like libxl's JSON generator a field is present only
 -- when it differs from its IDL default.
+local cpus = require("xlua.convert.cpus")
 local devices = require("xlua.convert.devices")
+local hvm = require("xlua.convert.hvm")
+local platform = require("xlua.convert.platform")
 local json = require("xlua.json")
+local reader = require("xlua.convert.reader")
 local values = require("xlua.convert.values")
+local vdevs = require("xlua.convert.vdevs")
 
 local convert = {}
 
@@ -20,19 +25,16 @@ convert.ACTIONS = ACTIONS
 -- Where Debian's xen-4.17 keeps pvgrub (XENFIRMWAREDIR).
 convert.FIRMWARE_DIR = "/usr/lib/xen-4.17/boot"
 
-local VIRIDIAN = {
-  "base", "freq", "time_ref_count", "reference_tsc", "hcall_remote_tlb_flush", "apic_assist",
-  "crash_ctl", "synic", "stimer", "hcall_ipi", "ex_processor_masks", "no_vp_limit", "cpu_hotplug",
-}
-local VIRIDIAN_WIDTH = 64 -- LIBXL_BUILDINFO_HVM_VIRIDIAN_ENABLE_DISABLE_WIDTH
-
 -- Keys xl reads only for HVM guests (the HVM branches of parse_config_data).
 local HVM_ONLY = {
   "firmware_override", "bios_path_override", "bios", "pae", "acpi_s3", "acpi_s4",
   "acpi_laptop_slate", "nx", "hpet", "vpt_align", "apic", "viridian", "mmio_hole",
   "smbios_firmware", "acpi_firmware", "rdm_mem_boundary", "vga", "stdvga", "hdtype",
   "nographic", "serial", "boot", "usb", "usbversion", "usbdevice", "vkb_device", "soundhw",
-  "xen_platform_pci", "vendor_device", "timeoffset",
+  "xen_platform_pci", "vendor_device", "altp2mhvm", "ms_vm_genid", "mca_caps", "spice",
+  "spiceport", "spicetls_port", "spicehost", "spicedisable_ticketing", "spicepasswd",
+  "spiceagent_mouse", "spicevdagent", "spice_clipboard_sharing", "spiceusbredirection",
+  "spice_image_compression", "spice_streaming_video", "gfx_passthru",
 }
 
 local function uuid_v4()
@@ -55,51 +57,6 @@ local function uuid_v4()
     table.unpack(b))
 end
 convert.uuid_v4 = uuid_v4
-
--- The config being converted: values read so far, warnings so far.
-local function new_reader(vals, warnings)
-  local r = { used = {} }
-  function r.get(key)
-    r.used[key] = true
-    return vals[key]
-  end
-  function r.has(key)
-    return vals[key] ~= nil
-  end
-  function r.warn(fmt, ...)
-    warnings[#warnings + 1] = select("#", ...) > 0 and string.format(fmt, ...) or fmt
-  end
-  function r.string(key)
-    local v = r.get(key)
-    return v ~= nil and values.string(key, v) or nil
-  end
-  function r.long(key, min, max)
-    local v = r.get(key)
-    return v ~= nil and values.long(key, v, min, max) or nil
-  end
-  function r.defbool(key)
-    local v = r.get(key)
-    return v ~= nil and values.defbool(key, v) or nil
-  end
-  -- Mark a key as read but not meaningful for this domain, with a warning.
-  function r.ignore(key, why)
-    if vals[key] ~= nil and not r.used[key] then
-      r.used[key] = true
-      r.warn("%s: %s", key, why)
-    end
-  end
-  function r.unused()
-    local keys = {}
-    for k in pairs(vals) do
-      if not r.used[k] then
-        keys[#keys + 1] = tostring(k)
-      end
-    end
-    table.sort(keys)
-    return keys
-  end
-  return r
-end
 
 -- xl's type= and builder= compare with strncmp(buf, name, strlen(buf)): any prefix of a
 -- name (even "") selects it, the first in xl's order winning.
@@ -139,100 +96,6 @@ local function domain_type(r)
   return t or "pv" -- x86's default
 end
 
--- parse_cpurange: "3", "0-3", "^2", "all", "node:1", comma separated. host = { max_cpus =,
--- nodes = { [0] = {cpus...} } } is needed for "all" and nodes, which depend on the machine.
-local function cpu_set(key, text, host)
-  local set = {}
-  local limit = host and host.max_cpus and ((host.max_cpus + 7) // 8) * 8
-  local function put(cpu, on)
-    if not limit or cpu < limit then
-      set[cpu] = on or nil
-    end
-  end
-  for part in text:gmatch("[^,]+") do
-    local s = part
-    local negate = s:sub(1, 1) == "^"
-    if negate then
-      s = s:sub(2)
-    end
-    local nodes = false
-    local rest = s:match("^nodes?:(.*)$")
-    if rest then
-      nodes, s = true, rest
-    end
-    if s == "all" then
-      if negate then
-        values.fail(key, text, "can't combine \"^\" and \"all\"")
-      end
-      if not limit then
-        values.fail_msg(key, "\"all\" depends on the host's CPUs, which are not known here", "NEEDHOST")
-      end
-      for cpu = 0, limit - 1 do
-        put(cpu, true)
-      end
-    else
-      local a, b = s:match("^(%d+)%-(%d+)$")
-      if not a then
-        a = s:match("^(%d+)$")
-        b = a
-      end
-      a, b = tonumber(a), tonumber(b)
-      if not a or b < a then
-        values.fail(key, text, "invalid pcpu range " .. part)
-      end
-      for id = a, b do
-        if nodes then
-          local cpus = host and host.nodes and host.nodes[id]
-          if not cpus then
-            values.fail_msg(key, "node " .. id .. " is not known here (NUMA nodes depend on the host)",
-              "NEEDHOST")
-          end
-          for _, cpu in ipairs(cpus) do
-            put(cpu, not negate)
-          end
-        else
-          put(id, not negate)
-        end
-      end
-    end
-  end
-  local out = {}
-  for cpu in pairs(set) do
-    out[#out + 1] = cpu
-  end
-  table.sort(out)
-  return json.array(out)
-end
-
--- parse_vcpu_affinity: a string applies to every vcpu up to max_vcpus; a list gives one
--- map per vcpu (extra items dropped) and turns off automatic NUMA placement.
-local function affinity(r, b_info, key, hard, host)
-  local v = r.get(key)
-  if v == nil then
-    return
-  end
-  local maps = {}
-  local max = b_info.max_vcpus or 0
-  if type(v) == "table" then
-    local list = values.list(key, v)
-    for i = 1, math.min(#list, max) do
-      maps[i] = cpu_set(key, values.string(key, list[i]), host)
-    end
-    b_info.numa_placement = "False"
-  else
-    local text = values.string(key, v)
-    local map = cpu_set(key, text, host)
-    for i = 1, max do
-      maps[i] = map
-    end
-    if not hard then
-      b_info.numa_placement = "False"
-    end
-  end
-  if #maps > 0 then
-    b_info[hard and "vcpu_hard_affinity" or "vcpu_soft_affinity"] = maps
-  end
-end
 
 -- parse_cmdline: cmdline wins over root= and extra=, which combine as "root=R E".
 local function cmdline(r)
@@ -250,128 +113,6 @@ local function cmdline(r)
   return extra
 end
 
-local function viridian(r, hvm)
-  local v = r.get("viridian")
-  if v == nil then
-    return
-  end
-  if type(v) ~= "table" then
-    hvm.viridian = values.defbool("viridian", v)
-    return
-  end
-  local enable, disable = {}, {}
-  for _, item in ipairs(values.string_list("viridian", v)) do
-    if item == "all" then
-      for bit = 0, VIRIDIAN_WIDTH - 1 do
-        enable[bit] = true
-      end
-    elseif item == "defaults" then
-      hvm.viridian = "True"
-    else
-      local s, rset = enable, disable
-      local name = item
-      if name:sub(1, 1) == "!" then
-        s, rset, name = disable, enable, name:sub(2)
-      end
-      local bit
-      for i, n in ipairs(VIRIDIAN) do
-        if n == name:lower() then
-          bit = i - 1
-        end
-      end
-      if not bit then
-        values.fail("viridian", item, "unknown viridian enlightenment")
-      end
-      s[bit], rset[bit] = true, nil
-    end
-  end
-  local function bitmap(set)
-    local out = {}
-    for bit in pairs(set) do
-      out[#out + 1] = bit
-    end
-    table.sort(out)
-    return #out > 0 and json.array(out) or nil
-  end
-  hvm.viridian_enable, hvm.viridian_disable = bitmap(enable), bitmap(disable)
-end
-
--- The top-level vnc/sdl keys (parse_top_level_vnc_options, parse_top_level_sdl_options).
-local function top_level_vnc(r, vnc, sdl)
-  vnc.enable = r.defbool("vnc")
-  vnc.listen = r.string("vnclisten")
-  vnc.passwd = r.string("vncpasswd")
-  local display = r.long("vncdisplay")
-  vnc.display = display ~= 0 and display or nil
-  vnc.findunused = r.defbool("vncunused")
-  sdl.enable = r.defbool("sdl")
-  sdl.opengl = r.defbool("opengl")
-  sdl.display = r.string("display")
-  sdl.xauthority = r.string("xauthority")
-end
-
--- rdm = "strategy=host,policy=relaxed" (xlu_rdm_parse).
-local function rdm(text)
-  local out = {}
-  for part in text:gmatch("[^,]+") do
-    local k, v = part:match("^([^=]*)=(.*)$")
-    if k == "strategy" and v == "host" then
-      out.strategy = "host"
-    elseif k == "policy" and (v == "strict" or v == "relaxed") then
-      out.policy = v
-    else
-      values.fail("rdm", text, "expected strategy=host and/or policy=strict|relaxed")
-    end
-  end
-  return out
-end
-
-local function hvm_keys(r, b_info, hvm, opts)
-  -- parse_config_data's HVM case: a kernel named hvmloader is ignored.
-  if b_info.kernel and b_info.kernel:match("[^/]*$") == "hvmloader" then
-    r.warn("kernel: ignoring hvmloader as kernel; use firmware_override for a non-default firmware")
-    b_info.kernel = nil
-  end
-  hvm.firmware = r.string("firmware_override")
-  hvm.system_firmware = r.string("bios_path_override")
-  if r.has("bios") then
-    hvm.bios = values.enum("bios", r.get("bios"), { "rombios", "seabios", "ovmf" })
-  elseif hvm.system_firmware then
-    r.warn("bios_path_override: given without a bios name")
-  end
-  for key, field in pairs({ pae = "pae", acpi_s3 = "acpi_s3", acpi_s4 = "acpi_s4",
-    acpi_laptop_slate = "acpi_laptop_slate", nx = "nx", hpet = "hpet", vpt_align = "vpt_align" }) do
-    hvm[field] = r.defbool(key)
-  end
-  b_info.apic = r.defbool("apic")
-  viridian(r, hvm)
-  local hole = r.long("mmio_hole")
-  if hole then
-    local bytes = hole * 1024 * 1024
-    if bytes < 0x10000000 or bytes > 0xF0000000 then
-      values.fail("mmio_hole", r.get("mmio_hole"), "must be between 256 and 3840 (MB)")
-    end
-    hvm.mmio_hole_memkb = hole * 1024
-  end
-  hvm.smbios_firmware = r.string("smbios_firmware")
-  hvm.acpi_firmware = r.string("acpi_firmware")
-  local boundary = r.long("rdm_mem_boundary")
-  if boundary then
-    hvm.rdm_mem_boundary_memkb = boundary * 1024
-  end
-  -- firmware=: a bios name, "uefi" (ovmf), "bios" (libxl picks), else a firmware path.
-  local fw = r.string("firmware")
-  if fw then
-    local lower = fw:lower()
-    if lower == "rombios" or lower == "seabios" or lower == "ovmf" then
-      hvm.bios = lower
-    elseif prefix_of(fw, "uefi") then
-      hvm.bios = "ovmf"
-    elseif not prefix_of(fw, "bios") then
-      hvm.firmware = fw
-    end
-  end
-end
 
 local function pv_firmware(r, b_info, opts)
   local fw = r.string("firmware")
@@ -389,61 +130,6 @@ local function pv_firmware(r, b_info, opts)
   end
 end
 
--- The HVM device-model keys after the device lists (vga .. vendor_device).
-local function hvm_dm_keys(r, hvm)
-  if r.has("vga") then
-    local vga = values.string("vga", r.get("vga"))
-    local kinds = { stdvga = "std", cirrus = "cirrus", none = "none", qxl = "qxl" }
-    if not kinds[vga] then
-      values.fail("vga", vga, "expected stdvga, cirrus, none or qxl")
-    end
-    hvm.vga.kind = kinds[vga]
-    r.ignore("stdvga", "ignored because vga is given")
-  elseif r.has("stdvga") then
-    hvm.vga.kind = values.flag("stdvga", r.get("stdvga")) and "std" or "cirrus"
-  end
-  if r.has("hdtype") then
-    local hd = values.enum("hdtype", r.get("hdtype"), { "ide", "ahci" })
-    if hd ~= "ide" then
-      hvm.hdtype = hd
-    end
-  end
-  hvm.keymap = r.string("keymap")
-  hvm.nographic = r.defbool("nographic")
-  local serial = r.get("serial")
-  if type(serial) == "table" then
-    hvm.serial_list = values.string_list("serial", serial)
-    if #hvm.serial_list == 0 then
-      hvm.serial_list = nil
-    end
-  elseif serial ~= nil then
-    hvm.serial = values.string("serial", serial)
-  end
-  hvm.boot = r.string("boot")
-  hvm.usb = r.defbool("usb")
-  local usbversion = r.long("usbversion")
-  hvm.usbversion = usbversion ~= 0 and usbversion or nil
-  local usbdevice = r.get("usbdevice")
-  if type(usbdevice) == "table" then
-    hvm.usbdevice_list = values.string_list("usbdevice", usbdevice)
-    if #hvm.usbdevice_list == 0 then
-      hvm.usbdevice_list = nil
-    end
-  elseif usbdevice ~= nil then
-    hvm.usbdevice = values.string("usbdevice", usbdevice)
-  end
-  hvm.vkb_device = r.defbool("vkb_device")
-  hvm.soundhw = r.string("soundhw")
-  hvm.xen_platform_pci = r.defbool("xen_platform_pci")
-  if hvm.vnc.listen and hvm.vnc.display and hvm.vnc.listen:find(":", 1, true) then
-    values.fail_msg("vncdisplay", "display specified both in vnclisten and vncdisplay")
-  end
-  if r.has("vendor_device") then
-    local d = values.enum("vendor_device", r.get("vendor_device"), { "none", "xenserver" })
-    hvm.vendor_device = d ~= "none" and d or nil
-  end
-  hvm.timeoffset = r.string("timeoffset")
-end
 
 local function build(r, opts)
   local c_info, b_info = {}, {}
@@ -524,6 +210,12 @@ local function build(r, opts)
     b_info.avail_vcpus = json.array(avail)
   end
   local maxvcpus = r.long("maxvcpus", 0, 4096)
+  platform.arch_vuart(r, b_info)
+  if maxvcpus and maxvcpus ~= 0 then
+    b_info.max_vcpus = maxvcpus
+  end
+  platform.vnuma(r, b_info, maxvcpus and maxvcpus ~= 0, maxmem ~= nil, opts.host)
+  maxvcpus = b_info.max_vcpus
   -- max_memkb and max_vcpus default to memory and vcpus.
   b_info.max_memkb = b_info.max_memkb or b_info.target_memkb
   maxvcpus = (maxvcpus and maxvcpus ~= 0) and maxvcpus or vcpus
@@ -532,11 +224,11 @@ local function build(r, opts)
   end
   b_info.max_vcpus = maxvcpus ~= 0 and maxvcpus or nil
 
-  affinity(r, b_info, "cpus", true, opts.host)
-  affinity(r, b_info, "cpus_soft", false, opts.host)
+  cpus.affinity(r, b_info, "cpus", true, opts.host)
+  cpus.affinity(r, b_info, "cpus_soft", false, opts.host)
 
   for _, key in ipairs({ "max_grant_frames", "max_maptrack_frames", "max_grant_version" }) do
-    b_info[key] = r.long(key, 0, 0x7fffffff)
+    b_info[key] = r.long_or_fail(key, 0, 0x7fffffff)
   end
   b_info.claim_mode = opts.claim_mode == false and "False" or "True"
 
@@ -559,10 +251,13 @@ local function build(r, opts)
   local presets = {}
   for _, key in ipairs({ "msitranslate", "power_mgmt", "permissive", "seize" }) do
     local v = r.get("pci_" .. key)
-    presets[key] = v ~= nil and values.flag("pci_" .. key, v) or nil
+    if v ~= nil then
+      presets[key] = r.soft("pci_" .. key, values.flag, v)
+    end
   end
   local rdm_text = r.string("rdm")
-  local rdm_set = rdm_text and rdm(rdm_text)
+  -- xl warns about an rdm it cannot parse (xlu_rdm_parse) and carries on without it.
+  local rdm_set = rdm_text and r.soft("rdm", hvm.rdm, rdm_text)
   if rdm_set and dtype == "hvm" then
     tinfo.rdm = rdm_set
   end
@@ -582,6 +277,7 @@ local function build(r, opts)
       end
     end
   end
+  config.dtdevs = vdevs.dtdevs(r)
 
   if r.has("passthrough") then
     local p = values.enum("passthrough", r.get("passthrough"),
@@ -659,7 +355,7 @@ local function build(r, opts)
   b_info.nested_hvm = r.defbool("nestedhvm")
 
   if dtype == "hvm" then
-    hvm_keys(r, b_info, tinfo, opts)
+    hvm.keys(r, b_info, tinfo, opts)
   else
     pv_firmware(r, b_info, opts)
     for _, key in ipairs(HVM_ONLY) do
@@ -676,11 +372,20 @@ local function build(r, opts)
   end
   local vmtrace = r.long("vmtrace_buf_kb")
   b_info.vmtrace_buf_kb = vmtrace ~= 0 and vmtrace or nil
+  b_info.ioports = platform.ioports(r)
+  b_info.irqs = platform.irqs(r)
+  b_info.iomem = platform.iomem(r)
 
   if r.has("disk") then
     local disks = devices.disks(r.get("disk"))
     config.disks = #disks > 0 and disks or nil
   end
+  config.p9s = vdevs.p9s(r)
+  config.vtpms = vdevs.vtpms(r)
+  config.vdispls = vdevs.vdispls(r)
+  config.pvcallsifs = vdevs.pvcallsifs(r)
+  config.vsnds = vdevs.vsnds(r)
+  config.channels = vdevs.channels(r)
   if r.has("vif") then
     local nics = devices.nics(r.get("vif"), r.warn, opts.nic_defaults)
     config.nics = #nics > 0 and nics or nil
@@ -691,6 +396,13 @@ local function build(r, opts)
       config.vfbs, config.vkbs = vfbs, vkbs
     end
   end
+  if r.has("vif2") then
+    r.get("vif2")
+    r.warn("vif2: netchannel2 is deprecated and not supported by xl, ignored")
+  end
+  config.usbctrls = vdevs.usbctrls(r)
+  config.usbdevs = vdevs.usbdevs(r)
+  platform.cpuid(r, b_info)
 
   -- device_model is ignored by xl; device_model_override is the real one.
   r.ignore("device_model", "ignored; use device_model_override for a non-default device model")
@@ -730,10 +442,10 @@ local function build(r, opts)
   local vnc_keys = { "vnc", "vnclisten", "vncpasswd", "vncdisplay", "vncunused", "sdl",
     "opengl", "display", "xauthority", "keymap" }
   if dtype == "pv" and not config.vfbs then
-    local on = r.has("vnc") and values.flag("vnc", r.get("vnc"))
+    local on = r.has("vnc") and r.soft("vnc", values.flag, r.get("vnc"))
     if on then
       local vfb = { devid = 0, vnc = {}, sdl = {} }
-      top_level_vnc(r, vfb.vnc, vfb.sdl)
+      hvm.top_level_vnc(r, vfb.vnc, vfb.sdl)
       vfb.keymap = r.string("keymap")
       config.vfbs, config.vkbs = { vfb }, { { devid = 0 } }
     else
@@ -742,7 +454,7 @@ local function build(r, opts)
       end
     end
   elseif dtype == "hvm" then
-    top_level_vnc(r, tinfo.vnc, tinfo.sdl)
+    hvm.top_level_vnc(r, tinfo.vnc, tinfo.sdl)
   else
     for _, key in ipairs(vnc_keys) do
       r.ignore(key, "ignored for this guest: use vfb= for a " .. dtype .. " framebuffer")
@@ -751,17 +463,54 @@ local function build(r, opts)
   b_info.dm_restrict = r.defbool("dm_restrict")
 
   if dtype == "hvm" then
-    hvm_dm_keys(r, tinfo)
+    hvm.dm_keys(r, tinfo)
+  end
+  platform.arch(r, b_info)
+  local vkbs = vdevs.vkbs(r, config.vkbs and #config.vkbs or 0)
+  if vkbs and #vkbs > 0 then
+    config.vkbs = config.vkbs or {}
+    table.move(vkbs, 1, #vkbs, #config.vkbs + 1, config.vkbs)
   end
 
   c_info.xend_suspend_evtchn_compat = r.defbool("xend_suspend_evtchn_compat")
   b_info.arch_x86.msr_relaxed = r.defbool("msr_relaxed")
+  if b_info.arch_x86.msr_relaxed then
+    r.warn("msr_relaxed: will be removed in future versions of Xen (xl's warning)")
+  end
   b_info.vpmu = r.defbool("vpmu")
 
+  for _, field in ipairs({ "dtdevs", "p9s", "vtpms", "vdispls", "pvcallsifs", "vsnds",
+    "channels", "usbctrls", "usbdevs" }) do
+    if config[field] and #config[field] == 0 then
+      config[field] = nil
+    end
+  end
+  for _, field in ipairs({ "ioports", "irqs", "iomem" }) do
+    if b_info[field] and #b_info[field] == 0 then
+      b_info[field] = nil
+    end
+  end
   for _, key in ipairs(r.unused()) do
     r.warn("%s: unknown to xlua, ignored", key)
   end
   return config
+end
+
+-- convert.with_lines(opts, parsed, path) -> opts with where(key) naming "path:line" of the
+-- setting of key in a parsed xl.cfg (xlua.cfg.parse's settings), for warnings.
+function convert.with_lines(opts, parsed, path)
+  local lines = {}
+  for _, s in ipairs(parsed and parsed.settings or {}) do
+    lines[s.name] = s.line
+  end
+  local out = {}
+  for k, v in pairs(opts or {}) do
+    out[k] = v
+  end
+  out.where = function(key)
+    return lines[key] and (path .. ":" .. lines[key]) or nil
+  end
+  return out
 end
 
 -- convert.to_libxl(values [, opts]) -> config, warnings | nil, message, code
@@ -769,13 +518,16 @@ end
 -- host = { max_cpus =, nodes = { [n] = {cpus} } } for cpus="all" and node: ranges,
 -- firmware_dir (pvgrub's directory), claim_mode / run_hotplug_scripts (xl.conf, default
 -- true), nic_defaults (xl.conf's vif.default.*, as nic fields).
+-- strict: every warning is a refusal (BADVALUE); where(key): "file:line" for warnings;
+-- genid_generator: ms_vm_genid="generate"'s 16 bytes; host also gives nr_nodes, online_cpus
+-- (vnuma's checks).
 -- Codes: BADVALUE (a value xl would refuse, or a required key missing), NEEDHOST.
 function convert.to_libxl(vals, opts)
   if type(vals) ~= "table" then
     error("bad argument #1 to 'to_libxl' (table expected, got " .. type(vals) .. ")", 2)
   end
   local warnings = {}
-  local r = new_reader(vals, warnings)
+  local r = reader.new(vals, warnings, opts)
   local ok, result = pcall(build, r, opts or {})
   if not ok then
     if getmetatable(result) == values.BadValue then

@@ -5,12 +5,13 @@ local json = require("xlua.json")
 
 local create = {}
 
--- create.prepare(path [, overrides]) -> plan | nil, msg, code (a bad config file: exit 2).
+-- create.prepare(path [, overrides [, opts]]) -> plan | nil, msg, code (a bad config file: exit 2).
 -- plan: {path, format, source, libxl, json, facts = {name, uuid, type, memory_kb,
 -- max_memory_kb, vcpus}, warnings}
-function create.prepare(path, overrides)
+-- opts.strict: warnings about the config refuse it (convert.to_libxl's strict).
+function create.prepare(path, overrides, opts)
   local config = require("xlua.config")
-  local cfg, err, code = config.load(path, overrides or {})
+  local cfg, err, code = config.load(path, overrides or {}, { strict = opts and opts.strict })
   if not cfg then
     return nil, err, code
   end

@@ -665,6 +665,13 @@ c_convert() {
     [ -f "$cfg" ] || continue
     b=$(basename "$cfg" .cfg)
     cp "$cfg" /tmp/$b.cfg
+    # refuse-*.cfg: configs xl refuses (it exits); xlua must refuse them too (exit 2).
+    case $b in refuse-*)
+      t xl create -n /tmp/$b.cfg >/dev/null 2>/tmp/$b.xl.err && { bad="$bad $b(xl accepts)"; continue; }
+      t xlua convert /tmp/$b.cfg >/dev/null 2>/tmp/$b.xlua.err; r=$?
+      [ $r = 2 ] || { cat /tmp/$b.xlua.err; bad="$bad $b(xlua exit $r)"; continue; }
+      echo "== $b: both refuse"; n=$((n + 1)); continue ;;
+    esac
     t xlua convert /tmp/$b.cfg >/tmp/$b.xlua.json 2>/tmp/$b.xlua.err ||
       { cat /tmp/$b.xlua.err; bad="$bad $b(xlua)"; continue; }
     # Keys xlua says it does not support are left out on both sides: the comparison covers

@@ -133,20 +133,24 @@ for _, name in ipairs({
 end
 
 -- xl's mac=: six groups read with strtoul(.., 16), each at most 255, one separator each.
-local function parse_mac(spec, text)
-  local bytes, pos = {}, 1
+-- A bad group ends the reading with a warning; the bytes read before it stay (as in xl).
+local function parse_mac(spec, text, warn)
+  local bytes, pos = { 0, 0, 0, 0, 0, 0 }, 1
   for i = 1, 6 do
-    local digits = text:match("^%x+", pos)
-    if not digits or tonumber(digits, 16) > 255 then
-      values.fail("vif", spec, "bad mac address " .. text)
+    local n, rest, ok = values.strtoul(text:sub(pos), 16)
+    if not ok or n > 255 or n < 0 then
+      warn("vif: invalid mac= in %s (xl keeps the bytes before the bad one)", values.show(spec))
+      break
     end
-    bytes[i] = string.format("%02x", tonumber(digits, 16))
-    pos = pos + #digits + 1
-    if i < 6 and pos > #text then
-      values.fail("vif", spec, "bad mac address " .. text)
-    end
+    bytes[i] = n
+    pos = #text - #rest + 2
   end
-  return table.concat(bytes, ":")
+  local any = false
+  for i = 1, 6 do
+    any = any or bytes[i] ~= 0
+    bytes[i] = string.format("%02x", bytes[i])
+  end
+  return any and table.concat(bytes, ":") or nil
 end
 
 local function parse_ulong(spec, name, text)
@@ -193,10 +197,10 @@ function devices.nic(spec, devid, warn, defaults)
       elseif v == "ioemu" then
         nic.nictype = "vif_ioemu"
       else
-        values.fail("vif", spec, "type must be vif or ioemu")
+        warn("vif: invalid type= in %s (vif or ioemu), ignored", values.show(spec))
       end
     elseif k == "mac" then
-      nic.mac = parse_mac(spec, v)
+      nic.mac = parse_mac(spec, v, warn)
     elseif k == "netdev" then
       warn("vif: netdev= is deprecated, use gatewaydev=")
       nic.gatewaydev = v

@@ -188,4 +188,43 @@ function values.enum(key, v, names)
   values.fail(key, v, "expected one of: " .. table.concat(names, ", "))
 end
 
+-- C's strtoul(s, &end, base) for base 0, 10 or 16: leading blanks, a sign (a minus wraps, as
+-- in C), 0x for hex, a leading 0 for octal under base 0. Returns the value (ULONG_MAX,
+-- math.maxinteger here, on overflow), the text after the number, and whether any digit was read.
+function values.strtoul(s, base)
+  local pos = s:match("^[ \t\n\v\f\r]*()")
+  local sign = s:sub(pos, pos)
+  if sign == "+" or sign == "-" then
+    pos = pos + 1
+  end
+  if (base == 0 or base == 16) and s:match("^0[xX]%x", pos) then
+    base, pos = 16, pos + 2
+  elseif base == 0 then
+    base = s:match("^0", pos) and 8 or 10
+  end
+  local class = base == 16 and "^%x+" or (base == 8 and "^[0-7]+" or "^%d+")
+  local digits = s:match(class, pos)
+  if not digits then
+    return 0, s, false
+  end
+  local n = 0
+  for i = 1, #digits do
+    n = n * base + tonumber(digits:sub(i, i), 16)
+    if n > 0xffffffffffffff then
+      n = math.maxinteger
+      break
+    end
+  end
+  if sign == "-" and n ~= math.maxinteger then
+    n = -n
+  end
+  return n, s:sub(pos + #digits), true
+end
+
+-- C's atoi: strtol base 10, 0 when there is no number.
+function values.atoi(s)
+  local n = s:match("^[ \t\n\v\f\r]*([+-]?%d+)")
+  return n and math.tointeger(tonumber(n)) or 0
+end
+
 return values

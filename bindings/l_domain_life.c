@@ -8,9 +8,12 @@
  *                         out) | nil, msg, "NODOMAIN" (gone) | nil, msg, "INTERRUPTED" (a signal)
  * h:preserve(domid, suffix, uuid) -> true: the dead domain kept as NAME<suffix> with that uuid
  * h:core_dump(domid, path) -> true: its memory in path (mode 0600, written atomically)
- * h:run_dir()             -> the backend's directory for locks (and the sim's logs) */
+ * h:run_dir()             -> the backend's directory for locks (and the sim's logs)
+ * h:console(domid [, "pv"|"serial" [, num]]) -> true (sim: its text written to stdout) | nil,
+ *                         msg, code; on libxl xenconsole replaces this process */
 #include "l_domain.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static int l_request(lua_State *L)
@@ -74,6 +77,19 @@ static int l_core_dump(lua_State *L)
     return lx_done(L, dom_core_dump(b, domid, path, &e), &e);
 }
 
+static int l_console(lua_State *L)
+{
+    static const char *const types[] = {"primary", "pv", "serial", NULL};
+    struct dom_backend *b = lx_check_backend(L);
+    uint32_t domid = lx_check_domid(L, 2);
+    int type = luaL_checkoption(L, 3, "primary", types);
+    lua_Integer num = luaL_optinteger(L, 4, 0);
+    luaL_argcheck(L, num >= 0 && num < 1024, 4, "not a console number");
+    fflush(stdout);
+    struct xerr e = { 0 };
+    return lx_done(L, dom_console(b, domid, (enum dom_console)type, (int)num, 1, &e), &e);
+}
+
 static int l_run_dir(lua_State *L)
 {
     struct dom_backend *b = lx_check_backend(L);
@@ -90,6 +106,7 @@ void lx_domain_life_methods(lua_State *L)
         {"preserve", l_preserve},
         {"core_dump", l_core_dump},
         {"run_dir", l_run_dir},
+        {"console", l_console},
         {NULL, NULL},
     };
     luaL_setfuncs(L, life, 0);

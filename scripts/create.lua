@@ -7,15 +7,17 @@ local log = require("xlua.log")
 
 return cli.main({
   name = "create",
-  usage = "xlua create [-p] [-n] [-e] [-F] [--strict] CONFIG [key=value ...]",
+  usage = "xlua create [-p] [-n] [-e] [-F] [-c] [--strict] CONFIG [key=value ...]",
   help = "Creates a domain from CONFIG (xl.cfg, or Lua when it ends in .lua); key=value lines\n"
     .. "override the file, as with xl. Prints the name and domid.\n"
     .. "  -p  leave the domain paused\n  -n  dry run: print the libxl JSON, create nothing\n"
     .. "  -e  start no monitor (nothing then acts on the domain's on_poweroff/on_reboot/on_crash)\n"
     .. "  -F  run the monitor in the foreground until the domain is gone\n"
+    .. "  -c  attach to its console once it runs\n"
     .. "  --strict  refuse the config on any warning",
   options = {
     ["-p"] = "paused", ["-n"] = "dry_run", ["-e"] = "no_monitor", ["-F"] = "foreground",
+    ["-c"] = "console",
     ["--strict"] = "strict", ["--backend"] = { "backend", value = true },
   },
   min_args = 1,
@@ -46,9 +48,13 @@ return cli.main({
   end
   io.stdout:write(printable.escape(result.name), " ", result.domid, "\n")
   io.stdout:flush()
-  if opts.no_monitor then
-    return cli.OK
-  end
   h:close()
-  return require("xlua.life").start_monitor(opts.backend, result, opts.foreground)
+  local life = require("xlua.life")
+  if not opts.no_monitor then
+    local status = life.start_monitor(opts.backend, result, opts.foreground)
+    if status ~= cli.OK then
+      return status
+    end
+  end
+  return opts.console and life.console(opts.backend, result) or cli.OK
 end)

@@ -8,17 +8,18 @@ local restore = require("xlua.restore")
 
 return cli.main({
   name = "restore",
-  usage = "xlua restore [-p] [-n] [-e] [-F] [--force] [--site-dir DIR] [CONFIG] FILE|-",
+  usage = "xlua restore [-p] [-n] [-e] [-F] [-c] [--force] [--site-dir DIR] [CONFIG] FILE|-",
   help = "Restores the domain saved in FILE (\"-\": standard input) with the config stored in it,\n"
     .. "or with CONFIG after checking it is compatible with the stored one. Prints name and domid.\n"
     .. "  -p       leave the domain paused\n  -n       check and report, restore nothing\n"
     .. "  -e       start no monitor for the domain\n  -F       run its monitor in the foreground\n"
+    .. "  -c       attach to its console once it runs\n"
     .. "  --force  restore even when CONFIG is not compatible\n"
     .. "  --site-dir DIR  site rules for the compatibility check (default $XLUA_SITE_DIR,\n"
     .. "                  else /etc/xlua/site.d)",
   options = {
     ["-p"] = "paused", ["-n"] = "dry_run", ["--force"] = "force", ["-e"] = "no_monitor",
-    ["-F"] = "foreground",
+    ["-F"] = "foreground", ["-c"] = "console",
     ["--backend"] = { "backend", value = true },
     ["--site-dir"] = { "site_dir", value = true },
   },
@@ -103,9 +104,13 @@ return cli.main({
   end
   io.stdout:write(printable.escape(result.name), " ", result.domid, "\n")
   io.stdout:flush()
-  if opts.no_monitor then
-    return cli.OK
-  end
   h:close()
-  return require("xlua.life").start_monitor(opts.backend, result, opts.foreground)
+  local life = require("xlua.life")
+  if not opts.no_monitor then
+    local status = life.start_monitor(opts.backend, result, opts.foreground)
+    if status ~= cli.OK then
+      return status
+    end
+  end
+  return opts.console and life.console(opts.backend, result) or cli.OK
 end)

@@ -371,6 +371,13 @@ int dom_core_dump(struct dom_backend *b, uint32_t domid, const char *path, struc
                              : unsupported(b, "dump a domain's core", err);
 }
 
+int dom_console(struct dom_backend *b, uint32_t domid, enum dom_console type, int num,
+                int out_fd, struct xerr *err)
+{
+    return b->ops->console ? b->ops->console(b, domid, type, num, out_fd, err)
+                           : unsupported(b, "attach to a console", err);
+}
+
 const char *dom_reason_name(enum dom_reason r)
 {
     switch (r) {

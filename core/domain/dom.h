@@ -25,6 +25,8 @@ enum dom_reason {
     DOM_REASON_SUSPEND = 2, DOM_REASON_CRASH = 3, DOM_REASON_WATCHDOG = 4,
     DOM_REASON_SOFT_RESET = 5,
 };
+/* A guest's consoles, as xl console -t names them (0: its primary one). */
+enum dom_console { DOM_CONSOLE_PRIMARY, DOM_CONSOLE_PV, DOM_CONSOLE_SERIAL };
 /* What a guest is asked to do (its PV control node, or ACPI with the fallback). */
 enum dom_request { DOM_REQ_POWEROFF, DOM_REQ_REBOOT };
 enum dom_type { DOM_PV, DOM_PVH, DOM_HVM };
@@ -114,6 +116,8 @@ struct dom_ops {
     int (*preserve)(struct dom_backend *b, uint32_t domid, const char *suffix,
                     const char *uuid, struct xerr *err);
     int (*core_dump)(struct dom_backend *b, uint32_t domid, const char *path, struct xerr *err);
+    int (*console)(struct dom_backend *b, uint32_t domid, enum dom_console type, int num,
+                   int out_fd, struct xerr *err);
 };
 
 struct dom_backend {
@@ -203,6 +207,11 @@ int dom_preserve(struct dom_backend *b, uint32_t domid, const char *suffix, cons
  * the sim writes its memory image). */
 int dom_core_dump(struct dom_backend *b, uint32_t domid, const char *path, struct xerr *err);
 const char *dom_reason_name(enum dom_reason r);  /* "poweroff" "reboot" ... "" for NONE */
+/* Attach to the guest's console (xl console): on libxl this execs xenconsole in place of this
+ * process and returns only on failure; the sim copies what its guest wrote so far to out_fd
+ * and returns 0. */
+int dom_console(struct dom_backend *b, uint32_t domid, enum dom_console type, int num,
+                int out_fd, struct xerr *err);
 
 /* Sim only: the guest shuts itself down (state "shutdown"); EINVAL on other backends. */
 int dom_sim_shutdown(struct dom_backend *b, uint32_t domid, struct xerr *err);

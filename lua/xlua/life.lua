@@ -87,4 +87,14 @@ function life.start_monitor(backend, info, foreground)
   return cli.OK
 end
 
+-- life.console(backend, info) -> exit status: attach to the domain's primary console (create
+-- -c, restore -c).
+function life.console(backend, info)
+  local h, err, code = domains.open(backend)
+  if not h then
+    return cli.fail(domains.status(code), "%s", err)
+  end
+  return cli.check("console failed: ", h:console(info.domid))
+end
+
 return life

@@ -549,6 +549,14 @@ function Handle:core_dump(domid, path)
   return true
 end
 
+function Handle:console(domid)
+  local d, err, code = lookup(domid)
+  if not d then
+    return nil, err, code
+  end
+  return true
+end
+
 function Handle:run_dir()
   return "/nonexistent/fake-run"
 end

@@ -373,6 +373,7 @@ static const struct dom_ops libxl_ops = {
     .wait_shutdown = lxb_wait_shutdown,
     .preserve = lxb_preserve,
     .core_dump = lxb_core_dump,
+    .console = lxb_console,
     .info = lxb_info,
     .create = lxb_create,
     .destroy = lxb_destroy,

@@ -131,6 +131,19 @@ int lxb_wait_shutdown(struct dom_backend *b, uint32_t domid, int timeout_ms,
     return result;
 }
 
+int lxb_console(struct dom_backend *b, uint32_t domid, enum dom_console type, int num,
+                int out_fd, struct xerr *err)
+{
+    struct lx *x = X(b);
+    (void)out_fd; /* xenconsole talks to the terminal itself */
+    lxb_log_clear(x);
+    int rc = type == DOM_CONSOLE_PRIMARY
+             ? libxl_primary_console_exec(x->ctx, domid, -1)
+             : libxl_console_exec(x->ctx, domid, num, type == DOM_CONSOLE_SERIAL
+                                  ? LIBXL_CONSOLE_TYPE_SERIAL : LIBXL_CONSOLE_TYPE_PV, -1);
+    return lxb_fail(x, err, rc ? rc : ERROR_FAIL, "libxl_console_exec for domain %u", domid);
+}
+
 int lxb_preserve(struct dom_backend *b, uint32_t domid, const char *suffix, const char *uuid,
                  struct xerr *err)
 {

@@ -550,6 +550,7 @@ static const struct dom_ops sim_ops = {
     .wait_shutdown = sim_wait_shutdown,
     .preserve = sim_preserve,
     .core_dump = sim_core_dump,
+    .console = sim_console,
     .info = sim_info,
     .create = sim_create,
     .destroy = sim_destroy,

@@ -194,3 +194,41 @@ int sim_core_dump(struct dom_backend *b, uint32_t domid, const char *path, struc
     }
     return atomic_file_commit(&f, err);
 }
+
+int sim_console(struct dom_backend *b, uint32_t domid, enum dom_console type, int num,
+                int out_fd, struct xerr *err)
+{
+    struct sim *s = S(b);
+    struct sim_dom d;
+    if (sim_get(s, domid, "no console for", &d, err) < 0)
+        return -1;
+    if (type == DOM_CONSOLE_SERIAL || num > 0)
+        return xerr_set(err, "NOCONSOLE", "the simulated guest %u has one PV console only",
+                        domid);
+    char path[PATH_MAX];
+    sim_dom_path(s, domid, "console", path);
+    char *text;
+    size_t n;
+    struct xerr e = { 0 };
+    if (sim_read_file(path, &text, &n, &e) < 0) {
+        if (e.code && strcmp(e.code, "ENOENT") == 0)
+            return 0; /* the guest has written nothing yet */
+        if (err)
+            *err = e;
+        return -1;
+    }
+    size_t off = 0;
+    while (off < n) {
+        ssize_t k = write(out_fd, text + off, n - off);
+        if (k < 0 && errno == EINTR && !xcancel_requested())
+            continue;
+        if (k < 0) {
+            int en = errno;
+            free(text);
+            return xerr_errno(err, en, "cannot write the console of domain %u", domid);
+        }
+        off += (size_t)k;
+    }
+    free(text);
+    return 0;
+}

@@ -4,6 +4,7 @@
  *                         (xl shutdown / reboot; fallback: ACPI for an HVM guest without PV
  *                         drivers, xl's -F; NOPARAVIRT without it)
  * h:sysrq(domid, key)     -> true | nil, msg, code
+ * h:trigger(domid, "power"|"sleep"|"nmi"|"init"|"reset"|"s3resume" [, vcpu]) -> true | ...
  * h:wait_shutdown(domid [, timeout_ms]) -> info (state "shutdown", reason) | false (the time ran
  *                         out) | nil, msg, "NODOMAIN" (gone) | nil, msg, "INTERRUPTED" (a signal)
  * h:preserve(domid, suffix, uuid) -> true: the dead domain kept as NAME<suffix> with that uuid
@@ -26,6 +27,19 @@ static int l_request(lua_State *L)
     int fallback = lua_toboolean(L, 4);
     struct xerr e = { 0 };
     return lx_done(L, dom_request(b, domid, req, fallback, &e), &e);
+}
+
+static int l_trigger(lua_State *L)
+{
+    static const char *const names[] = {"power", "sleep", "nmi", "init", "reset", "s3resume",
+                                        NULL};
+    struct dom_backend *b = lx_check_backend(L);
+    uint32_t domid = lx_check_domid(L, 2);
+    int t = luaL_checkoption(L, 3, NULL, names) + 1;
+    lua_Integer vcpu = luaL_optinteger(L, 4, 0);
+    luaL_argcheck(L, vcpu >= 0 && vcpu < 4096, 4, "not a vcpu");
+    struct xerr e = { 0 };
+    return lx_done(L, dom_trigger(b, domid, (enum dom_trigger)t, (uint32_t)vcpu, &e), &e);
 }
 
 static int l_sysrq(lua_State *L)
@@ -102,6 +116,7 @@ void lx_domain_life_methods(lua_State *L)
     static const luaL_Reg life[] = {
         {"request", l_request},
         {"sysrq", l_sysrq},
+        {"trigger", l_trigger},
         {"wait_shutdown", l_wait_shutdown},
         {"preserve", l_preserve},
         {"core_dump", l_core_dump},

@@ -254,3 +254,36 @@ describe("console, create -c and dump-core on the sim", function()
     assert.equal(1, code)
   end)
 end)
+
+describe("trigger on the sim", function()
+  local s = require("support.sim").new()
+  local function x(args)
+    return helper.run(args, { env = s.env })
+  end
+
+  it("power powers an HVM guest off (its monitor then destroys it); a PV guest and a bad event are refused", function()
+    local hvm = s.file("h1.cfg", 'name = "h1"\ntype = "hvm"\nmemory = 16\n')
+    local _, err, code = x({ "create", hvm })
+    assert.equal(0, code, err)
+    _, err, code = x({ "trigger", "h1", "nmi" })
+    assert.equal(0, code, err)
+    assert.matches("NMI received", (x({ "console", "h1" })))
+    _, err, code = x({ "trigger", "h1", "power" })
+    assert.equal(0, code, err)
+    local gone = false
+    for _ = 1, 100 do
+      if not (x({ "list" })):match("\nh1 ") then
+        gone = true
+        break
+      end
+      os.execute("sleep 0.1")
+    end
+    assert.is_true(gone, "the monitor did not destroy h1")
+    local pv = s.file("p1.cfg", 'name = "p1"\nkernel = "/k"\nmemory = 16\n')
+    assert.equal(0, select(3, x({ "create", "-e", pv })))
+    _, _, code = x({ "trigger", "p1", "power" })
+    assert.equal(1, code)
+    _, _, code = x({ "trigger", "p1", "explode" })
+    assert.equal(2, code)
+  end)
+end)

@@ -340,6 +340,15 @@ int dom_request(struct dom_backend *b, uint32_t domid, enum dom_request req, int
                            : unsupported(b, "ask a guest to shut down", err);
 }
 
+int dom_trigger(struct dom_backend *b, uint32_t domid, enum dom_trigger t, uint32_t vcpu,
+                struct xerr *err)
+{
+    if (domid == 0)
+        return xerr_set(err, "EPERM", "cannot send a trigger to Domain-0");
+    return b->ops->trigger ? b->ops->trigger(b, domid, t, vcpu, err)
+                           : unsupported(b, "send a trigger", err);
+}
+
 int dom_sysrq(struct dom_backend *b, uint32_t domid, char key, struct xerr *err)
 {
     if (domid == 0)

@@ -27,6 +27,11 @@ enum dom_reason {
 };
 /* A guest's consoles, as xl console -t names them (0: its primary one). */
 enum dom_console { DOM_CONSOLE_PRIMARY, DOM_CONSOLE_PV, DOM_CONSOLE_SERIAL };
+/* The events xl trigger sends, with libxl's numbers. */
+enum dom_trigger {
+    DOM_TRIGGER_POWER = 1, DOM_TRIGGER_SLEEP = 2, DOM_TRIGGER_NMI = 3, DOM_TRIGGER_INIT = 4,
+    DOM_TRIGGER_RESET = 5, DOM_TRIGGER_S3RESUME = 6,
+};
 /* What a guest is asked to do (its PV control node, or ACPI with the fallback). */
 enum dom_request { DOM_REQ_POWEROFF, DOM_REQ_REBOOT };
 enum dom_type { DOM_PV, DOM_PVH, DOM_HVM };
@@ -118,6 +123,8 @@ struct dom_ops {
     int (*core_dump)(struct dom_backend *b, uint32_t domid, const char *path, struct xerr *err);
     int (*console)(struct dom_backend *b, uint32_t domid, enum dom_console type, int num,
                    int out_fd, struct xerr *err);
+    int (*trigger)(struct dom_backend *b, uint32_t domid, enum dom_trigger t, uint32_t vcpu,
+                   struct xerr *err);
 };
 
 struct dom_backend {
@@ -190,6 +197,10 @@ void dom_strv_free(char **v, size_t n);
  * node; fallback (xl -F): an HVM guest without PV drivers through an ACPI event. The guest
  * decides; the domain then shuts down with the matching reason. */
 int dom_request(struct dom_backend *b, uint32_t domid, enum dom_request req, int fallback,
+                struct xerr *err);
+/* Send an event to the guest (xl trigger): power and sleep (the ACPI buttons), nmi, init,
+ * reset, s3resume; HVM guests only, as in xl. */
+int dom_trigger(struct dom_backend *b, uint32_t domid, enum dom_trigger t, uint32_t vcpu,
                 struct xerr *err);
 /* Send a sysrq key to the guest (xl sysrq): "c" crashes a Linux guest. */
 int dom_sysrq(struct dom_backend *b, uint32_t domid, char key, struct xerr *err);

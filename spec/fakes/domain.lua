@@ -500,6 +500,19 @@ function Handle:request(domid, what)
   return true
 end
 
+function Handle:trigger(domid, what)
+  local d, err, code = lookup(domid)
+  if not d then
+    return nil, err, code
+  end
+  if what == "power" then
+    down(d, "poweroff")
+  elseif what == "reset" then
+    down(d, "reboot")
+  end
+  return true
+end
+
 function Handle:sysrq(domid, key)
   local d, err, code = lookup(domid)
   if not d then

@@ -374,6 +374,7 @@ static const struct dom_ops libxl_ops = {
     .preserve = lxb_preserve,
     .core_dump = lxb_core_dump,
     .console = lxb_console,
+    .trigger = lxb_trigger,
     .info = lxb_info,
     .create = lxb_create,
     .destroy = lxb_destroy,

@@ -51,6 +51,8 @@ void lxb_fill_info(struct lx *x, const libxl_dominfo *d, struct dom_info *i);
 int lxb_request(struct dom_backend *b, uint32_t domid, enum dom_request req, int fallback,
                 struct xerr *err);
 int lxb_sysrq(struct dom_backend *b, uint32_t domid, char key, struct xerr *err);
+int lxb_trigger(struct dom_backend *b, uint32_t domid, enum dom_trigger t, uint32_t vcpu,
+                struct xerr *err);
 int lxb_wait_shutdown(struct dom_backend *b, uint32_t domid, int timeout_ms,
                       struct dom_info *out, struct xerr *err);
 int lxb_preserve(struct dom_backend *b, uint32_t domid, const char *suffix, const char *uuid,

@@ -41,6 +41,19 @@ int lxb_request(struct dom_backend *b, uint32_t domid, enum dom_request req, int
                          ? "libxl_domain_reboot" : "libxl_domain_shutdown", domid) : 0;
 }
 
+int lxb_trigger(struct dom_backend *b, uint32_t domid, enum dom_trigger t, uint32_t vcpu,
+                struct xerr *err)
+{
+    struct lx *x = X(b);
+    libxl_dominfo d;
+    if (lxb_check_guest(x, domid, "cannot send a trigger to", &d, err) < 0)
+        return -1;
+    libxl_dominfo_dispose(&d);
+    lxb_log_clear(x);
+    int rc = libxl_send_trigger(x->ctx, domid, (libxl_trigger)t, vcpu, NULL);
+    return rc ? lxb_fail(x, err, rc, "libxl_send_trigger to domain %u", domid) : 0;
+}
+
 int lxb_sysrq(struct dom_backend *b, uint32_t domid, char key, struct xerr *err)
 {
     struct lx *x = X(b);

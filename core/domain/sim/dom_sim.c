@@ -551,6 +551,7 @@ static const struct dom_ops sim_ops = {
     .preserve = sim_preserve,
     .core_dump = sim_core_dump,
     .console = sim_console,
+    .trigger = sim_trigger,
     .info = sim_info,
     .create = sim_create,
     .destroy = sim_destroy,

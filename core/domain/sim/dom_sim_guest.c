@@ -119,6 +119,42 @@ int sim_wait_shutdown(struct dom_backend *b, uint32_t domid, int timeout_ms,
     }
 }
 
+/* An HVM guest as Linux answers them: the power button powers it off, reset reboots it, an
+ * NMI is logged, the rest are noted on its console. */
+static int do_trigger(struct sim *s, struct sim_dom *d, const void *arg, struct xerr *err)
+{
+    enum dom_trigger t = *(const enum dom_trigger *)arg;
+    if (d->info.type == DOM_PV)
+        return xerr_set(err, "EINVAL", "domain %u (%s) is PV: triggers are for HVM guests",
+                        d->info.domid, d->info.name);
+    if (d->info.state != DOM_RUNNING)
+        return xerr_set(err, "BADSTATE", "domain %u (%s) is %s", d->info.domid, d->info.name,
+                        dom_state_name(d->info.state));
+    switch (t) {
+    case DOM_TRIGGER_POWER:
+        sim_guest_console(s, d->info.domid, "ACPI: Power Button pressed");
+        sim_guest_down(s, d, DOM_REASON_POWEROFF);
+        break;
+    case DOM_TRIGGER_RESET:
+        sim_guest_down(s, d, DOM_REASON_REBOOT);
+        break;
+    case DOM_TRIGGER_NMI:
+        sim_guest_console(s, d->info.domid, "Uhhuh. NMI received for unknown reason");
+        break;
+    default:
+        sim_guest_console(s, d->info.domid, "ACPI: event received");
+        break;
+    }
+    return 0;
+}
+
+int sim_trigger(struct dom_backend *b, uint32_t domid, enum dom_trigger t, uint32_t vcpu,
+                struct xerr *err)
+{
+    (void)vcpu;
+    return sim_mutate(S(b), domid, "cannot send a trigger to", do_trigger, &t, err);
+}
+
 struct preserve_arg {
     const char *suffix, *uuid;
 };

@@ -81,6 +81,8 @@ void sim_guest_down(struct sim *s, struct sim_dom *d, enum dom_reason reason);
 int sim_request(struct dom_backend *b, uint32_t domid, enum dom_request req, int fallback,
                 struct xerr *err);
 int sim_sysrq(struct dom_backend *b, uint32_t domid, char key, struct xerr *err);
+int sim_trigger(struct dom_backend *b, uint32_t domid, enum dom_trigger t, uint32_t vcpu,
+                struct xerr *err);
 int sim_wait_shutdown(struct dom_backend *b, uint32_t domid, int timeout_ms,
                       struct dom_info *out, struct xerr *err);
 int sim_preserve(struct dom_backend *b, uint32_t domid, const char *suffix, const char *uuid,

@@ -563,8 +563,33 @@ c_xlua_monitor_crash() {
   while [ $i -lt 240 ] && [ "$(boots xc)" -le "$b" ]; do sleep 0.5; i=$((i + 1)); done
   [ "$(boots xc)" -gt "$b" ] || { fail "xc's console does not show it booting again"; return 1; }
   grep -q "reason crash: restart" /var/log/xlua/xc.log || { fail "the monitor's log does not say why"; return 1; }
-  t xlua destroy xc || { fail "xlua destroy xc failed"; return 1; }
   DETAIL="domid $first -> $now, booted again"
+}
+
+# xlua reboot: the guest reboots itself, its monitor restarts it; xlua shutdown -w: it powers
+# off and its monitor destroys it. And a domain restored by xlua has a monitor too.
+c_xlua_monitor_reboot() {
+  needs xlua.monitor.crash || return 77
+  need_cmds reboot shutdown || return 77
+  grep -c "Waiting for domain xa" /var/log/xlua/xa.log | grep -qv '^[01]$' || {
+    fail "xa, restored by xlua, got no monitor of its own"; return 1; }
+  sleep 3.5   # past the restart-loop guard of the crash check's create
+  first=$(xl_col xc 2)
+  b=$(boots xc)
+  t xlua reboot xc || { fail "xlua reboot xc failed"; return 1; }
+  i=0
+  while [ $i -lt 240 ] && [ "$(boots xc)" -le "$b" ]; do sleep 0.5; i=$((i + 1)); done
+  [ "$(boots xc)" -gt "$b" ] || { fail "xc did not boot again after xlua reboot"; return 1; }
+  [ "$(xl_col xc 2)" != "$first" ] || { fail "xc kept domid $first"; return 1; }
+  grep -q "reason reboot: restart" /var/log/xlua/xc.log || { fail "the monitor did not restart it"; return 1; }
+  sleep 3.5
+  t xlua shutdown -w xc || { fail "xlua shutdown -w xc failed"; return 1; }
+  i=0
+  while [ $i -lt 60 ] && exists xc; do sleep 0.5; i=$((i + 1)); done
+  cat /var/log/xlua/xc.log
+  ! exists xc || { fail "xc still exists after shutdown (its monitor should destroy it)"; return 1; }
+  grep -q "reason poweroff: destroy" /var/log/xlua/xc.log || { fail "the monitor did not destroy it"; return 1; }
+  DETAIL="rebooted and restarted; powered off and destroyed; restored xa monitored"
 }
 
 # ---- interop with real xl ------------------------------------------------------------------
@@ -725,6 +750,7 @@ check xlua.save.pipe c_xlua_save_pipe
 check xlua.save.sigterm c_xlua_save_sigterm
 check xlua.restore.uuid c_xlua_restore_uuid
 check xlua.monitor.crash c_xlua_monitor_crash
+check xlua.monitor.reboot c_xlua_monitor_reboot
 
 check interop.inspect-xl c_interop_inspect_xl
 check interop.verify-xl c_interop_verify_xl

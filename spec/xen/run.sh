@@ -174,15 +174,18 @@ build_base() {
   printf '%s' "$stamp_want" >"$stamp"
 }
 
-# The guest's initramfs: busybox and an init that prints a counter on its console.
+# The guest's initramfs: busybox, an init that prints a counter on its console, and the
+# /sbin/poweroff and /sbin/reboot the kernel runs when dom0 asks it to shut down or reboot.
 build_guest() {
   local root="$WORK/guest-root"
   rm -rf "$root"
-  mkdir -p "$root"/{bin,proc,sys,dev}
+  mkdir -p "$root"/{bin,sbin,proc,sys,dev}
   cp /bin/busybox "$root/bin/busybox"
   ln -s busybox "$root/bin/sh"
   put "$HERE/guest-init" "$root/init"
-  chmod 755 "$root/init"
+  printf '#!/bin/sh\necho GUEST-POWEROFF\necho o >/proc/sysrq-trigger\n' >"$root/sbin/poweroff"
+  printf '#!/bin/sh\necho GUEST-REBOOT\necho b >/proc/sysrq-trigger\n' >"$root/sbin/reboot"
+  chmod 755 "$root/init" "$root/sbin/poweroff" "$root/sbin/reboot"
   cpio_of "$root" | gzip -1 >"$WORK/guest.cpio.gz"
 }
 

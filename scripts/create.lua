@@ -49,12 +49,5 @@ return cli.main({
   io.stdout:write(printable.escape(result.name), " ", result.domid, "\n")
   io.stdout:flush()
   h:close()
-  local life = require("xlua.life")
-  if not opts.no_monitor then
-    local status = life.start_monitor(opts.backend, result, opts.foreground)
-    if status ~= cli.OK then
-      return status
-    end
-  end
-  return opts.console and life.console(opts.backend, result) or cli.OK
+  return require("xlua.life").after_start(opts, result)
 end)

@@ -87,6 +87,19 @@ function life.start_monitor(backend, info, foreground)
   return cli.OK
 end
 
+-- life.after_start(opts, info) -> exit status: what create and restore do once the domain
+-- runs: its monitor (unless opts.no_monitor, -e; in the foreground with opts.foreground, -F),
+-- then its console with opts.console (-c).
+function life.after_start(opts, info)
+  if not opts.no_monitor then
+    local status = life.start_monitor(opts.backend, info, opts.foreground)
+    if status ~= cli.OK then
+      return status
+    end
+  end
+  return opts.console and life.console(opts.backend, info) or cli.OK
+end
+
 -- life.console(backend, info) -> exit status: attach to the domain's primary console (create
 -- -c, restore -c).
 function life.console(backend, info)

@@ -67,21 +67,13 @@ local function stored(h, domid)
   return { json = text, libxl = type(libxl) == "table" and libxl or {}, source = s.source, format = s.format }
 end
 
--- Create the domain again from its stored config: same name and uuid, a new domid, the config
--- store carried over. -> domid | nil, msg, code
+-- Create the domain again from its stored config, as create does: same name and uuid, a new
+-- domid, the config store carried over. -> domid | nil, msg, code
 local function recreate(h, cfg)
-  local facts = domains.facts(cfg.libxl)
-  local domid, err, code = h:create(domains.create_args(cfg.json, facts, false))
-  if not domid then
-    return nil, err, code
-  end
-  local ok
-  ok, err, code = domains.store_config(h, domid, { source = cfg.source, format = cfg.format, json = cfg.json })
-  if not ok then
-    h:destroy(domid)
-    return nil, "its config could not be stored: " .. tostring(err), code
-  end
-  return domid
+  local result, err, code = require("xlua.create").run(h, {
+    json = cfg.json, facts = domains.facts(cfg.libxl), source = cfg.source, format = cfg.format,
+  })
+  return result and result.domid, err, code
 end
 
 local function random_uuid()

@@ -6,6 +6,7 @@
  *   The daemon is a grandchild in a session of its own (so it outlives the caller's terminal
  *   and shell), in "/", with stdin on /dev/null and stdout and stderr appended to logfile
  *   (created 0600). SIGHUP is ignored there; SIGTERM still stops its Lua code.
+ * process.isatty(fd) -> whether fd is a terminal
  * process.getpid() -> pid
  * process.sleep(seconds)      (nanosleep; a signal ends it early) */
 #include "lhelpers.h"
@@ -81,6 +82,14 @@ static int l_sleep(lua_State *L)
     return 0;
 }
 
+static int l_isatty(lua_State *L)
+{
+    lua_Integer fd = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, fd >= 0 && fd <= 0x7fffffff, 1, "not a file descriptor");
+    lua_pushboolean(L, isatty((int)fd));
+    return 1;
+}
+
 static int l_getpid(lua_State *L)
 {
     lua_pushinteger(L, getpid());
@@ -92,6 +101,7 @@ int luaopen_xlua_process(lua_State *L)
     static const luaL_Reg functions[] = {
         {"daemonize", l_daemonize},
         {"getpid", l_getpid},
+        {"isatty", l_isatty},
         {"sleep", l_sleep},
         {NULL, NULL},
     };

@@ -287,3 +287,19 @@ describe("trigger on the sim", function()
     assert.equal(2, code)
   end)
 end)
+
+describe("xlua.process", function()
+  local process = require("xlua.process")
+
+  it("isatty says false for a file and a pipe, true for a terminal (through script)", function()
+    local said = helper.run({ "-e", 'io.write(tostring(require("xlua.process").isatty(0)), " ", '
+      .. 'tostring(require("xlua.process").isatty(1)))' })
+    assert.equal("false false", said) -- stdin /dev/null, stdout a file
+    assert.has_error(function() process.isatty(-1) end)
+    local out = os.tmpname()
+    os.execute(string.format("script -qec %s %s >/dev/null 2>&1 </dev/null", helper.shell_quote(
+      helper.shell_quote(helper.xlua) .. " -e 'io.write(tostring(require(\"xlua.process\").isatty(1)))'"), q(out)))
+    assert.matches("true", helper.slurp(out))
+    os.remove(out)
+  end)
+end)

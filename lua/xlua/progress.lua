@@ -15,11 +15,9 @@ function progress.clock()
   return os.time()
 end
 
--- True when file descriptor fd (default 2) is a terminal. Lua has no isatty; the shell's
--- `test -t` inherits our descriptors.
+-- True when file descriptor fd (default 2) is a terminal (isatty(3), no shell).
 function progress.isatty(fd)
-  local ok = os.execute("test -t " .. math.tointeger(fd or 2))
-  return ok == true
+  return require("xlua.process").isatty(math.tointeger(fd or 2))
 end
 
 local function size(n)

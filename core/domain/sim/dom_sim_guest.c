@@ -99,7 +99,7 @@ int sim_wait_shutdown(struct dom_backend *b, uint32_t domid, int timeout_ms,
                       struct dom_info *out, struct xerr *err)
 {
     struct sim *s = S(b);
-    const long step_ms = 50;
+    const long step_ms = 100;
     long waited = 0;
     for (;;) {
         struct sim_dom d;

@@ -3,23 +3,25 @@ local cli = require("xlua.cli")
 local printable = require("xlua.printable")
 local compat = require("xlua.compat")
 local domains = require("xlua.domains")
+local log = require("xlua.log")
 local progress = require("xlua.progress")
 local restore = require("xlua.restore")
 
 return cli.main({
   name = "restore",
-  usage = "xlua restore [-p] [-n] [-e] [-F] [-c] [--force] [--site-dir DIR] [CONFIG] FILE|-",
+  usage = "xlua restore [-p] [-n] [-e] [-F] [-c] [--force] [--strict] [--site-dir DIR] [CONFIG] FILE|-",
   help = "Restores the domain saved in FILE (\"-\": standard input) with the config stored in it,\n"
     .. "or with CONFIG after checking it is compatible with the stored one. Prints name and domid.\n"
     .. "  -p       leave the domain paused\n  -n       check and report, restore nothing\n"
     .. "  -e       start no monitor for the domain\n  -F       run its monitor in the foreground\n"
     .. "  -c       attach to its console once it runs\n"
     .. "  --force  restore even when CONFIG is not compatible\n"
+    .. "  --strict refuse a CONFIG xl would warn about\n"
     .. "  --site-dir DIR  site rules for the compatibility check (default $XLUA_SITE_DIR,\n"
     .. "                  else /etc/xlua/site.d)",
   options = {
     ["-p"] = "paused", ["-n"] = "dry_run", ["--force"] = "force", ["-e"] = "no_monitor",
-    ["-F"] = "foreground", ["-c"] = "console",
+    ["-F"] = "foreground", ["-c"] = "console", ["--strict"] = "strict",
     ["--backend"] = { "backend", value = true },
     ["--site-dir"] = { "site_dir", value = true },
   },
@@ -50,6 +52,7 @@ return cli.main({
     site_rules = rules,
     context = domains.context(h),
     force = opts.force,
+    strict = opts.strict,
   })
   if not plan then
     -- the file, the config or the site rules: every failure here is a bad input
@@ -62,6 +65,9 @@ return cli.main({
     io.stderr:write(" Savefile contains xl domain config in JSON format\n")
   end
   io.stderr:write("Parsing config from ", printable.escape(plan.wanted.from), "\n")
+  for _, w in ipairs(plan.wanted.warnings or {}) do
+    log.warn("%s", printable.escape(w))
+  end
   if config or #plan.report.differences > 0 then
     local out = opts.dry_run and io.stdout or io.stderr
     out:write(compat.text(plan.report))

@@ -27,6 +27,13 @@ local function pv()
     vfbs = { { devid = 0, vnc = { enable = "True", listen = "127.0.0.1", display = 1 } } },
     vkbs = { { devid = 0 } },
     channels = { { devid = 0, name = "org.qemu.guest_agent.0", connection = "pty" } },
+    vtpms = { { devid = 0, uuid = "12345678-1234-1234-1234-123456789abc", backend_domname = "vtpmmgr" } },
+    usbctrls = { { devid = 0, type = "pv", version = 2, ports = 8 } },
+    usbdevs = { { ctrl = 0, port = 1, ["type.hostdev"] = { hostbus = 1, hostaddr = 3 } } },
+    p9s = { { tag = "share", path = "/srv/share", security_model = "none" } },
+    vdispls = { { devid = 0, connectors = { { unique_id = "id0", width = 800, height = 600 } } } },
+    vsnds = { { devid = 0, params = {}, pcms = { { params = {}, streams = { { unique_id = "s0", params = {} } } } } } },
+    dtdevs = { { path = "/soc/dma" } },
     on_reboot = "restart",
   }
 end
@@ -41,7 +48,13 @@ local function hvm()
       ["type.hvm"] = {
         bios = "seabios", pae = "True", nx = "True", viridian = "False", acpi = "True",
         vga = { kind = "std" }, vnc = { enable = "True", listen = "127.0.0.1" }, sdl = { enable = "False" },
+        ms_vm_genid = { 171, 171, 171, 171, 171, 171, 171, 171, 171, 171, 171, 171, 171, 171, 171, 171 },
       },
+      vnuma_nodes = {
+        { memkb = 1048576, vcpus = { 0 }, distances = { 10, 20 } },
+        { memkb = 1048576, vcpus = { 1 }, distances = { 20, 10 } },
+      },
+      cpuid = { cpuid = { { leaf = 1, ecx = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx0" } }, msr = {} },
     },
     disks = { { pdev_path = "/dev/vg0/win1", vdev = "hda", format = "raw", readwrite = 1 } },
     nics = { { devid = 0, mac = "00:16:3e:0a:0b:0c", bridge = "xenbr0", model = "e1000" } },
@@ -57,7 +70,8 @@ local CASES = {
   -- must stay the same
   { "domain type", "pv", function(c) c.c_info.type = "pvh"; c.b_info["type.pv"] = nil end, "c_info.type", I, also = true },
   { "maximum memory", "pv", function(c) c.b_info.max_memkb = 1048576 end, "b_info.max_memkb", I },
-  { "initial memory", "pv", function(c) c.b_info.target_memkb = 262144 end, "b_info.target_memkb", I },
+  { "initial memory above the maximum", "pv", function(c) c.b_info.target_memkb = 1048576 end,
+    "b_info.target_memkb", I },
   { "shadow memory", "pv", function(c) c.b_info.shadow_memkb = 8192 end, "b_info.shadow_memkb", I },
   { "maximum vcpus", "pv", function(c) c.b_info.max_vcpus = 4 end, "b_info.max_vcpus", I },
   { "online vcpu set", "pv", function(c) c.b_info.avail_vcpus = { 0 } end, "b_info.avail_vcpus", I },
@@ -113,6 +127,64 @@ local CASES = {
   { "CPU map", "pv", function(c) c.b_info.cpumap = { 4, 5 } end, "b_info.cpumap", A },
   { "scheduler weight", "pv", function(c) c.b_info.sched_params.weight = 512 end, "b_info.sched_params.weight", A },
   { "scheduler cap", "pv", function(c) c.b_info.sched_params.cap = 50 end, "b_info.sched_params.cap", A },
+  -- a second look (issue 13): only read at boot, a balloon target, emulated USB
+  { "balloon target below the maximum", "pv", function(c) c.b_info.target_memkb = 262144 end,
+    "b_info.target_memkb", W, rule = true },
+  { "kernel", "pv", function(c) c.b_info.kernel = "/boot/vmlinuz-new" end, "b_info.kernel", A },
+  { "ramdisk", "pv", function(c) c.b_info.ramdisk = "/boot/initrd-new" end, "b_info.ramdisk", A },
+  { "cmdline", "pv", function(c) c.b_info.cmdline = "root=/dev/xvda1 quiet" end, "b_info.cmdline", A },
+  { "bootloader", "pv", function(c) c.b_info.bootloader = "pygrub" end, "b_info.bootloader", A },
+  { "hvm boot order", "hvm", function(c) c.b_info["type.hvm"].boot = "dc" end, "b_info.type.hvm.boot", A },
+  { "hvm usbdevice", "hvm", function(c) c.b_info["type.hvm"].usbdevice = "tablet" end,
+    "b_info.type.hvm.usbdevice", I },
+  { "hvm usbdevice list", "hvm", function(c) c.b_info["type.hvm"].usbdevice_list = { "tablet", "mouse" } end,
+    "b_info.type.hvm.usbdevice_list", I },
+  { "hvm usb", "hvm", function(c) c.b_info["type.hvm"].usb = "True" end, "b_info.type.hvm.usb", I },
+  -- the device kinds and platform keys of issue 13
+  { "number of vtpms", "pv", function(c) c.vtpms[2] = { devid = 1, uuid = "22222222-3333-4444-5555-666666666666" } end,
+    "vtpms", I },
+  { "vtpm uuid", "pv", function(c) c.vtpms[1].uuid = "22222222-3333-4444-5555-666666666666" end, "vtpms[0].uuid", I },
+  { "vtpm without its uuid", "pv", function(c) c.vtpms[1].uuid = nil end, "vtpms[0].uuid", I },
+  { "vtpm backend", "pv", function(c) c.vtpms[1].backend_domname = "vtpmmgr2" end, "vtpms[0].backend_domname", A },
+  { "vkb unique id", "pv", function(c) c.vkbs[1].unique_id = "k9" end, "vkbs[0].unique_id", I },
+  { "vkb size", "pv", function(c) c.vkbs[1].width = 1024 end, "vkbs[0].width", I },
+  { "vkb feature", "pv", function(c) c.vkbs[1].feature_abs_pointer = true end, "vkbs[0].feature_abs_pointer", I },
+  { "channel name", "pv", function(c) c.channels[1].name = "org.example.other" end, "channels[0].name", I },
+  { "channel connection", "pv", function(c) c.channels[1].connection = "socket" end, "channels[0].connection", A },
+  { "channel socket path", "pv", function(c) c.channels[2] = nil; c.channels[1] = { devid = 0,
+    name = "org.qemu.guest_agent.0", ["connection.socket"] = { path = "/run/b.sock" } } end,
+    "channels[0].connection", A, also = true },
+  { "number of usb controllers", "pv", function(c) c.usbctrls[2] = { devid = 1 } end, "usbctrls", I },
+  { "usb controller version", "pv", function(c) c.usbctrls[1].version = 1 end, "usbctrls[0].version", I },
+  { "usb controller ports", "pv", function(c) c.usbctrls[1].ports = 4 end, "usbctrls[0].ports", I },
+  { "number of usb devices", "pv", function(c) c.usbdevs = nil end, "usbdevs", I },
+  { "usb device", "pv", function(c) c.usbdevs[1]["type.hostdev"].hostaddr = 4 end, "usbdevs[0]", I },
+  { "number of 9pfs shares", "pv", function(c) c.p9s = nil end, "p9s", I },
+  { "9pfs tag", "pv", function(c) c.p9s[1].tag = "other" end, "p9s[0].tag", I },
+  { "9pfs path", "pv", function(c) c.p9s[1].path = "/srv/moved" end, "p9s[0].path", A },
+  { "9pfs security model", "pv", function(c) c.p9s[1].security_model = "passthrough" end,
+    "p9s[0].security_model", W, rule = true },
+  { "number of pvcalls", "pv", function(c) c.pvcallsifs = { { devid = 0 } } end, "pvcallsifs", I },
+  { "vdispl connectors", "pv", function(c) c.vdispls[1].connectors[1].width = 1280 end,
+    "vdispls[0].connectors[0].width", I },
+  { "vdispl backend", "pv", function(c) c.vdispls[1].backend_domname = "disp" end,
+    "vdispls[0].backend_domname", A },
+  { "number of vdispls", "pv", function(c) c.vdispls = nil end, "vdispls", I },
+  { "vsnd stream", "pv", function(c) c.vsnds[1].pcms[1].streams[1].unique_id = "s9" end,
+    "vsnds[0].pcms[0].streams[0].unique_id", I },
+  { "vsnd backend", "pv", function(c) c.vsnds[1].backend_domname = "snd" end, "vsnds[0].backend_domname", A },
+  { "number of vsnds", "pv", function(c) c.vsnds = nil end, "vsnds", I },
+  { "dtdev", "pv", function(c) c.dtdevs[1].path = "/soc/other" end, "dtdevs[0].path", I },
+  { "number of dtdevs", "pv", function(c) c.dtdevs = nil end, "dtdevs", I },
+  { "iomem", "pv", function(c) c.b_info.iomem = { { start = 1, number = 2 } } end, "b_info.iomem", I },
+  { "ioports", "pv", function(c) c.b_info.ioports = { { first = 0x2f8, number = 8 } } end, "b_info.ioports", I },
+  { "irqs", "pv", function(c) c.b_info.irqs = { 4, 5 } end, "b_info.irqs", I },
+  { "vnuma topology", "hvm", function(c) c.b_info.vnuma_nodes[2].distances = { 30, 10 } end,
+    "b_info.vnuma_nodes", I },
+  { "cpuid policy (libxl's shape)", "hvm", function(c) c.b_info.cpuid.cpuid[1].ecx = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx1" end,
+    "b_info.cpuid", I },
+  { "VM generation id", "hvm", function(c) c.b_info["type.hvm"].ms_vm_genid[1] = 1 end,
+    "b_info.type.hvm.ms_vm_genid", W, rule = true },
   -- anything else
   { "unknown field (tsc_mode)", "pv", function(c) c.b_info.tsc_mode = "native" end, "b_info.tsc_mode", W },
   { "unknown field (disk direct_io_safe)", "pv", function(c) c.disks[1].direct_io_safe = true end, "disks[0].direct_io_safe", W },
@@ -154,7 +226,7 @@ describe("compat rules", function()
         assert.equal(1, #r.differences, table.concat(paths(r), " "))
       end
       assert.equal(verdict ~= I, r.compatible)
-      if verdict == W then
+      if verdict == W and not case.rule then
         assert.equal(rules.UNKNOWN_REASON, d.reason)
         assert.equal("unknown", d.source)
       end
@@ -335,7 +407,21 @@ describe("compat defaults", function()
     wanted.b_info.target_memkb = 262144
     local r = check.check(pv(), wanted)
     assert.equal(I, find(r, "b_info.max_memkb").verdict)
-    assert.equal(I, find(r, "b_info.target_memkb").verdict)
+    -- (the target is below the maximum: a warning)
+    assert.equal(W, find(r, "b_info.target_memkb").verdict)
+  end)
+
+  it("a usb controller left to libxl's defaults is the one libxl makes", function()
+    local saved, wanted = pv(), pv()
+    wanted.usbctrls[1] = { devid = 0 } -- xl's "usbctrl = [ \"\" ]": auto, version 0, ports 0
+    assert.same({}, paths(check.check(saved, wanted)))
+    local h1, h2 = hvm(), hvm()
+    h1.usbctrls = { { devid = 0, type = "devicemodel", version = 2, ports = 6 } }
+    h2.usbctrls = { { devid = 0 } }
+    assert.same({}, paths(check.check(h1, h2)))
+    h2.usbctrls = { { devid = 0, version = 3 } }
+    assert.same({ "usbctrls[0].ports=incompatible", "usbctrls[0].version=incompatible" },
+      paths(check.check(h1, h2)))
   end)
 
   it("a nic without a MAC is a different MAC (libxl picks a random one)", function()

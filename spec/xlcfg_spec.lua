@@ -117,6 +117,63 @@ describe("xlcfg.render", function()
     assert.equal("vif", again.nics[1].nictype)
   end)
 
+  it("writes a negative number as a string xl reads as that number", function()
+    local c = convert.to_libxl({ name = "t", kernel = "/k", rtc_timeoffset = -3600 }, opts)
+    local again, text = round_trip(c)
+    assert.matches('\nrtc_timeoffset = "-3600"\n', text, 1, true)
+    assert.equal(-3600, again.b_info.rtc_timeoffset)
+  end)
+
+  it("writes every vif it can when one vif's rate cannot be written", function()
+    local c = convert.to_libxl({ name = "t", kernel = "/k",
+      vif = { "bridge=br0", "bridge=br1,rate=10Mb/s", "bridge=br2" } }, opts)
+    c.nics[2].rate_bytes_per_interval = 100000 -- 10^11 bytes/s: more than libxlutil takes
+    c.nics[2].rate_interval_usecs = 1
+    local text = xlcfg.render(c)
+    assert.matches('vif = [ "bridge=br0", "bridge=br1", "bridge=br2" ]', text, 1, true)
+    assert.matches("#   nics[1].rate_bytes_per_interval = 100000\n", text, 1, true)
+    assert.matches("#   nics[1].rate_interval_usecs = 1\n", text, 1, true)
+    -- a vif that cannot be written at all leaves the others where they are (devid=)
+    c.nics[1].devid = nil
+    text = xlcfg.render(c)
+    assert.matches('vif = [ "bridge=br1, devid=1", "bridge=br2, devid=2" ]', text, 1, true)
+    assert.matches('#   nics[0].bridge = "br0"', text, 1, true)
+  end)
+
+  it("turns NUMA placement off without vcpus (an empty cpus list)", function()
+    local c = convert.to_libxl({ name = "t", kernel = "/k", cpus = { "0" } }, opts)
+    assert.equal("False", c.b_info.numa_placement)
+    local again, text = round_trip(c)
+    assert.matches("\ncpus = [ ]\n", text, 1, true)
+    assert.equal("False", again.b_info.numa_placement)
+    assert.falsy(text:find("Not expressible", 1, true), text)
+  end)
+
+  it("writes the device kinds of issue 13 rather than listing them", function()
+    local c = assert(convert.to_libxl({ name = "t", kernel = "/k", type = "pvh",
+      vtpm = { "backend=0" }, channel = { "name=a,connection=pty" },
+      vkb = { "backend-type=linux" }, dtdev = { "/soc/x" }, irqs = { 4 } }, opts))
+    local _, text = round_trip(c)
+    assert.matches('vtpm = [ "backend=0" ]', text, 1, true)
+    assert.matches('channel = [ "name=a,connection=pty" ]', text, 1, true)
+    assert.matches('vkb = [ "backend-type=linux" ]', text, 1, true)
+    assert.matches('dtdev = [ "/soc/x" ]', text, 1, true)
+    assert.matches("irqs = [ 4 ]", text, 1, true)
+    assert.falsy(text:find("Not expressible", 1, true), text)
+  end)
+
+  it("keeps what a device spec cannot carry for the comments, not a half device", function()
+    local c = assert(convert.to_libxl({ name = "t", kernel = "/k",
+      channel = { "name=a,connection=pty", "name=b,connection=pty" } }, opts))
+    c.channels[1].name = "x=y" -- xl splits at '='
+    local text = xlcfg.render(c)
+    -- (channels have no devid= option: the second cannot move up either)
+    assert.falsy(text:find("channel =", 1, true), text)
+    assert.matches('#   channels[0].connection.pty = {}\n#   channels[0].devid = 0\n'
+      .. '#   channels[0].name = "x=y"\n', text, 1, true)
+    assert.matches('#   channels[1].name = "b"\n', text, 1, true)
+  end)
+
   it("raises on a non-table", function()
     assert.has_error(function() xlcfg.render("x") end)
   end)

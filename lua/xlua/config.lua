@@ -421,8 +421,8 @@ end
 -- config.MAX_SIZE); a savefile is opened again by the savefile reader, so it must be a file
 -- that can be (ESPIPE for a savefile on a pipe). Codes: ENOENT, EACCES, ENOTDIR, EISDIR, EIO,
 -- TOOBIG, ESPIPE, the savefile reader's codes, BADJSON, BADCONFIG, NOCONFIG, the parsers'
--- codes.
-function config.load_any(path)
+-- codes. opts go to convert.to_libxl for an xl.cfg or Lua config (strict, ...).
+function config.load_any(path, opts)
   local savefile = require("xlua.savefile")
   local f, close, code = open(path)
   if not f then
@@ -472,7 +472,7 @@ function config.load_any(path)
     return { kind = "json", libxl = libxl, json = text }
   end
   local loaded
-  loaded, err, code = load_text(path, text, {})
+  loaded, err, code = load_text(path, text, {}, opts)
   if not loaded then
     return nil, err, code
   end

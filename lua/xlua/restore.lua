@@ -8,7 +8,8 @@ local restore = {}
 
 -- restore.prepare(path [, opts]) -> plan | nil, msg, code (every failure here is a bad input:
 -- exit 2). path "-" reads standard input. opts.config: a replacement config file;
--- opts.site_rules, opts.context: handed to compat.check (site rules, the host's domains).
+-- opts.site_rules, opts.context: handed to compat.check (site rules, the host's domains);
+-- opts.strict: the replacement's conversion warnings refuse it (BADVALUE).
 -- plan: {path, reader (positioned at the stream), header, saved = {json, libxl, source, format,
 -- meta}, wanted = {json, libxl, source, format, from}, facts, report (compat.check)}.
 -- Close plan.reader (restore.close(plan)) when not calling restore.run.
@@ -37,7 +38,7 @@ function restore.prepare(path, opts)
   if opts.config then
     -- a config file, a libxl JSON file, or another savefile's stored config
     local loaded
-    loaded, err, code = config.load_any(opts.config)
+    loaded, err, code = config.load_any(opts.config, { strict = opts.strict })
     if not loaded then
       return fail(err, code)
     end
@@ -48,6 +49,7 @@ function restore.prepare(path, opts)
       source = loaded.source,
       format = loaded.format,
       from = opts.config,
+      warnings = loaded.warnings,
     }
   elseif saved.libxl then
     wanted = { libxl = saved.libxl, json = saved.json, source = saved.source, format = saved.format, from = "<saved>" }

@@ -126,12 +126,16 @@ local function diff(a, b)
   local type_changed = not equal(a.c_info and a.c_info.type, b.c_info and b.c_info.type)
 
   local function emit(path, old, new, rule)
+    local verdict, reason
+    if rule and rule.judge then
+      verdict, reason = rule.judge(old, new, a, b)
+    end
     out[#out + 1] = {
       path = path,
       old = defaults.copy(old),
       new = defaults.copy(new),
-      verdict = rule and rule.verdict or "warning",
-      reason = rule and rule.reason or rules.UNKNOWN_REASON,
+      verdict = verdict or rule and rule.verdict or "warning",
+      reason = reason or rule and rule.reason or rules.UNKNOWN_REASON,
       source = rule and "rule" or "unknown",
     }
   end

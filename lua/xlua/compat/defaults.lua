@@ -288,6 +288,29 @@ local function vfb_defaults(v)
   setdefault(sdl, "opengl", "False")
 end
 
+-- libxl__device_usbctrl_setdefault: "auto" is the device model's controller for HVM, else PV
+-- (qusb when the host has no usbback: opts.host.usbback = false); version 2; the ports each
+-- kind has.
+local function usbctrl_defaults(u, dtype, opts)
+  if unset(u.type) then
+    if dtype == "hvm" then
+      u.type = "devicemodel"
+    else
+      u.type = opts.host.usbback == false and "qusb" or "pv"
+    end
+  end
+  if u.version == nil or u.version == json.null or u.version == 0 then
+    u.version = 2
+  end
+  if u.ports == nil or u.ports == json.null or u.ports == 0 then
+    if u.type == "devicemodel" then
+      u.ports = ({ [1] = 2, [2] = 6 })[u.version] or 8
+    else
+      u.ports = 8
+    end
+  end
+end
+
 local function each(list, fn, ...)
   if type(list) == "table" then
     for _, item in ipairs(list) do
@@ -301,7 +324,8 @@ end
 -- defaults.apply(config [, opts]) -> a new table: a deep copy of config with libxl's
 -- defaults filled in. config is not changed. opts.host: facts about the host libxl would
 -- use: hap (false when the host has no hardware-assisted paging; default true),
--- device_model_version (what libxl falls back to). opts.script_dir: libxl's script dir.
+-- device_model_version (what libxl falls back to), usbback (false: PV USB controllers are
+-- qusb). opts.script_dir: libxl's script dir.
 function defaults.apply(config, opts)
   if type(config) ~= "table" then
     error("bad argument #1 to 'apply' (table expected, got " .. type(config) .. ")", 2)
@@ -334,6 +358,7 @@ function defaults.apply(config, opts)
   each(c.vkbs, function(v)
     setdefault(v, "backend_type", "qemu")
   end)
+  each(c.usbctrls, usbctrl_defaults, dtype, opts)
   return c
 end
 

@@ -9,6 +9,8 @@
 --   count    the rule is about the length of the list at PATH (disks, nics, ...)
 --   whole    the value at PATH is compared as one value, not field by field (bitmaps, cpuid)
 --   subtree  the rule also covers everything below PATH
+--   judge    function(old, new, saved, wanted) -> verdict, reason: for a verdict that depends
+--            on the values (both configs defaulted); verdict and reason are the fallback
 -- The first rule that matches a path decides. A difference no rule matches is a warning,
 -- "unknown difference", so that the list can grow from what people see.
 local rules = {}
@@ -26,6 +28,13 @@ rules.DEVICE_LISTS = {
 }
 
 local I, A = "incompatible", "allowed"
+
+local BACKEND = "The domain serving the device is host-side: the guest sees the same device."
+local GUEST_SEES = "The guest reads this from the device; it must stay the same."
+local EMULATED_USB = "The HVM guest's emulated USB controller and devices are guest-visible "
+  .. "hardware, and part of the saved device model state."
+local NEXT_BOOT = "Only read when the guest boots: the restored guest keeps running what it "
+  .. "booted, and the change takes effect at its next boot."
 
 local function count(list, what)
   return { path = list, verdict = I, count = true,
@@ -48,7 +57,15 @@ rules.list = {
   { path = "b_info.max_memkb", verdict = I,
     reason = "The maximum memory is part of the saved guest; it must stay the same." },
   { path = "b_info.target_memkb", verdict = I,
-    reason = "The initial memory (balloon target) must match what the saved guest was given." },
+    reason = "The balloon target cannot be above the maximum memory.",
+    judge = function(_, new, _, wanted)
+      local max = wanted.b_info and wanted.b_info.max_memkb
+      if math.type(new) == "integer" and math.type(max) == "integer" and new <= max then
+        return "warning", "The balloon target only asks the guest's balloon driver to give back or "
+          .. "take memory up to the maximum (as libvirt lets currentMemory change); the guest "
+          .. "keeps the memory it had until its driver acts."
+      end
+    end },
   { path = "b_info.shadow_memkb", verdict = I,
     reason = "The shadow (paging) memory must match the saved domain's." },
 
@@ -57,6 +74,14 @@ rules.list = {
     reason = "The maximum number of vcpus is fixed when the domain is built; the saved vcpu state needs the same." },
   { path = "b_info.avail_vcpus", verdict = I, whole = true,
     reason = "The set of online vcpus is guest state: the saved image expects the same vcpus online." },
+
+  -- what is only read when the guest boots: a restored guest is running already
+  { path = "b_info.kernel", verdict = A, reason = NEXT_BOOT },
+  { path = "b_info.ramdisk", verdict = A, reason = NEXT_BOOT },
+  { path = "b_info.cmdline", verdict = A, reason = NEXT_BOOT },
+  { path = "b_info.bootloader", verdict = A, reason = NEXT_BOOT },
+  { path = "b_info.bootloader_args", verdict = A, whole = true, reason = NEXT_BOOT },
+  { path = "b_info.type.hvm.boot", verdict = A, reason = NEXT_BOOT },
 
   -- disks
   count("disks", "disks"),
@@ -141,11 +166,89 @@ rules.list = {
   { path = "b_info.cpuid", verdict = I, whole = true,
     reason = "The CPUID policy is what the guest's kernel saw; changing it can crash the guest." },
 
-  -- other device counts
+  -- HVM emulated USB: the device model's state
+  { path = "b_info.type.hvm.usb", verdict = I, reason = EMULATED_USB },
+  { path = "b_info.type.hvm.usbversion", verdict = I, reason = EMULATED_USB },
+  { path = "b_info.type.hvm.usbdevice", verdict = I, reason = EMULATED_USB },
+  { path = "b_info.type.hvm.usbdevice_list", verdict = I, whole = true, reason = EMULATED_USB },
+
+  -- passthrough of host resources and the machine's layout
+  { path = "b_info.iomem", verdict = I, whole = true,
+    reason = "Passed-through memory ranges are guest-visible hardware and cannot change." },
+  { path = "b_info.ioports", verdict = I, whole = true,
+    reason = "Passed-through I/O ports are guest-visible hardware and cannot change." },
+  { path = "b_info.irqs", verdict = I, whole = true,
+    reason = "Passed-through IRQs are guest-visible hardware and cannot change." },
+  { path = "b_info.vnuma_nodes", verdict = I, whole = true,
+    reason = "The virtual NUMA topology (nodes, their memory, vcpus and distances) is what the "
+      .. "guest's kernel saw at boot." },
+  { path = "b_info.type.hvm.ms_vm_genid", verdict = "warning", whole = true,
+    reason = "A new VM generation ID tells the guest it was restored from a copy: Windows then "
+      .. "resets what must not be reused (such as its domain controller state)." },
+
+  -- other device counts, and each device's guest-visible identity
   count("vfbs", "virtual framebuffers"),
   count("vkbs", "virtual keyboards"),
+  { path = "vkbs[*].backend_domname", verdict = A, reason = BACKEND },
+  { path = "vkbs[*].backend_domid", verdict = A, reason = BACKEND },
+  { path = "vkbs[*].unique_id", verdict = I,
+    reason = "A virtual keyboard's unique id is how the guest tells it apart." },
+  { path = "vkbs[*].feature_*", verdict = I, reason = GUEST_SEES },
+  { path = "vkbs[*].width", verdict = I, reason = GUEST_SEES },
+  { path = "vkbs[*].height", verdict = I, reason = GUEST_SEES },
+  { path = "vkbs[*].multi_touch_*", verdict = I, reason = GUEST_SEES },
   count("consoles", "consoles"),
   count("channels", "channels"),
+  { path = "channels[*].name", verdict = I,
+    reason = "A channel's name is how the guest finds it (org.qemu.guest_agent.0 ...)." },
+  { path = "channels[*].backend_domname", verdict = A, reason = BACKEND },
+  { path = "channels[*].backend_domid", verdict = A, reason = BACKEND },
+  { path = "channels[*].connection", verdict = A, subtree = true,
+    reason = "Where the host end of a channel is connected (pty, socket path) is host-side." },
+  { path = "channels[*].connection.pty", verdict = A, subtree = true,
+    reason = "Where the host end of a channel is connected (pty, socket path) is host-side." },
+  { path = "channels[*].connection.socket", verdict = A, subtree = true,
+    reason = "Where the host end of a channel is connected (pty, socket path) is host-side." },
+  count("vtpms", "virtual TPMs"),
+  { path = "vtpms[*].uuid", verdict = I,
+    reason = "A vTPM's uuid chooses the TPM state the guest gets (its sealed keys); without one "
+      .. "libxl makes a new, empty one." },
+  { path = "vtpms[*].backend_domname", verdict = A, reason = BACKEND },
+  { path = "vtpms[*].backend_domid", verdict = A, reason = BACKEND },
+  count("usbctrls", "USB controllers"),
+  { path = "usbctrls[*].backend_domname", verdict = A, reason = BACKEND },
+  { path = "usbctrls[*].backend_domid", verdict = A, reason = BACKEND },
+  { path = "usbctrls[*]", verdict = I, subtree = true,
+    reason = "A USB controller's kind, version and ports are guest-visible hardware." },
+  count("usbdevs", "USB devices"),
+  { path = "usbdevs[*]", verdict = I, whole = true,
+    reason = "A passed-through USB device, and the controller and port it is on, are guest-visible." },
+  count("p9s", "9pfs shares"),
+  { path = "p9s[*].tag", verdict = I,
+    reason = "A 9pfs share's tag is what the guest mounts." },
+  { path = "p9s[*].path", verdict = A,
+    reason = "The host directory behind a 9pfs share is host-side: the guest mounts the same tag." },
+  { path = "p9s[*].security_model", verdict = "warning",
+    reason = "The security model changes how the guest's file owners and modes map to the host "
+      .. "directory: files may look different to the guest." },
+  { path = "p9s[*].backend_domname", verdict = A, reason = BACKEND },
+  { path = "p9s[*].backend_domid", verdict = A, reason = BACKEND },
+  count("pvcallsifs", "PV calls interfaces"),
+  { path = "pvcallsifs[*].backend_domname", verdict = A, reason = BACKEND },
+  { path = "pvcallsifs[*].backend_domid", verdict = A, reason = BACKEND },
+  count("vdispls", "virtual displays"),
+  { path = "vdispls[*].backend_domname", verdict = A, reason = BACKEND },
+  { path = "vdispls[*].backend_domid", verdict = A, reason = BACKEND },
+  { path = "vdispls[*]", verdict = I, subtree = true,
+    reason = "A virtual display's connectors (ids and sizes) and buffer allocation are guest-visible." },
+  count("vsnds", "virtual sound cards"),
+  { path = "vsnds[*].backend_domname", verdict = A, reason = BACKEND },
+  { path = "vsnds[*].backend_domid", verdict = A, reason = BACKEND },
+  { path = "vsnds[*]", verdict = I, subtree = true,
+    reason = "A virtual sound card's names, PCMs, streams and their parameters are guest-visible." },
+  count("dtdevs", "passed-through device tree nodes"),
+  { path = "dtdevs[*]", verdict = I, subtree = true,
+    reason = "Passed-through device tree nodes are guest-visible hardware and cannot change." },
 
   -- host-side settings
   { path = "c_info.name", verdict = A,

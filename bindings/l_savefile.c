@@ -830,6 +830,10 @@ static int l_rewrite(lua_State *L)
     luaL_checktype(L, 2, LUA_TTABLE);
     const char *out_path = luaL_optstring(L, 3, path);
     lua_settop(L, 3);
+    if (lua_isnil(L, 3)) {
+        lua_pushvalue(L, 1);
+        lua_replace(L, 3);
+    }
     struct rewrite *rw = lua_newuserdatauv(L, sizeof *rw, 0);             /* 4 */
     rw->src = -1;
     rw->buf = NULL;

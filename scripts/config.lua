@@ -1,5 +1,4 @@
--- Print the config a domain was created or restored with, as written (or its libxl JSON), or
--- the config stored in a savefile.
+-- Print the config a domain was created or restored with, or a savefile's (as written, or JSON).
 local cli = require("xlua.cli")
 local domains = require("xlua.domains")
 local json = require("xlua.json")

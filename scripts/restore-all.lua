@@ -1,5 +1,5 @@
--- Restore every image save-all left in a directory, then create the autostart domains that do
--- not run: what a host does at boot (xlua-domains.service), as xendomains does.
+-- Restore every image save-all left in a directory, then start the autostart domains (boot).
+-- What a host does at boot (xlua-domains.service), as xendomains does.
 local cli = require("xlua.cli")
 local compat = require("xlua.compat")
 local domains = require("xlua.domains")

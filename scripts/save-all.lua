@@ -1,5 +1,5 @@
--- Save every running domain (or those named) into one directory, N at a time: what a host
--- does at shutdown (xlua-domains.service), as xendomains does with `xl save`.
+-- Save every running domain (or those named) into one directory, N at a time (shutdown).
+-- What a host does at shutdown (xlua-domains.service), as xendomains does with `xl save`.
 local cli = require("xlua.cli")
 local domains = require("xlua.domains")
 local hostsave = require("xlua.hostsave")

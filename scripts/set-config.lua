@@ -1,5 +1,5 @@
--- Replace the config stored in a savefile, after the compatibility check (as virsh
--- save-image-define does): the file is rewritten atomically, its stream copied unchanged.
+-- Replace the config stored in a savefile once it passes the compatibility check.
+-- As virsh save-image-define does: the file is rewritten atomically, its stream unchanged.
 local cli = require("xlua.cli")
 local compat = require("xlua.compat")
 local printable = require("xlua.printable")

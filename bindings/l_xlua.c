@@ -1,14 +1,17 @@
 /* bindings/l_xlua.c: the `xlua` module: version, api level, verbosity, the one logger every
  * Lua file writes through (stderr, one line per message, "xlua: level: text"), and the few
- * process facts policies need (stat, effective uid, a monotonic clock, pcall with a time
- * limit). */
+ * process facts policies need (stat, a directory's names, effective uid, a monotonic clock,
+ * pcall with a time limit). */
 #include "lhelpers.h"
 #include "xlua_config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -70,6 +73,90 @@ static int l_stat(lua_State *L)
     lx_setint(L, "uid", (lua_Integer)st.st_uid);
     lx_setint(L, "gid", (lua_Integer)st.st_gid);
     lx_setint(L, "size", (lua_Integer)st.st_size);
+    return 1;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* What xlua.dir has read so far, in a userdata whose __gc frees it: a memory error raised
+ * while the names are copied into Lua leaks nothing. */
+#define DIRLIST "xlua.dirlist"
+struct dirlist {
+    char **names;
+    size_t n;
+};
+
+static int dirlist_gc(lua_State *L)
+{
+    struct dirlist *dl = luaL_checkudata(L, 1, DIRLIST);
+    for (size_t i = 0; i < dl->n; i++)
+        free(dl->names[i]);
+    free(dl->names);
+    dl->names = NULL;
+    dl->n = 0;
+    return 0;
+}
+
+/* Read the names of path (no "." and "..") into dl; 0 or an errno. No Lua call in here. */
+static int read_names(const char *path, struct dirlist *dl)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return errno;
+    size_t cap = 0;
+    int err = 0;
+    struct dirent *e;
+    for (errno = 0; (e = readdir(d)) != NULL; errno = 0) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (dl->n == cap) {
+            size_t ncap = cap ? 2 * cap : 32;
+            char **grown = realloc(dl->names, ncap * sizeof *grown);
+            if (!grown) {
+                err = ENOMEM;
+                break;
+            }
+            dl->names = grown;
+            cap = ncap;
+        }
+        if (!(dl->names[dl->n] = strdup(e->d_name))) {
+            err = ENOMEM;
+            break;
+        }
+        dl->n++;
+    }
+    if (!err && errno)
+        err = errno;
+    closedir(d);
+    return err;
+}
+
+/* xlua.dir(path) -> {the names in it, in byte order, without "." and ".."} | nil, message,
+ * code (ENOENT, ENOTDIR, EACCES, ...): listing a directory without a shell (restore-all's
+ * images, autostart's configs). */
+static int l_dir(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    struct dirlist *dl = lua_newuserdatauv(L, sizeof *dl, 0);
+    dl->names = NULL;
+    dl->n = 0;
+    if (luaL_newmetatable(L, DIRLIST)) {
+        lua_pushcfunction(L, dirlist_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    int err = read_names(path, dl);
+    if (err)   /* the userdata's __gc frees what was read */
+        return lx_failf(L, xerr_errno_code(err), "%s: %s", path, strerror(err));
+    qsort(dl->names, dl->n, sizeof *dl->names, compare_names);
+    lua_createtable(L, dl->n > INT_MAX ? INT_MAX : (int)dl->n, 0);
+    for (size_t i = 0; i < dl->n; i++) {
+        lua_pushstring(L, dl->names[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
     return 1;
 }
 
@@ -214,6 +301,8 @@ int luaopen_xlua(lua_State *L)
     lua_setfield(L, -2, "log");
     lua_pushcfunction(L, l_stat);
     lua_setfield(L, -2, "stat");
+    lua_pushcfunction(L, l_dir);
+    lua_setfield(L, -2, "dir");
     lua_pushcfunction(L, l_geteuid);
     lua_setfield(L, -2, "geteuid");
     lua_pushcfunction(L, l_clock);

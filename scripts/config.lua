@@ -1,4 +1,4 @@
--- Print the config a domain was created or restored with, as written (or its libxl JSON).
+-- Print the config a domain was created or restored with, or a savefile's (as written, or JSON).
 local cli = require("xlua.cli")
 local domains = require("xlua.domains")
 local json = require("xlua.json")
@@ -15,27 +15,57 @@ local function shown(text, is_json)
   return printable.escape(is_json and json.pretty(text, "    ") or text, multiline)
 end
 
+-- The config stored in the savefile at path, printed as a domain's is. -> exit status
+local function from_savefile(path, as_json)
+  local saved, err, code = require("xlua.saved_config").read(path)
+  if not saved then
+    return cli.fail(domains.status(code), "%s", err)
+  end
+  local text = not as_json and saved.source or saved.json
+  if not text then
+    return cli.fail(cli.FAILED, "%s: the savefile holds no config", path)
+  end
+  text = shown(text, as_json or not saved.source)
+  io.stdout:write(text, text:sub(-1) == "\n" and "" or "\n")
+  return cli.OK
+end
+
+-- A path (it has a "/"), or a name that is no domain's but a file's, is a savefile.
+local function is_file(which)
+  local st = require("xlua").stat(which)
+  return st and st.type ~= "directory"
+end
+
 return cli.main({
   name = "config",
-  usage = "xlua config [--json] DOMAIN",
-  help = "Prints the stored config text as it was written (xl.cfg or Lua);\n"
+  usage = "xlua config [--json] DOMAIN|SAVEFILE",
+  help = "Prints the stored config text as it was written (xl.cfg or Lua) of DOMAIN, or the one\n"
+    .. "stored in SAVEFILE (a path with a \"/\", or a file when no domain has that name);\n"
     .. "  --json  its libxl JSON instead (the live view when none was stored)",
   options = { ["--json"] = "json", ["--backend"] = { "backend", value = true } },
   min_args = 1,
   max_args = 1,
 }, function(opts, args)
-  return cli.domain_command(opts, args[1], function(h, info)
-    local stored = domains.stored_config(h, info.domid)
-    local text = not opts.json and stored.source or stored.json
+  local which = args[1]
+  if which:find("/", 1, true) then
+    return from_savefile(which, opts.json)
+  end
+  local h, info, code = domains.open_find(opts.backend, which)
+  if not h and is_file(which) then
+    return from_savefile(which, opts.json)
+  elseif not h then
+    return cli.fail(domains.status(code), "%s", info)
+  end
+  local stored = domains.stored_config(h, info.domid)
+  local text = not opts.json and stored.source or stored.json
+  if not text then
+    local err
+    text, err, code = h:config(info.domid)
     if not text then
-      local err, code
-      text, err, code = h:config(info.domid)
-      if not text then
-        return cli.fail(domains.status(code), "%s", err)
-      end
+      return cli.fail(domains.status(code), "%s", err)
     end
-    text = shown(text, opts.json or not stored.source)
-    io.stdout:write(text, text:sub(-1) == "\n" and "" or "\n")
-    return cli.OK
-  end)
+  end
+  text = shown(text, opts.json or not stored.source)
+  io.stdout:write(text, text:sub(-1) == "\n" and "" or "\n")
+  return cli.OK
 end)

@@ -592,6 +592,25 @@ c_xlua_monitor_reboot() {
   DETAIL="rebooted and restarted; powered off and destroyed; restored xa monitored"
 }
 
+# ---- host shutdown and boot ------------------------------------------------------------------
+
+# save-all of both guests at once, then restore-all: each image verified, restored, removed once
+# its domain runs, and both guests count on from where they were saved.
+c_xlua_hostsave() {
+  needs xlua.create.xlcfg xlua.create.luacfg || return 77
+  need_xlua save-all restore-all || return $?
+  running xa && running xb || return 1
+  rm -rf /tmp/hostsave
+  a=$(last_alive xa) b=$(last_alive xb)
+  timed xlua.save-all t xlua save-all -j 2 /tmp/hostsave xa xb || { fail "xlua save-all failed"; return 1; }
+  ! exists xa && ! exists xb || { fail "a guest still exists after save-all"; return 1; }
+  ls -l /tmp/hostsave
+  timed xlua.restore-all t xlua restore-all -j 2 --no-auto /tmp/hostsave || { fail "xlua restore-all failed"; return 1; }
+  [ -z "$(ls -A /tmp/hostsave)" ] || { fail "images left after restore-all: $(ls -A /tmp/hostsave)"; return 1; }
+  continues xa "$a" || return 1
+  continues xb "$b"
+}
+
 # ---- interop with real xl ------------------------------------------------------------------
 
 c_interop_inspect_xl() {
@@ -751,6 +770,7 @@ check xlua.save.sigterm c_xlua_save_sigterm
 check xlua.restore.uuid c_xlua_restore_uuid
 check xlua.monitor.crash c_xlua_monitor_crash
 check xlua.monitor.reboot c_xlua_monitor_reboot
+check xlua.hostsave c_xlua_hostsave
 
 check interop.inspect-xl c_interop_inspect_xl
 check interop.verify-xl c_interop_verify_xl

@@ -9,6 +9,7 @@
  *                         out) | nil, msg, "NODOMAIN" (gone) | nil, msg, "INTERRUPTED" (a signal)
  * h:preserve(domid, suffix, uuid) -> true: the dead domain kept as NAME<suffix> with that uuid
  * h:core_dump(domid, path) -> true: its memory in path (mode 0600, written atomically)
+ * h:soft_reset(domid)     -> true: a domain shut down for a soft reset runs again (same domid)
  * h:run_dir()             -> the backend's directory for locks (and the sim's logs)
  * h:console(domid [, "pv"|"serial" [, num]]) -> true (sim: its text written to stdout) | nil,
  *                         msg, code; on libxl xenconsole replaces this process */
@@ -104,6 +105,14 @@ static int l_console(lua_State *L)
     return lx_done(L, dom_console(b, domid, (enum dom_console)type, (int)num, 1, &e), &e);
 }
 
+static int l_soft_reset(lua_State *L)
+{
+    struct dom_backend *b = lx_check_backend(L);
+    uint32_t domid = lx_check_domid(L, 2);
+    struct xerr e = { 0 };
+    return lx_done(L, dom_soft_reset(b, domid, &e), &e);
+}
+
 static int l_run_dir(lua_State *L)
 {
     struct dom_backend *b = lx_check_backend(L);
@@ -120,6 +129,7 @@ void lx_domain_life_methods(lua_State *L)
         {"wait_shutdown", l_wait_shutdown},
         {"preserve", l_preserve},
         {"core_dump", l_core_dump},
+        {"soft_reset", l_soft_reset},
         {"run_dir", l_run_dir},
         {"console", l_console},
         {NULL, NULL},

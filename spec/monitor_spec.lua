@@ -20,6 +20,7 @@ describe("the monitor policy", function()
     local info = h:info(domid)
     info.reason = reason
     fake.domain(domid).state = "shutdown"
+    fake.domain(domid).reason = reason
     local lines = {}
     opts = opts or {}
     opts.log = function(l) lines[#lines + 1] = l end
@@ -96,6 +97,14 @@ describe("the monitor policy", function()
     assert.matches("g%-%d+T%d+Z%.core", files)
     d = domain('on_watchdog = "coredump-restart"\n')
     assert.is_number(shut(d, "watchdog"))
+  end)
+
+  it("soft-reset: the same domain runs again, same domid, and is watched on", function()
+    local d = domain()
+    local again, log = shut(d, "soft_reset")
+    assert.equal(d, again)
+    assert.equal("running", h:info(d).state)
+    assert.matches("soft reset of g done", log)
   end)
 
   it("does not restart a domain that died within MIN_UPTIME of its start, and says why", function()
@@ -198,6 +207,14 @@ describe("the monitor on the sim", function()
     x({ "sysrq", "m3", "c" }) -- at once: within MIN_UPTIME of its start
     eventually(function() return log("m3"):match("restart loop") end, "the loop refused")
     assert.equal("shutdown", list().m3.state)
+  end)
+
+  it("soft-resets a domain that asks for it (the sim's sysrq k): same domid, running again", function()
+    local domid = create("m6")
+    os.execute("sleep 1.2")
+    assert.equal(0, select(3, x({ "sysrq", "m6", "k" })))
+    eventually(function() return log("m6"):match("soft reset of m6 done") end, "soft reset")
+    assert.same({ domid, "running" }, { list().m6.domid, list().m6.state })
   end)
 
   it("runs one monitor per domain; -e starts none; a killed monitor leaves the domain alone", function()

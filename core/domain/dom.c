@@ -372,6 +372,12 @@ int dom_preserve(struct dom_backend *b, uint32_t domid, const char *suffix, cons
                             : unsupported(b, "preserve a domain", err);
 }
 
+int dom_soft_reset(struct dom_backend *b, uint32_t domid, struct xerr *err)
+{
+    return b->ops->soft_reset ? b->ops->soft_reset(b, domid, err)
+                              : unsupported(b, "soft-reset a domain", err);
+}
+
 int dom_core_dump(struct dom_backend *b, uint32_t domid, const char *path, struct xerr *err)
 {
     if (domid == 0)

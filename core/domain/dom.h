@@ -125,6 +125,7 @@ struct dom_ops {
                    int out_fd, struct xerr *err);
     int (*trigger)(struct dom_backend *b, uint32_t domid, enum dom_trigger t, uint32_t vcpu,
                    struct xerr *err);
+    int (*soft_reset)(struct dom_backend *b, uint32_t domid, struct xerr *err);
 };
 
 struct dom_backend {
@@ -214,6 +215,9 @@ int dom_wait_shutdown(struct dom_backend *b, uint32_t domid, int timeout_ms,
  * rename-restart), so that its name and uuid are free for the restart. */
 int dom_preserve(struct dom_backend *b, uint32_t domid, const char *suffix, const char *uuid,
                  struct xerr *err);
+/* A domain that shut down for a soft reset (kexec) runs again with the same domid and memory,
+ * as xl's on_soft_reset = "soft-reset" does (libxl_domain_soft_reset). */
+int dom_soft_reset(struct dom_backend *b, uint32_t domid, struct xerr *err);
 /* Write the domain's memory to path (mode 0600) as xl dump-core does (an ELF core on libxl;
  * the sim writes its memory image). */
 int dom_core_dump(struct dom_backend *b, uint32_t domid, const char *path, struct xerr *err);

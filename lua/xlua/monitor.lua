@@ -1,8 +1,8 @@
 -- The monitor policy: what happens when a domain shuts down, as xl's per-domain monitor does
 -- it. The C core waits (h:wait_shutdown, on libxl's domain-death events or the sim's); this
 -- decides, from the domain's on_poweroff / on_reboot / on_crash / on_watchdog / on_soft_reset,
--- and acts: destroy, restart, rename-restart, preserve, coredump-destroy, coredump-restart
--- (soft-reset is carried out as a restart).
+-- and acts: destroy, restart, rename-restart, preserve, coredump-destroy, coredump-restart,
+-- soft-reset.
 -- A site hook (monitor.hook, or site_dir/monitor.lua returning a function) may change the
 -- action for one event, e.g. to log or to refuse a restart.
 local domains = require("xlua.domains")
@@ -51,7 +51,7 @@ function monitor.decide(event)
   local a = event.action
   if (a == "restart" or a == "restart_rename" or a == "coredump_restart" or a == "soft_reset")
     and event.uptime < monitor.MIN_UPTIME then
-    event.why = string.format("it died %d s after its start (less than %d s): a restart loop, not restarting",
+    event.why = string.format("it died %.1f s after its start (less than %g s): a restart loop, not restarting",
       event.uptime, monitor.MIN_UPTIME)
     return "preserve"
   end
@@ -87,12 +87,14 @@ end
 
 -- monitor.handle(h, info, opts) -> the domid to watch next | nil (stop watching), and a list
 -- of log lines. info: the domain as it shut down (h:wait_shutdown's). opts: hook, dump_dir,
--- started (os.time() of the domain's start), now, log (function(line)).
+-- started and now (seconds on a monotonic clock, xlua.clock(): the domain's start and now),
+-- log (function(line)).
 function monitor.handle(h, info, opts)
   opts = opts or {}
   local log = opts.log or function() end
   local cfg = stored(h, info.domid)
-  local now = opts.now or os.time()
+  local now = opts.now or require("xlua").clock()
+  local wall = os.time()
   local event = {
     reason = info.reason or "unknown", name = info.name, domid = info.domid, uuid = info.uuid,
     uptime = now - (opts.started or now), action = monitor.action_for(cfg.libxl, info.reason),
@@ -114,15 +116,21 @@ function monitor.handle(h, info, opts)
   if action == "coredump_destroy" or action == "coredump_restart" then
     local dir = opts.dump_dir or "/var/lib/xen/dump"
     os.execute("mkdir -p -m 700 '" .. dir:gsub("'", "'\\''") .. "'")
-    local path = string.format("%s/%s-%s.core", dir, info.name, os.date("!%Y%m%dT%H%M%SZ", now))
+    local path = string.format("%s/%s-%s.core", dir, info.name, os.date("!%Y%m%dT%H%M%SZ", wall))
     local ok, err = h:core_dump(info.domid, path)
     log(ok and ("core dumped to " .. path) or ("core dump failed: " .. tostring(err)))
     action = action == "coredump_destroy" and "destroy" or "restart"
   end
   if action == "soft_reset" then
-    -- xl keeps the domain's memory and domid (libxl_domain_soft_reset); xlua restarts it
-    log("soft-reset is carried out as a restart")
-    action = "restart"
+    -- as xl: the same domain, domid and memory run again (libxl_domain_soft_reset)
+    local ok, err = h:soft_reset(info.domid)
+    if not ok then
+      log("soft reset failed (" .. tostring(err) .. "): destroying it")
+      h:destroy(info.domid)
+      return nil
+    end
+    log(string.format("soft reset of %s done, domid %d", info.name, info.domid))
+    return info.domid
   end
 
   if action == "preserve" then
@@ -137,7 +145,7 @@ function monitor.handle(h, info, opts)
     local ok, err
     if action == "restart_rename" then
       -- the dead domain is kept under NAME-<time> with a new uuid; the restart takes the name
-      ok, err = h:preserve(info.domid, os.date("!-%Y%m%dT%H%MZ", now), random_uuid())
+      ok, err = h:preserve(info.domid, os.date("!-%Y%m%dT%H%MZ", wall), random_uuid())
       if not ok then
         log("preserving it failed (" .. tostring(err) .. "): leaving it as it is")
         return nil
@@ -167,7 +175,7 @@ end
 function monitor.watch(h, domid, opts)
   opts = opts or {}
   local log = opts.log or function() end
-  opts.started = opts.started or os.time()
+  opts.started = opts.started or require("xlua").clock()
   opts.restarts = 0
   while true do
     local info, err, code = h:wait_shutdown(domid, opts.wait_ms or 1000)
@@ -203,7 +211,7 @@ function monitor.watch(h, domid, opts)
           return "done"
         end
         domid = next_domid
-        opts.started = os.time()
+        opts.started = require("xlua").clock()
         opts.restarts = opts.restarts + 1
       end
     end

@@ -570,6 +570,18 @@ function Handle:console(domid)
   return true
 end
 
+function Handle:soft_reset(domid)
+  local d, err, code = lookup(domid)
+  if not d then
+    return nil, err, code
+  end
+  if d.state ~= "shutdown" or d.reason ~= "soft_reset" then
+    return nil, "not shut down for a soft reset", "BADSTATE"
+  end
+  d.state, d.reason = "running", nil
+  return true
+end
+
 function Handle:run_dir()
   return "/nonexistent/fake-run"
 end

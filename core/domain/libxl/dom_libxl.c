@@ -375,6 +375,7 @@ static const struct dom_ops libxl_ops = {
     .core_dump = lxb_core_dump,
     .console = lxb_console,
     .trigger = lxb_trigger,
+    .soft_reset = lxb_soft_reset,
     .info = lxb_info,
     .create = lxb_create,
     .destroy = lxb_destroy,

@@ -58,6 +58,7 @@ int lxb_wait_shutdown(struct dom_backend *b, uint32_t domid, int timeout_ms,
 int lxb_preserve(struct dom_backend *b, uint32_t domid, const char *suffix, const char *uuid,
                  struct xerr *err);
 int lxb_core_dump(struct dom_backend *b, uint32_t domid, const char *path, struct xerr *err);
+int lxb_soft_reset(struct dom_backend *b, uint32_t domid, struct xerr *err);
 int lxb_console(struct dom_backend *b, uint32_t domid, enum dom_console type, int num,
                 int out_fd, struct xerr *err);
 

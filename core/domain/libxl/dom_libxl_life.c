@@ -175,6 +175,21 @@ int lxb_preserve(struct dom_backend *b, uint32_t domid, const char *suffix, cons
     return rc ? lxb_fail(x, err, rc, "libxl_domain_preserve of domain %u", domid) : 0;
 }
 
+int lxb_soft_reset(struct dom_backend *b, uint32_t domid, struct xerr *err)
+{
+    struct lx *x = X(b);
+    libxl_domain_config dc;
+    libxl_domain_config_init(&dc);
+    lxb_log_clear(x);
+    int rc = libxl_retrieve_domain_configuration(x->ctx, domid, &dc, NULL);
+    if (rc == 0)
+        rc = libxl_domain_soft_reset(x->ctx, &dc, domid, NULL, NULL);
+    if (rc == 0)
+        rc = libxl_domain_unpause(x->ctx, domid, NULL);
+    libxl_domain_config_dispose(&dc);
+    return rc ? lxb_fail(x, err, rc, "libxl_domain_soft_reset of domain %u", domid) : 0;
+}
+
 int lxb_core_dump(struct dom_backend *b, uint32_t domid, const char *path, struct xerr *err)
 {
     struct lx *x = X(b);

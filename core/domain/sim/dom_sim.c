@@ -552,6 +552,7 @@ static const struct dom_ops sim_ops = {
     .core_dump = sim_core_dump,
     .console = sim_console,
     .trigger = sim_trigger,
+    .soft_reset = sim_soft_reset,
     .info = sim_info,
     .create = sim_create,
     .destroy = sim_destroy,

@@ -87,6 +87,8 @@ static int do_sysrq(struct sim *s, struct sim_dom *d, const void *arg, struct xe
     sim_guest_console(s, d->info.domid, line);
     if (key == 'c')
         sim_guest_down(s, d, DOM_REASON_CRASH);
+    else if (key == 'k') /* stands in for a guest's kexec: it asks for a soft reset */
+        sim_guest_down(s, d, DOM_REASON_SOFT_RESET);
     return 0;
 }
 
@@ -153,6 +155,24 @@ int sim_trigger(struct dom_backend *b, uint32_t domid, enum dom_trigger t, uint3
 {
     (void)vcpu;
     return sim_mutate(S(b), domid, "cannot send a trigger to", do_trigger, &t, err);
+}
+
+static int do_soft_reset(struct sim *s, struct sim_dom *d, const void *arg, struct xerr *err)
+{
+    (void)arg;
+    if (d->info.state != DOM_SHUTDOWN || d->info.reason != DOM_REASON_SOFT_RESET)
+        return xerr_set(err, "BADSTATE", "domain %u (%s) did not shut down for a soft reset",
+                        d->info.domid, d->info.name);
+    d->info.state = DOM_RUNNING;
+    d->info.reason = DOM_REASON_NONE;
+    d->started = (int64_t)time(NULL);
+    sim_guest_console(s, d->info.domid, "kexec: the new kernel runs");
+    return 0;
+}
+
+int sim_soft_reset(struct dom_backend *b, uint32_t domid, struct xerr *err)
+{
+    return sim_mutate(S(b), domid, "cannot soft-reset", do_soft_reset, NULL, err);
 }
 
 struct preserve_arg {

@@ -23,7 +23,6 @@
  *                         -> domid | nil, msg, code
  * h:store_put(domid, key, value) -> true;  h:store_get(domid, key) -> value | nil, msg, "ENOENT"
  * h:store_remove(domid, key) -> true (also when absent);  h:store_keys(domid) -> {key, ...}
- * h:sim_shutdown(domid)   -> true (sim only: the guest shuts itself down)
  * h:host()                -> {total_memory_kb, free_memory_kb, cpus}
  * h:lock(uuid, what [, role]) -> lock | nil, msg, "BUSY" (lock:unlock(), also __close and
  *                            __gc): the per-domain lock a save or restore holds; a role
@@ -418,13 +417,6 @@ static int l_rename(lua_State *L)
     return lx_done(L, dom_rename(b, domid, name, &e), &e);
 }
 
-static int l_sim_shutdown(lua_State *L)
-{
-    struct dom_backend *b = lx_check_backend(L);
-    struct xerr e = { 0 };
-    return lx_done(L, dom_sim_shutdown(b, lx_check_domid(L, 2), &e), &e);
-}
-
 static int l_config(lua_State *L)
 {
     struct dom_backend *b = lx_check_backend(L);
@@ -620,7 +612,6 @@ static const luaL_Reg methods[] = {
     {"store_get", l_store_get},
     {"store_remove", l_store_remove},
     {"store_keys", l_store_keys},
-    {"sim_shutdown", l_sim_shutdown},
     {"host", l_host},
     {"lock", l_lock},
     {"close", l_close},

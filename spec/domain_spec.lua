@@ -156,7 +156,7 @@ describe("xlua.domain", function()
         print("rename=" .. code(h:rename(id, "www")), "renamed=" .. h:info(id).name)
         print("config_name=" .. tostring(h:config(id):match('"name": "(%w+)"')))
         print("dom0=" .. code(h:destroy(0)))
-        print("shutdown=" .. code(h:sim_shutdown(other)), "state3=" .. h:info(other).state)
+        print("shutdown=" .. code(h:request(other, "poweroff")), "state3=" .. h:info(other).state)
         print("destroy=" .. code(h:destroy(id)), "again=" .. code(h:destroy(id)))
         print("left=" .. #h:list())]])
       assert.same({

@@ -63,7 +63,8 @@ describe("spec/fakes/domain.lua", function()
   it("offers the methods the policies call", function()
     for _, name in ipairs({ "backend", "list", "info", "find", "create", "destroy", "pause", "unpause",
       "rename", "config", "save", "restore", "store_put", "store_get", "store_remove", "store_keys",
-      "sim_shutdown" }) do
+      "lock", "request", "sysrq", "trigger", "wait_shutdown", "preserve", "core_dump", "soft_reset",
+      "console", "run_dir" }) do
       assert.is_function(fake.Handle[name], name)
     end
     for _, name in ipairs({ "choose", "open" }) do

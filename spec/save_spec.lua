@@ -259,7 +259,7 @@ describe("save policy", function()
     end)
 
     it("a domain that has shut down cannot be saved", function()
-      h:sim_shutdown(domid)
+      h:request(domid, "poweroff")
       local _, _, code = save.save(h, "web1", mkdir_for(target()))
       assert.equal("BADSTATE", code)
     end)

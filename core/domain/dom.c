@@ -230,14 +230,6 @@ void dom_strv_free(char **v, size_t n)
     free(v);
 }
 
-int dom_sim_shutdown(struct dom_backend *b, uint32_t domid, struct xerr *err)
-{
-    if (!b->ops->sim_shutdown)
-        return xerr_set(err, "EINVAL", "sim_shutdown needs the sim backend, not %s",
-                        b->ops->name);
-    return b->ops->sim_shutdown(b, domid, err);
-}
-
 int dom_host(struct dom_backend *b, struct dom_host *out, struct xerr *err)
 {
     memset(out, 0, sizeof *out);

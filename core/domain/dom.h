@@ -109,7 +109,6 @@ struct dom_ops {
                         struct xerr *err);
     int (*store_keys)(struct dom_backend *b, uint32_t domid, char ***keys, size_t *n,
                       struct xerr *err);
-    int (*sim_shutdown)(struct dom_backend *b, uint32_t domid, struct xerr *err);  /* sim */
     int (*host)(struct dom_backend *b, struct dom_host *out, struct xerr *err);
     /* Where this backend's commands meet: a directory for per-domain lock files. */
     const char *(*run_dir)(struct dom_backend *b);
@@ -227,9 +226,6 @@ const char *dom_reason_name(enum dom_reason r);  /* "poweroff" "reboot" ... "" f
  * and returns 0. */
 int dom_console(struct dom_backend *b, uint32_t domid, enum dom_console type, int num,
                 int out_fd, struct xerr *err);
-
-/* Sim only: the guest shuts itself down (state "shutdown"); EINVAL on other backends. */
-int dom_sim_shutdown(struct dom_backend *b, uint32_t domid, struct xerr *err);
 
 /* The host's memory and cpus. The sim's host has this machine's memory (or
  * $XLUA_SIM_HOST_MEMORY_KB) and cpus; its free memory is what its domains leave of it. */

@@ -162,10 +162,13 @@ static void test_lifecycle(struct dom_backend *b)
     CHECK_CODE(dom_pause(b, 0, &err), "EPERM");
     CHECK_CODE(dom_rename(b, 0, "dom0", &err), "EPERM");
 
-    /* shutdown (sim only) */
-    CHECK_OK(dom_sim_shutdown(b, h, &err));
+    /* a shutdown request: the paused guest sees it once it runs again */
+    CHECK_OK(dom_request(b, h, DOM_REQ_POWEROFF, 0, &err));
     CHECK_OK(dom_info(b, h, &i, &err));
-    CHECK(i.state == DOM_SHUTDOWN);
+    CHECK(i.state == DOM_PAUSED);
+    CHECK_OK(dom_unpause(b, h, &err));
+    CHECK_OK(dom_info(b, h, &i, &err));
+    CHECK(i.state == DOM_SHUTDOWN && i.reason == DOM_REASON_POWEROFF);
     CHECK_CODE(dom_pause(b, h, &err), "BADSTATE");
     CHECK_CODE(dom_unpause(b, h, &err), "BADSTATE");
 
@@ -434,7 +437,7 @@ static void test_damage(struct dom_backend *b)
     CHECK_OK(dom_info(b, d, &i, &err));
     CHECK(i.state == DOM_RUNNING);
     /* a shut-down domain cannot be saved */
-    CHECK_OK(dom_sim_shutdown(b, d, &err));
+    CHECK_OK(dom_request(b, d, DOM_REQ_POWEROFF, 0, &err));
     pl = (struct progress_log){ 0 };
     CHECK(save_to(b, d, 0, &pl) < 0 && streq(err.code, "BADSTATE"));
     CHECK_OK(dom_destroy(b, d, &err));

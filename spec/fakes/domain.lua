@@ -477,11 +477,6 @@ Handle.store_keys = store_fn("store_keys", function(d)
   return keys
 end)
 
-Handle.sim_shutdown = store_fn("sim_shutdown", function(d)
-  d.state = "shutdown"
-  return true
-end)
-
 -- A domain's life: the fake guest does at once what it is asked, as the sim's does.
 local function down(d, reason)
   d.state, d.reason, d.pauses = "shutdown", reason, 0

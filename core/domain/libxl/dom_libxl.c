@@ -389,5 +389,4 @@ static const struct dom_ops libxl_ops = {
     .store_get = lxb_store_get,
     .store_remove = lxb_store_remove,
     .store_keys = lxb_store_keys,
-    .sim_shutdown = NULL,
 };

@@ -360,14 +360,6 @@ static int do_unpause(struct sim *s, struct sim_dom *d, const void *arg, struct 
     return 0;
 }
 
-static int do_shutdown(struct sim *s, struct sim_dom *d, const void *arg, struct xerr *err)
-{
-    (void)arg;
-    (void)err;
-    sim_guest_down(s, d, DOM_REASON_POWEROFF);
-    return 0;
-}
-
 static int do_rename(struct sim *s, struct sim_dom *d, const void *arg, struct xerr *err)
 {
     const char *name = arg;
@@ -395,11 +387,6 @@ static int sim_pause(struct dom_backend *b, uint32_t domid, struct xerr *err)
 static int sim_unpause(struct dom_backend *b, uint32_t domid, struct xerr *err)
 {
     return sim_mutate(S(b), domid, "cannot unpause", do_unpause, NULL, err);
-}
-
-static int sim_shutdown(struct dom_backend *b, uint32_t domid, struct xerr *err)
-{
-    return sim_mutate(S(b), domid, "cannot shut down", do_shutdown, NULL, err);
 }
 
 static int sim_rename(struct dom_backend *b, uint32_t domid, const char *name,
@@ -566,7 +553,6 @@ static const struct dom_ops sim_ops = {
     .store_get = sim_store_get,
     .store_remove = sim_store_remove,
     .store_keys = sim_store_keys,
-    .sim_shutdown = sim_shutdown,
 };
 
 /* The sim runs anywhere; it is the default where no kind listed before it claims the machine. */

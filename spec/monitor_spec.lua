@@ -209,6 +209,37 @@ describe("the monitor on the sim", function()
     assert.equal("shutdown", list().m3.state)
   end)
 
+  it("rename-restart keeps the crashed domain as NAME-<time> with a new uuid, the restart takes both", function()
+    local domid = create("m7", 'on_crash = "rename-restart"\non_watchdog = "coredump-restart"\n')
+    local uuid = list().m7.uuid
+    os.execute("sleep 1.2")
+    assert.equal(0, select(3, x({ "sysrq", "m7", "c" })))
+    eventually(function() local d = list().m7 return d and d.domid ~= domid end, "restarted")
+    local kept
+    for name, d in pairs(list()) do
+      if name:match("^m7%-%d+T%d+Z$") then
+        kept = d
+      end
+    end
+    assert.is_table(kept, "no preserved m7-<time>")
+    assert.same({ domid, "shutdown" }, { kept.domid, kept.state })
+    assert.are_not.equal(uuid, kept.uuid)
+    assert.equal(uuid, list().m7.uuid)
+    assert.matches("reason crash: rename%-restart", log("m7"))
+  end)
+
+  it("coredump-destroy writes the crashed domain's core, then destroys it", function()
+    create("m8", 'on_crash = "coredump-destroy"\n')
+    os.execute("sleep 1.2")
+    assert.equal(0, select(3, x({ "sysrq", "m8", "c" })))
+    eventually(function() return list().m8 == nil end, "destroyed")
+    local p = io.popen("ls " .. q(env.XLUA_SIM_DIR .. "/dump"))
+    local files = p:read("a")
+    p:close()
+    assert.matches("m8%-%d+T%d+Z%.core", files)
+    assert.matches("core dumped to", log("m8"))
+  end)
+
   it("soft-resets a domain that asks for it (the sim's sysrq k): same domid, running again", function()
     local domid = create("m6")
     os.execute("sleep 1.2")

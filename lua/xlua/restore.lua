@@ -126,9 +126,9 @@ end
 -- restore.run(h, plan [, opts]) -> {name, domid, report} | nil, msg, code
 -- opts: paused (-p), force (restore despite an incompatible config), progress (function).
 -- Refuses INCOMPATIBLE unless forced, the conflicts of restore.conflict (UUIDTAKEN, EXISTS),
--- and BUSY while another command holds that domain's lock. The backend checks the trailer before the domain
--- runs and removes a half-built domain; a domain whose config cannot be stored is destroyed,
--- and so is one built when an error (a signal) is raised at any point after.
+-- and BUSY while another command holds that domain's lock. The backend checks the trailer
+-- before the domain runs and removes a half-built domain; a domain whose config cannot be
+-- stored is destroyed, and so is one built when an error (a signal) is raised at any point.
 function restore.run(h, plan, opts)
   opts = opts or {}
   local reader = plan.reader

@@ -1,4 +1,5 @@
-/* core/savefile/sf_reader.h: reading a savefile front to back from any fd (pipes too): the xl header,
+/* core/savefile/sf_reader.h: reading a savefile front to back from any fd (pipes too): the xl
+ * header,
  * optional data (config, xlua extensions), the libxl/libxc record walk, and the trailer.
  *
  * Every step reads what the earlier steps need first, so a caller may jump to any of them.

@@ -1,6 +1,5 @@
 /* core/savefile/atomic_file.c: temp-file-and-rename writing, and the cleanup of temporary files
- * left by
- * a killed writer. Nothing here prints. */
+ * left by a killed writer. Nothing here prints. */
 #include "atomic_file.h"
 
 #include <dirent.h>

@@ -1,6 +1,6 @@
-/* core/savefile/atomic_file.h: writing a file so that the target path only ever holds the old
- * file or
- * the whole new one: a temporary file in the same directory, fsync, rename, fsync the directory. */
+/* core/savefile/atomic_file.h: writing a file so that the target path only ever holds the old file
+ * or the whole new one: a temporary file in the same directory, fsync, rename, fsync the
+ * directory. */
 #ifndef XLUA_ATOMIC_FILE_H
 #define XLUA_ATOMIC_FILE_H
 

@@ -1,6 +1,6 @@
 /* core/savefile/sf_format.h: the savefile layout in numbers: the xl header, the xlua extension
- * block and
- * trailer, the libxl and libxc stream v2 framing, and the one table of record-type names. */
+ * block and trailer, the libxl and libxc stream v2 framing, and the one table of record-type
+ * names. */
 #ifndef XLUA_SF_FORMAT_H
 #define XLUA_SF_FORMAT_H
 

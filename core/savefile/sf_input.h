@@ -1,6 +1,6 @@
 /* core/savefile/sf_input.h: the byte source under the savefile reader: a buffered fd (works on
- * pipes,
- * never seeks) that counts and hashes the raw bytes it consumes and can inflate a zstd frame. */
+ * pipes, never seeks) that counts and hashes the raw bytes it consumes and can inflate a zstd
+ * frame. */
 #ifndef XLUA_SF_INPUT_H
 #define XLUA_SF_INPUT_H
 

@@ -1,6 +1,6 @@
 /* core/savefile/sf_reader.c: the reader's life cycle, the xl header and the optional data (config
- * and
- * xlua extension block). Every length is checked against the file before anything is allocated. */
+ * and xlua extension block). Every length is checked against the file before anything is
+ * allocated. */
 #include "sf_reader_int.h"
 
 #include <errno.h>

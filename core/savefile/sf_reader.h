@@ -1,10 +1,8 @@
 /* core/savefile/sf_reader.h: reading a savefile front to back from any fd (pipes too): the xl
- * header,
- * optional data (config, xlua extensions), the libxl/libxc record walk, and the trailer.
- *
- * Every step reads what the earlier steps need first, so a caller may jump to any of them.
- * Errors are sticky: once a read fails, every later step that needs more bytes returns the
- * same error, while results already read stay available. */
+ * header, optional data (config, xlua extensions), the libxl/libxc record walk, and the trailer.
+ * Every step reads what the earlier steps need first, so a caller may jump to any of them. Errors
+ * are sticky: once a read fails, every later step that needs more bytes returns the same error,
+ * while results already read stay available. */
 #ifndef XLUA_SF_READER_H
 #define XLUA_SF_READER_H
 

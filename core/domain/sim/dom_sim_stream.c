@@ -1,6 +1,5 @@
 /* core/domain/sim/dom_sim_stream.c: saving a sim domain as a libxl migration stream v2 (the
- * records real
- * libxc writes, PAGE_DATA carrying every page) and restoring one from such a stream.
+ * records real libxc writes, PAGE_DATA carrying every page) and restoring one from such a stream.
  * Both move the memory image in batches of 1024 pages, so their memory use is one batch. */
 #include "dom_sim_int.h"
 

@@ -38,6 +38,7 @@ if [ "${4:-}" = --scratch ]; then
   rm -rf "$corpus"
 fi
 mkdir -p "$corpus" "$fuzz/crashes"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1}
 # Every length the reader trusts is checked against the bytes first, so no input may make it
 # ask for much memory: zstd's largest window (128 MiB) is the most a valid file can need.
 # shellcheck disable=SC2086

@@ -78,12 +78,15 @@ static void check_sticky(struct sf_reader *r)
         broken("after %s, sf_reader_trailer gave %s", first->code, e.code ? e.code : "success");
 }
 
-static void walk_records(struct sf_reader *r)
+static void walk_records(struct sf_reader *r, struct walk_result *w)
 {
     struct xerr e = {0};
     struct sf_record rec;
     uint64_t last = 0;
     int rc;
+    XXH64_state_t *h = XXH64_createState();
+    if (!h || XXH64_reset(h, 0) != XXH_OK)
+        broken("out of memory");
     while ((rc = sf_reader_next(r, &rec, 1, &e)) > 0) {
         if (!rec.name || !rec.body)
             broken("a %u record at byte %llu has no name or no body", rec.type,
@@ -95,13 +98,22 @@ static void walk_records(struct sf_reader *r)
         last = rec.offset;
         touch(rec.body, rec.length);
         touch((const unsigned char *)rec.name, strlen(rec.name));
+        uint64_t place[6] = { rec.layer, rec.type, rec.offset, rec.length, rec.pages,
+                              rec.data_pages };
+        XXH64_update(h, place, sizeof place);
+        XXH64_update(h, rec.body, rec.length);
+        w->records++;
     }
+    w->walked = 1;
+    w->digest = XXH64_digest(h);
+    XXH64_freeState(h);
     if (rc < 0)
         check_error(r, &e, "sf_reader_next");
 }
 
-void walk_savefile(int fd, int bodies)
+void walk_savefile(int fd, int bodies, struct walk_result *out)
 {
+    struct walk_result w = {0};
     struct xerr e = {0};
     struct sf_reader *r = sf_reader_new(fd, NAME, 0, &e);
     if (!r)
@@ -131,12 +143,22 @@ void walk_savefile(int fd, int bodies)
         broken("page shift %u accepted", si->page_shift);
 
     if (bodies)
-        walk_records(r);
+        walk_records(r, &w);
     struct sf_summary sum;
-    if (sf_reader_summary(r, &sum, &e) < 0)
+    if (sf_reader_summary(r, &sum, &e) < 0) {
         check_error(r, &e, "sf_reader_summary");
-    else if (!sum.complete)
-        broken("summary of a stream without its END record");
+    } else {
+        if (!sum.complete)
+            broken("summary of a stream without its END record");
+        if (bodies && sum.record_count != w.records)
+            broken("summary counts %llu records, the walk saw %llu",
+                   (unsigned long long)sum.record_count, (unsigned long long)w.records);
+        w.summary_done = 1;
+        w.summary.record_count = sum.record_count;
+        w.summary.pages = sum.pages;
+        w.summary.data_pages = sum.data_pages;
+        w.summary.stream_bytes = sum.stream_bytes;
+    }
 
     struct sf_trailer t;
     int have_trailer = sf_reader_trailer(r, &t, &e) == 0;
@@ -152,7 +174,41 @@ void walk_savefile(int fd, int bodies)
     if (!verified && !have_trailer)
         check_error(r, &e, "sf_reader_verify");
     check_sticky(r);
+    if (have_trailer) {
+        w.trailer_done = 1;
+        w.trailer_found = t.found;
+        w.trailer_matches = t.matches;
+    }
+    w.sticky = sf_reader_error(r) ? sf_reader_error(r)->code : NULL;
+    w.verdict = verified ? NULL : e.code;
     sf_reader_free(r);
+    if (out)
+        *out = w;
+}
+
+static int same_code(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+void same_walk(const struct walk_result *a, const struct walk_result *b, int whole,
+               const char *what)
+{
+    /* By text: one code can be two string literals in two files. */
+    if (!same_code(a->sticky, b->sticky))
+        broken("%s: %s, but %s", what, a->sticky ? a->sticky : "no error",
+               b->sticky ? b->sticky : "no error");
+    if (a->walked && b->walked && (a->records != b->records || a->digest != b->digest))
+        broken("%s: %llu records, but %llu (or their bytes differ)", what,
+               (unsigned long long)a->records, (unsigned long long)b->records);
+    if (whole && !same_code(a->verdict, b->verdict))
+        broken("%s: verify says %s, but %s", what, a->verdict ? a->verdict : "whole",
+               b->verdict ? b->verdict : "whole");
+    if (whole && (a->summary_done != b->summary_done || a->trailer_done != b->trailer_done ||
+                  memcmp(&a->summary, &b->summary, sizeof a->summary) != 0 ||
+                  a->trailer_found != b->trailer_found ||
+                  a->trailer_matches != b->trailer_matches))
+        broken("%s: the summaries or trailers differ", what);
 }
 
 int memfd_with(const uint8_t *data, size_t size)
@@ -170,7 +226,8 @@ int memfd_with(const uint8_t *data, size_t size)
     return fd;
 }
 
-uint8_t *compress_stream_part(const uint8_t *data, size_t size, size_t *out_size)
+uint8_t *compress_stream_part(const uint8_t *data, size_t size, size_t *out_size,
+                              int *had_trailer)
 {
     if (size < SF_HEADER_LEN)
         return NULL;
@@ -182,6 +239,7 @@ uint8_t *compress_stream_part(const uint8_t *data, size_t size, size_t *out_size
                   memcmp(data + size - SF_TRAILER_LEN, SF_TRAILER_MAGIC, 8) == 0;
     if (trailer)
         end -= SF_TRAILER_LEN;
+    *had_trailer = trailer;
     size_t bound = ZSTD_compressBound(end - prefix);
     uint8_t *out = malloc(prefix + bound + SF_TRAILER_LEN);
     if (!out)

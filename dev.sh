@@ -7,7 +7,7 @@
 #   ./dev.sh sanitize  install, build build-asan, run its tests (labels sanitize and fuzz)
 #   ./dev.sh fuzz TARGET [SECONDS]  run one fuzz target (spec/fuzz/run.sh) for SECONDS
 #                    (default 600, 0: until Ctrl-C): savefile, savefile_zstd, savefile_pipe,
-#                    cfg_parse
+#                    cfg_parse, cfg_diff
 #   ./dev.sh xen     install, build, run the real-Xen-in-QEMU checks (spec/xen/run.sh)
 #   ./dev.sh build   install and build only
 set -euo pipefail

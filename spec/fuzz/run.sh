@@ -5,7 +5,7 @@
 #                                            stopped) on BUILD/fuzz/corpus/TARGET, which keeps
 #                                            what it finds between runs, plus the seeds;
 #                                            --scratch: on an emptied BUILD/fuzz/scratch/TARGET
-# TARGET: savefile, savefile_zstd, savefile_pipe, cfg_parse. A crash leaves its input in
+# TARGET: savefile, savefile_zstd, savefile_pipe, cfg_parse, cfg_diff. A crash leaves its input in
 # BUILD/fuzz/crashes/ (rerun it: BUILD/bin/fuzz_TARGET FILE). More libFuzzer options, e.g.
 # -jobs=2: FUZZ_OPTIONS="-jobs=2 -workers=2".
 set -euo pipefail
@@ -28,7 +28,7 @@ seconds=${3:?usage: run.sh BUILD TARGET SECONDS [--scratch]}
 case $target in
   savefile|savefile_zstd) seeds=$fuzz/seeds/savefile dict=savefile.dict ;;
   savefile_pipe) seeds=$fuzz/seeds/savefile_pipe dict=savefile.dict ;;
-  cfg_parse) seeds=$src/spec/fixtures/cfg dict=cfg.dict ;;
+  cfg_parse|cfg_diff) seeds=$src/spec/fixtures/cfg dict=cfg.dict ;;
   *) echo "run.sh: no fuzz target $target" >&2; exit 2 ;;
 esac
 [ -d "$seeds" ] || "$0" "$build" seeds

@@ -1,7 +1,8 @@
 -- spec/fuzz/seeds.lua: the savefile fuzz targets' seed corpora, written by xlua itself: domains of
--- the sim backend, created by the create policy from real configs and saved by the save policy
--- (plain and -z), with their memory cut to a few pages so that each seed is a few KiB; and one
--- file as xl writes them (config only, no xlua block, no trailer).
+-- the sim backend, created by the create policy from real xl.cfg files (Lua configs would need
+-- the sandbox process) and saved by the save policy (plain and -z), with their memory cut to a
+-- few pages so that each seed is a few KiB; and one file as xl writes them (config only, no
+-- xlua block, no trailer).
 -- Run by the xlua host, with $XLUA_SIM_DIR set to a scratch directory:
 --   xlua spec/fuzz/seeds.lua OUTDIR SOURCE_DIR
 -- writes OUTDIR/savefile/*.sav (read by fuzz_savefile and fuzz_savefile_zstd) and
@@ -39,7 +40,7 @@ for _, c in ipairs({
   { "pv", src .. "/spec/fixtures/cfg/pv-basic.cfg" },
   { "pvh", src .. "/spec/fixtures/cfg/pvh-basic.cfg" },
   { "hvm", src .. "/spec/fixtures/cfg/hvm-linux.cfg" },
-  { "lua", src .. "/examples/db1.lua" },
+  { "win", src .. "/spec/fixtures/cfg/hvm-windows.cfg" },
 }) do
   local name, path = c[1], c[2]
   local dom = small_domain(path)

@@ -341,6 +341,10 @@ static void print_commands(void)
     closedir(d);
     if (count)
         qsort(names, count, sizeof names[0], compare_names);
+    int width = 10;
+    for (size_t i = 0; i < count; i++)
+        if ((int)strlen(names[i]) > width)
+            width = (int)strlen(names[i]);
     printf("\nCommands (xlua CMD --help for each):\n");
     for (size_t i = 0; i < count; i++) {
         char path[PATH_MAX + 300], line[512] = "";
@@ -353,7 +357,7 @@ static void print_commands(void)
         }
         line[strcspn(line, "\n")] = '\0';
         const char *summary = strncmp(line, "-- ", 3) == 0 ? line + 3 : "";
-        printf("  %-10s %s\n", names[i], summary);
+        printf("  %-*s %s\n", width, names[i], summary);
         free(names[i]);
     }
     free(names);

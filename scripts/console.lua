@@ -1,5 +1,5 @@
--- Attach to a domain's console, as xl console does (xenconsole on libxl; on the sim, what its
--- guest has written so far).
+-- Attach to a domain's console, as xl console does.
+-- On libxl xenconsole takes over; on the sim it prints what the guest has written so far.
 local cli = require("xlua.cli")
 
 return cli.main({

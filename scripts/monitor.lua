@@ -1,5 +1,6 @@
--- Watch a domain as xl's per-domain monitor does and apply on_poweroff / on_reboot / on_crash /
--- on_watchdog / on_soft_reset when it shuts down (create and restore start one themselves).
+-- Start a domain's monitor, which applies on_poweroff/on_reboot/on_crash when it shuts down.
+-- As xl's per-domain monitor (create and restore start one themselves); on_watchdog and
+-- on_soft_reset too.
 local cli = require("xlua.cli")
 local domains = require("xlua.domains")
 local life = require("xlua.life")

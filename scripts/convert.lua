@@ -16,12 +16,14 @@ end
 
 return cli.main({
   name = "convert",
-  usage = "xlua convert FILE [KEY=VALUE...] | xlua convert --cfg FILE.json|-",
+  usage = "xlua convert [--strict] [--xl-conf FILE] FILE [KEY=VALUE...] | xlua convert --cfg FILE.json|-",
   help = "FILE is an xl.cfg, or a Lua config when it ends in .lua; KEY=VALUE lines are added\n"
     .. "as `xl create` adds them. Prints the libxl domain config JSON; warnings go to stderr.\n"
     .. "With --strict, every warning (a value xl would warn about and ignore) refuses the config.\n"
+    .. "--xl-conf FILE: xl.conf's defaults (default /etc/xen/xl.conf on libxl, none on the sim).\n"
     .. "With --cfg, reads libxl JSON (as xl keeps in savefiles) and prints it as an xl.cfg.",
-  options = { ["--cfg"] = "cfg", ["--strict"] = "strict" },
+  options = { ["--cfg"] = "cfg", ["--strict"] = "strict",
+    ["--xl-conf"] = { "xl_conf", value = true } },
   min_args = 1,
 }, function(opts, args)
   if opts.cfg then
@@ -43,7 +45,20 @@ return cli.main({
     return cli.OK
   end
   local overrides = table.move(args, 2, #args, 1, {})
-  local loaded, err = config.load(args[1], overrides, { strict = opts.strict })
+  -- the backend convert would create on: its xl.conf default and its host's layout
+  local h = require("xlua.domains").open(nil)
+  local copts, warnings = require("xlua.xlconf").for_backend(h, opts.xl_conf,
+    { strict = opts.strict })
+  if h then
+    h:close()
+  end
+  if not copts then
+    return cli.fail(cli.BAD_INPUT, "%s", printable.escape(warnings))
+  end
+  for _, w in ipairs(warnings) do
+    log.warn("%s", printable.escape(w))
+  end
+  local loaded, err = config.load(args[1], overrides, copts)
   if not loaded then
     return cli.fail(cli.BAD_INPUT, "%s", printable.escape(err))
   end

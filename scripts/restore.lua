@@ -9,7 +9,7 @@ local restore = require("xlua.restore")
 
 return cli.main({
   name = "restore",
-  usage = "xlua restore [-p] [-n] [-e] [-F] [-c] [--force] [--strict] [--site-dir DIR] [CONFIG] FILE|-",
+  usage = "xlua restore [-p] [-n] [-e] [-F] [-c] [--force] [--strict] [--xl-conf FILE] [--site-dir DIR] [CONFIG] FILE|-",
   help = "Restores the domain saved in FILE (\"-\": standard input) with the config stored in it,\n"
     .. "or with CONFIG after checking it is compatible with the stored one. Prints name and domid.\n"
     .. "  -p       leave the domain paused\n  -n       check and report, restore nothing\n"
@@ -17,6 +17,8 @@ return cli.main({
     .. "  -c       attach to its console once it runs\n"
     .. "  --force  restore even when CONFIG is not compatible\n"
     .. "  --strict refuse a CONFIG xl would warn about\n"
+    .. "  --xl-conf FILE  xl.conf's defaults for CONFIG (default /etc/xen/xl.conf on libxl,\n"
+    .. "                  none on the sim)\n"
     .. "  --site-dir DIR  site rules for the compatibility check (default $XLUA_SITE_DIR,\n"
     .. "                  else /etc/xlua/site.d)",
   options = {
@@ -24,6 +26,7 @@ return cli.main({
     ["-F"] = "foreground", ["-c"] = "console", ["--strict"] = "strict",
     ["--backend"] = { "backend", value = true },
     ["--site-dir"] = { "site_dir", value = true },
+    ["--xl-conf"] = { "xl_conf", value = true },
   },
   min_args = 1,
   max_args = 2,
@@ -46,8 +49,16 @@ return cli.main({
   if not h and (not opts.dry_run or code == "BADBACKEND") then
     return cli.fail(domains.status(code), "%s", err)
   end
+  local copts, warnings = require("xlua.xlconf").for_backend(h, opts.xl_conf)
+  if not copts then
+    return cli.fail(cli.BAD_INPUT, "%s", printable.escape(warnings))
+  end
+  for _, w in ipairs(warnings) do
+    log.warn("%s", printable.escape(w))
+  end
   local plan
   plan, err, code = restore.prepare(path, {
+    convert = copts,
     config = config,
     site_rules = rules,
     context = domains.context(h),

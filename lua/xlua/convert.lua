@@ -226,9 +226,11 @@ local function build(r, opts)
 
   cpus.affinity(r, b_info, "cpus", true, opts.host)
   cpus.affinity(r, b_info, "cpus_soft", false, opts.host)
+  -- xl.conf's vm.cpumask, vm.pv.cpumask, vm.hvm.cpumask (xl create's, after the parse)
+  cpus.global_masks(b_info, dtype, opts.cpumasks, opts.host, r.warn)
 
   for _, key in ipairs({ "max_grant_frames", "max_maptrack_frames", "max_grant_version" }) do
-    b_info[key] = r.long_or_fail(key, 0, 0x7fffffff)
+    b_info[key] = r.long_or_fail(key, 0, 0x7fffffff) or (opts.grant_defaults or {})[key]
   end
   b_info.claim_mode = opts.claim_mode == false and "False" or "True"
 
@@ -517,7 +519,9 @@ end
 -- opts: uuid_generator (a function returning the uuid to use when the config has none),
 -- host = { max_cpus =, nodes = { [n] = {cpus} } } for cpus="all" and node: ranges,
 -- firmware_dir (pvgrub's directory), claim_mode / run_hotplug_scripts (xl.conf, default
--- true), nic_defaults (xl.conf's vif.default.*, as nic fields).
+-- true), nic_defaults (xl.conf's vif.default.*, as nic fields), grant_defaults (xl.conf's
+-- max_grant_frames, max_maptrack_frames, max_grant_version), cpumasks (xl.conf's vm.cpumask,
+-- vm.pv.cpumask, vm.hvm.cpumask: {vm =, pv =, hvm =} range texts); see xlua.xlconf.
 -- strict: every warning is a refusal (BADVALUE); where(key): "file:line" for warnings;
 -- genid_generator: ms_vm_genid="generate"'s 16 bytes; host also gives nr_nodes, online_cpus
 -- (vnuma's checks).

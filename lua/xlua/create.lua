@@ -8,10 +8,11 @@ local create = {}
 -- create.prepare(path [, overrides [, opts]]) -> plan | nil, msg, code (a bad config file: exit 2).
 -- plan: {path, format, source, libxl, json, facts = {name, uuid, type, memory_kb,
 -- max_memory_kb, vcpus}, warnings}
--- opts.strict: warnings about the config refuse it (convert.to_libxl's strict).
+-- opts: convert.to_libxl's options (strict: warnings about the config refuse it; xl.conf's
+-- defaults and the host's layout, as xlua.xlconf.for_backend gives them).
 function create.prepare(path, overrides, opts)
   local config = require("xlua.config")
-  local cfg, err, code = config.load(path, overrides or {}, { strict = opts and opts.strict })
+  local cfg, err, code = config.load(path, overrides or {}, opts or {})
   if not cfg then
     return nil, err, code
   end

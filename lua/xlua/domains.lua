@@ -48,6 +48,26 @@ function domains.context(h)
   return { domains = h:list() or nil, host = h:host() or nil }
 end
 
+-- domains.layout(h) -> the host's CPU and NUMA layout as convert.to_libxl takes it
+-- ({max_cpus, online_cpus, nr_nodes, nodes = {[node] = {cpu, ...}}}), or nil when the
+-- backend cannot tell.
+function domains.layout(h)
+  local host = h and h:host()
+  if not host or not host.max_cpus then
+    return nil
+  end
+  local nodes = {}
+  for cpu, node in pairs(host.cpu_nodes or {}) do
+    nodes[node] = nodes[node] or {}
+    table.insert(nodes[node], cpu)
+  end
+  for _, cpus in pairs(nodes) do
+    table.sort(cpus)
+  end
+  return { max_cpus = host.max_cpus, online_cpus = host.online_cpus or host.cpus,
+    nr_nodes = host.nr_nodes, nodes = nodes }
+end
+
 -- opts.changes: the command changes domains. On the simulator chosen implicitly (no --backend,
 -- no $XLUA_BACKEND: this machine is no Xen dom0) such a command says so once, on a terminal,
 -- so nobody takes a simulated domain for a real one.

@@ -9,7 +9,8 @@ local restore = {}
 -- restore.prepare(path [, opts]) -> plan | nil, msg, code (every failure here is a bad input:
 -- exit 2). path "-" reads standard input. opts.config: a replacement config file;
 -- opts.site_rules, opts.context: handed to compat.check (site rules, the host's domains);
--- opts.strict: the replacement's conversion warnings refuse it (BADVALUE).
+-- opts.strict: the replacement's conversion warnings refuse it (BADVALUE); opts.convert: more
+-- convert.to_libxl options for the replacement (xl.conf's defaults, the host's layout).
 -- plan: {path, reader (positioned at the stream), header, saved = {json, libxl, source, format,
 -- meta}, wanted = {json, libxl, source, format, from}, facts, report (compat.check)}.
 -- Close plan.reader (restore.close(plan)) when not calling restore.run.
@@ -38,7 +39,12 @@ function restore.prepare(path, opts)
   if opts.config then
     -- a config file, a libxl JSON file, or another savefile's stored config
     local loaded
-    loaded, err, code = config.load_any(opts.config, { strict = opts.strict })
+    local copts = {}
+    for k, v in pairs(opts.convert or {}) do
+      copts[k] = v
+    end
+    copts.strict = opts.strict
+    loaded, err, code = config.load_any(opts.config, copts)
     if not loaded then
       return fail(err, code)
     end

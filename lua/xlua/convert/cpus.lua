@@ -99,6 +99,83 @@ function cpus.affinity(r, b_info, key, hard, host)
     b_info[hard and "vcpu_hard_affinity" or "vcpu_soft_affinity"] = maps
   end
 end
+
+-- An xl.conf mask as xl's parse_cpurange leaves it: on a bad range it warns and keeps the
+-- ranges before it. nil (not set) is every cpu of the host.
+local function mask_set(key, text, host, limit, warn)
+  if text == nil then
+    return cpu_set(key, "all", host)
+  end
+  local parts, good = {}, json.array({})
+  for part in text:gmatch("[^,]+") do
+    parts[#parts + 1] = part
+    local ok, set = pcall(cpu_set, key, table.concat(parts, ","), host)
+    if not ok then
+      if getmetatable(set) ~= values.BadValue or set.code == "NEEDHOST" then
+        error(set, 0)
+      end
+      warn("%s: invalid pcpu range %s, the ranges after it are ignored, as xl does", key, part)
+      break
+    end
+    good = set
+  end
+  local out = {}
+  for _, cpu in ipairs(good) do
+    if cpu < limit then
+      out[#out + 1] = cpu
+    end
+  end
+  return out
+end
+
+-- xl create's apply_global_affinity_masks, after the config is parsed: without a hard affinity
+-- and with a mask that leaves a cpu out, every vcpu gets one of all the host's cpus; then each
+-- vcpu's map keeps only the cpus of vm.cpumask and of its type's mask (vm.pv.cpumask for PV,
+-- vm.hvm.cpumask for HVM and PVH). An empty map refuses the config, as xl exits.
+function cpus.global_masks(b_info, dtype, masks, host, warn)
+  local type_key = dtype == "pv" and "pv" or "hvm"
+  if not masks or (masks.vm == nil and masks[type_key] == nil) then
+    return
+  end
+  if not host or not host.max_cpus then
+    values.fail_msg("vm.cpumask", "xl.conf's cpu masks depend on the host's CPUs, which are not "
+      .. "known here", "NEEDHOST")
+  end
+  local limit = ((host.max_cpus + 7) // 8) * 8
+  local vm = mask_set("vm.cpumask", masks.vm, host, limit, warn)
+  local typed = mask_set("vm." .. type_key .. ".cpumask", masks[type_key], host, limit, warn)
+  local maps = b_info.vcpu_hard_affinity
+  if not maps and (#vm < limit or #typed < limit) then
+    maps = {}
+    for i = 1, b_info.max_vcpus or 0 do
+      maps[i] = cpu_set("cpus", "all", host)
+    end
+  end
+  local keep = {}
+  for _, cpu in ipairs(vm) do
+    keep[cpu] = 1
+  end
+  for _, cpu in ipairs(typed) do
+    keep[cpu] = (keep[cpu] or 0) + 1
+  end
+  for i, map in ipairs(maps or {}) do
+    local out = {}
+    for _, cpu in ipairs(map) do
+      if keep[cpu] == 2 and cpu < limit then
+        out[#out + 1] = cpu
+      end
+    end
+    if #out == 0 then
+      values.fail_msg("vm.cpumask", "vcpu hard affinity map is empty (vcpu " .. (i - 1)
+        .. ", after xl.conf's cpu masks)", "BADVALUE")
+    end
+    maps[i] = json.array(out)
+  end
+  if maps and #maps > 0 then
+    b_info.vcpu_hard_affinity = maps
+  end
+end
+
 cpus.cpu_set = cpu_set
 
 return cpus

@@ -23,7 +23,8 @@
  *                         -> domid | nil, msg, code
  * h:store_put(domid, key, value) -> true;  h:store_get(domid, key) -> value | nil, msg, "ENOENT"
  * h:store_remove(domid, key) -> true (also when absent);  h:store_keys(domid) -> {key, ...}
- * h:host()                -> {total_memory_kb, free_memory_kb, cpus}
+ * h:host()                -> {total_memory_kb, free_memory_kb, cpus, online_cpus, max_cpus,
+ *                             nr_nodes, cpu_nodes = {[cpu] = node}}
  * h:lock(uuid, what [, role]) -> lock | nil, msg, "BUSY" (lock:unlock(), also __close and
  *                            __gc): the per-domain lock a save or restore holds; a role
  *                            ("monitor") is a lock of its own
@@ -443,6 +444,17 @@ static int l_host(lua_State *L)
     lx_setint(L, "total_memory_kb", (lua_Integer)host.total_memory_kb);
     lx_setint(L, "free_memory_kb", (lua_Integer)host.free_memory_kb);
     lx_setint(L, "cpus", host.cpus);
+    lx_setint(L, "online_cpus", host.cpus);
+    lx_setint(L, "max_cpus", host.max_cpus);
+    lx_setint(L, "nr_nodes", host.nr_nodes);
+    lua_createtable(L, 0, (int)host.max_cpus);
+    for (uint32_t i = 0; i < host.max_cpus; i++) {
+        if (host.cpu_node[i] == DOM_HOST_NO_NODE)
+            continue;
+        lua_pushinteger(L, host.cpu_node[i]);
+        lua_rawseti(L, -2, (lua_Integer)i);
+    }
+    lua_setfield(L, -2, "cpu_nodes");
     return 1;
 }
 

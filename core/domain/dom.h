@@ -54,9 +54,16 @@ struct dom_info {
 };
 
 /* The host the domains run on, for policies such as "never restore more than is free". */
+#define DOM_HOST_MAX_CPUS 4096
+#define DOM_HOST_NO_NODE UINT16_MAX
 struct dom_host {
     uint64_t total_memory_kb, free_memory_kb;
-    uint32_t cpus;
+    uint32_t cpus;      /* online */
+    /* The CPU and NUMA layout, for cpus="all" and node: ranges: max_cpus is the highest cpu id
+     * plus one (xl sizes cpu bitmaps by it), cpu_node[i] the node of cpu i (DOM_HOST_NO_NODE
+     * when offline or unknown). */
+    uint32_t max_cpus, nr_nodes;
+    uint16_t cpu_node[DOM_HOST_MAX_CPUS];
 };
 
 /* A domain to create or restore. The libxl backend builds the domain from json (name, when
@@ -227,8 +234,9 @@ const char *dom_reason_name(enum dom_reason r);  /* "poweroff" "reboot" ... "" f
 int dom_console(struct dom_backend *b, uint32_t domid, enum dom_console type, int num,
                 int out_fd, struct xerr *err);
 
-/* The host's memory and cpus. The sim's host has this machine's memory (or
- * $XLUA_SIM_HOST_MEMORY_KB) and cpus; its free memory is what its domains leave of it. */
+/* The host's memory, cpus and NUMA layout. The sim's host has this machine's memory (or
+ * $XLUA_SIM_HOST_MEMORY_KB) and cpus, spread over $XLUA_SIM_HOST_NODES nodes (default 1) in
+ * equal runs; its free memory is what its domains leave of it. */
 int dom_host(struct dom_backend *b, struct dom_host *out, struct xerr *err);
 
 /* Per-domain locks: a save, a restore (and later a migration) hold the lock of the domain's

@@ -130,7 +130,9 @@ function Handle:host()
     end
   end
   local total = state.host_memory_kb or 16 * 1024 * 1024
-  return { total_memory_kb = total, free_memory_kb = math.max(0, total - used), cpus = 2 }
+  -- two cpus on one node, as the real module shapes it (cpu_nodes counts cpus from 0)
+  return { total_memory_kb = total, free_memory_kb = math.max(0, total - used), cpus = 2,
+    online_cpus = 2, max_cpus = 2, nr_nodes = 1, cpu_nodes = { [0] = 0, [1] = 0 } }
 end
 
 function Handle:close()

@@ -162,9 +162,25 @@ static int lxb_host(struct dom_backend *b, struct dom_host *out, struct xerr *er
         out->total_memory_kb = info.total_pages * 4;
         out->free_memory_kb = info.free_pages * 4;
         out->cpus = info.nr_cpus;
+        out->max_cpus = info.max_cpu_id + 1 < DOM_HOST_MAX_CPUS ? info.max_cpu_id + 1
+                                                                : DOM_HOST_MAX_CPUS;
+        out->nr_nodes = info.nr_nodes;
     }
     libxl_physinfo_dispose(&info);
-    return rc == 0 ? 0 : lxb_fail(x, err, rc, "libxl_get_physinfo");
+    if (rc)
+        return lxb_fail(x, err, rc, "libxl_get_physinfo");
+    /* Which node each cpu is on, as libxl_node_to_cpumap reads it. */
+    for (uint32_t i = 0; i < DOM_HOST_MAX_CPUS; i++)
+        out->cpu_node[i] = DOM_HOST_NO_NODE;
+    int nr = 0;
+    libxl_cputopology *topo = libxl_get_cpu_topology(x->ctx, &nr);
+    if (!topo)
+        return lxb_fail(x, err, ERROR_FAIL, "libxl_get_cpu_topology");
+    for (int i = 0; i < nr && i < DOM_HOST_MAX_CPUS; i++)
+        if (topo[i].node != LIBXL_CPUTOPOLOGY_INVALID_ENTRY)
+            out->cpu_node[i] = (uint16_t)topo[i].node;
+    libxl_cputopology_list_free(topo, nr);
+    return 0;
 }
 
 int lxb_get_dominfo(struct lx *x, uint32_t domid, libxl_dominfo *d, struct xerr *err)

@@ -182,6 +182,21 @@ static int sim_host(struct dom_backend *b, struct dom_host *out, struct xerr *er
     out->free_memory_kb = used < total ? total - used : 0;
     out->cpus = all[0].vcpus;
     free(all);
+    /* Every cpu online, the nodes in equal runs of cpus (the last one takes the rest). */
+    out->max_cpus = out->cpus < DOM_HOST_MAX_CPUS ? out->cpus : DOM_HOST_MAX_CPUS;
+    env = getenv("XLUA_SIM_HOST_NODES");
+    unsigned long nodes = env && *env ? strtoul(env, &end, 10) : 1;
+    if (!env || !*env || *end != '\0' || nodes == 0)
+        nodes = 1;
+    if (nodes > out->max_cpus)
+        nodes = out->max_cpus ? out->max_cpus : 1;
+    out->nr_nodes = (uint32_t)nodes;
+    uint32_t per = out->max_cpus / out->nr_nodes;
+    for (uint32_t i = 0; i < DOM_HOST_MAX_CPUS; i++) {
+        uint32_t node = per ? i / per : 0;
+        out->cpu_node[i] = i >= out->max_cpus ? DOM_HOST_NO_NODE
+                         : (uint16_t)(node < out->nr_nodes ? node : out->nr_nodes - 1);
+    }
     return 0;
 }
 

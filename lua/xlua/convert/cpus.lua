@@ -48,7 +48,8 @@ local function cpu_set(key, text, host)
       end
       for id = a, b do
         if nodes then
-          local cpus = host and host.nodes and host.nodes[id]
+          -- a node the host does not have is an empty one (libxl_node_to_cpumap)
+          local cpus = host and host.nodes and (host.nodes[id] or {})
           if not cpus then
             values.fail_msg(key, "node " .. id .. " is not known here (NUMA nodes depend on the host)",
               "NEEDHOST")

@@ -151,7 +151,8 @@ static int l_dir(lua_State *L)
     int err = read_names(path, dl);
     if (err)   /* the userdata's __gc frees what was read */
         return lx_failf(L, xerr_errno_code(err), "%s: %s", path, strerror(err));
-    qsort(dl->names, dl->n, sizeof *dl->names, compare_names);
+    if (dl->n)
+        qsort(dl->names, dl->n, sizeof *dl->names, compare_names);
     lua_createtable(L, dl->n > INT_MAX ? INT_MAX : (int)dl->n, 0);
     for (size_t i = 0; i < dl->n; i++) {
         lua_pushstring(L, dl->names[i]);

@@ -362,10 +362,11 @@ static int compare(const char *label, const char *text, size_t len, int *accepte
         /* Only the two documented end-of-file bugs may change libxlutil's verdict here. */
         const char *nl = memrchr(text, '\n', len);
         size_t from = nl ? (size_t)(nl - text) + 1 : 0;
+        /* (strchr finds the terminator too: a last byte of NUL is a stray byte) */
         unsigned char last = len ? (unsigned char)text[len - 1] : 0;
         if (!raw && memchr(text + from, '#', len - from))
             final_comments++;
-        else if (raw && !strchr("abcdefghijklmnopqrstuvwxyz0123456789 \t", last))
+        else if (raw && (!last || !strchr("abcdefghijklmnopqrstuvwxyz0123456789 \t", last)))
             stray_bytes++;
         else
             fail(label, text, len, "the final newline changed libxlutil's verdict%s%s", "", "");

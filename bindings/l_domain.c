@@ -583,6 +583,14 @@ static int l_store_keys(lua_State *L)
 
 /* ---- per-domain locks ---- */
 
+/* lock:note(what): the lock now held by this process (a daemon that inherited it) for what. */
+static int lock_note(lua_State *L)
+{
+    struct dom_lock **l = luaL_checkudata(L, 1, LOCK);
+    dom_lock_note(*l, lx_check_cstring(L, 2));
+    return 0;
+}
+
 static int lock_release(lua_State *L)
 {
     struct dom_lock **l = luaL_checkudata(L, 1, LOCK);
@@ -661,6 +669,8 @@ int luaopen_xlua_domain(lua_State *L)
     lua_newtable(L);
     lua_pushcfunction(L, lock_release);
     lua_setfield(L, -2, "unlock");
+    lua_pushcfunction(L, lock_note);
+    lua_setfield(L, -2, "note");
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
     luaL_newlib(L, functions);

@@ -62,7 +62,11 @@ static int l_daemonize(lua_State *L)
     close(log);
     close(p[1]);
     pid_t daemon = -1;
-    ssize_t got = child > 0 ? read(p[0], &daemon, sizeof daemon) : -1;
+    ssize_t got = -1;
+    if (child > 0)
+        do
+            got = read(p[0], &daemon, sizeof daemon);
+        while (got < 0 && errno == EINTR);
     close(p[0]);
     if (child > 0)
         while (waitpid(child, NULL, 0) < 0 && errno == EINTR)

@@ -53,12 +53,20 @@ static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
 static lua_State *running;
 static volatile sig_atomic_t interrupt_pending;
 static volatile sig_atomic_t caught_signal;  /* the last signal that stopped Lua code */
+/* Set once the error is raised: the code is unwinding and putting things back (a paused domain,
+ * a half-built one), which a second error must not cut short, so later signals are only noted.
+ * Cleanup is short; SIGKILL still ends it. */
+static volatile sig_atomic_t stopping;
+/* In the REPL only SIGINT is caught: SIGTERM and SIGHUP end an interactive session, which a
+ * Lua error would not (the REPL reports errors and reads on). */
+static int in_repl;
 
 static void stop_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     lua_sethook(L, NULL, 0, 0);
     interrupt_pending = 0;
+    stopping = !in_repl; /* the REPL goes on after an error: Ctrl-C must work again there */
     /* No position: the message is what a policy reports, "interrupted by SIGTERM". */
     if (caught_signal == SIGINT)
         lua_pushliteral(L, "interrupted!");
@@ -69,9 +77,11 @@ static void stop_hook(lua_State *L, lua_Debug *ar)
 }
 
 /* The first signal arms the hook; a second one before the hook has fired (Lua is stuck in a
- * C call) kills the process as that signal normally would. */
+ * C call) kills the process as that signal normally would; one after it fired is only noted. */
 static void on_stop_signal(int sig)
 {
+    if (stopping)
+        return;
     if (interrupt_pending) {
         signal(sig, SIG_DFL);
         raise(sig);
@@ -88,9 +98,6 @@ static void on_sigpipe(int sig)
     (void)sig;
 }
 
-/* In the REPL only SIGINT is caught: SIGTERM and SIGHUP end an interactive session, which a
- * Lua error would not (the REPL reports errors and reads on). */
-static int in_repl;
 
 static void set_stop_handlers(void (*handler)(int))
 {
@@ -129,6 +136,7 @@ static int docall(lua_State *L, int narg, int nres)
     lua_insert(L, base);
     running = L;
     interrupt_pending = 0;
+    stopping = 0;
     caught_signal = 0;
     xcancel_signal = 0;
     set_stop_handlers(on_stop_signal);

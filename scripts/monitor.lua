@@ -20,5 +20,5 @@ return cli.main({
     return cli.fail(domains.status(code), "%s", info)
   end
   h:close()
-  return life.start_monitor(opts.backend, info, opts.foreground)
+  return life.start_monitor(opts.backend, info, opts.foreground, false)
 end)

@@ -136,7 +136,9 @@ return cli.main({
   if not report then
     return cli.fail(cli.BAD_INPUT, "%s", err)
   end
-  -- the domains autostart created get their monitors as create gives them
+  -- the domains autostart created get their monitors as create gives them; the daemons must
+  -- not inherit this process's backend (a libxl context is not shared across a fork)
+  h:close()
   local auto_failed = report.autostart_error ~= nil
   for _, a in ipairs(report.autostart or {}) do
     if a.action == "failed" then

@@ -54,7 +54,7 @@ describe("xlua.domain", function()
       assert.equal("NOXEN", r.code1)
       assert.equal("nil", r.open)
       assert.equal("NOXEN", r.code2)
-      assert.matches("^no Xen control domain here: /proc/xen/capabilities is missing", r.msg)
+      assert.matches("^no Xen control domain here: %S+ is missing", r.msg)
       assert.is_nil(r.msg:find("\n"))
     end)
 

@@ -249,6 +249,8 @@ struct dom_lock;
 int dom_lock_domain(struct dom_backend *b, const char *uuid, const char *role,
                     const char *what, struct dom_lock **out, struct xerr *err);
 void dom_unlock(struct dom_lock *lock);                /* NULL is fine */
+/* Say what now holds the lock, with this process's pid (a daemon that inherited it). */
+void dom_lock_note(struct dom_lock *lock, const char *what);
 
 /* Shared checks and names. */
 int dom_check_name(const char *name, struct xerr *err);   /* EINVAL */

@@ -68,13 +68,20 @@ int dom_lock_domain(struct dom_backend *b, const char *uuid, const char *role,
         return xerr_errno(err, ENOMEM, "cannot lock domain %s", lower);
     }
     l->fd = fd;
+    dom_lock_note(l, what);
+    *out = l;
+    return 0;
+}
+
+void dom_lock_note(struct dom_lock *l, const char *what)
+{
+    if (!l)
+        return;
     char note[160];
     int len = snprintf(note, sizeof note, "xlua %.100s (pid %ld)\n", what, (long)getpid());
     /* Best effort: the note only makes the BUSY message say who. */
-    if (ftruncate(fd, 0) == 0 && pwrite(fd, note, (size_t)len, 0) < 0)
+    if (ftruncate(l->fd, 0) == 0 && pwrite(l->fd, note, (size_t)len, 0) < 0)
         note[0] = '\0';
-    *out = l;
-    return 0;
 }
 
 void dom_unlock(struct dom_lock *l)

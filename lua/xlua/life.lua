@@ -67,17 +67,18 @@ function life.shutdown_or_reboot(what, opts, args)
   return cli.OK
 end
 
--- life.start_monitor(backend, info, foreground) -> exit status: the monitor of the domain
+-- life.start_monitor(backend, info, foreground [, fresh = true]) -> exit status: the monitor of the domain
 -- info ({domid, name}) as a daemon (one line on stderr with its pid and log) or, foreground,
 -- until it ends. A site hook that is unsafe or broken is refused (exit 2).
-function life.start_monitor(backend, info, foreground)
+function life.start_monitor(backend, info, foreground, fresh)
   local monitor = require("xlua.monitor")
   local hook, err, code = monitor.load_hook()
   if err then
     return cli.fail(cli.BAD_INPUT, "%s", err)
   end
   local result
-  result, err, code = monitor.start(backend, info.domid, { foreground = foreground, hook = hook })
+  result, err, code = monitor.start(backend, info.domid, { foreground = foreground, hook = hook,
+    fresh = fresh ~= false })
   if not result then
     return cli.fail(domains.status(code), "%s", err)
   end

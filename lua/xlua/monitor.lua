@@ -145,7 +145,12 @@ function monitor.handle(h, info, opts)
     local ok, err
     if action == "restart_rename" then
       -- the dead domain is kept under NAME-<time> with a new uuid; the restart takes the name
-      ok, err = h:preserve(info.domid, os.date("!-%Y%m%dT%H%MZ", wall), random_uuid())
+      local uuid = random_uuid()
+      if not uuid then
+        log("no new uuid for the preserved domain: leaving it as it is")
+        return nil
+      end
+      ok, err = h:preserve(info.domid, os.date("!-%Y%m%dT%H%MZ", wall), uuid)
       if not ok then
         log("preserving it failed (" .. tostring(err) .. "): leaving it as it is")
         return nil
@@ -254,8 +259,10 @@ function monitor.log_path(h, name)
   return dir .. "/" .. name:gsub("/", "_") .. ".log"
 end
 
--- monitor.start(backend, domid, {foreground, hook, dump_dir}) -> pid of the daemon (or, in the
--- foreground, how the watch ended) | nil, msg, code. At most one monitor per domain: a second
+-- monitor.start(backend, domid, {foreground, hook, dump_dir, fresh}) -> pid of the daemon (or, in the
+-- foreground, how the watch ended) | nil, msg, code. fresh = false: the domain did not just
+-- start (xlua monitor), so the restart-loop guard does not apply to its first death. At most
+-- one monitor per domain: a second
 -- is BUSY. The daemon opens the backend anew (a libxl context is not shared across a fork)
 -- and holds the domain's monitor lock, never the lock commands take.
 function monitor.start(backend, domid, opts)
@@ -290,8 +297,12 @@ function monitor.start(backend, domid, opts)
       return nil, err, code
     end
     if pid ~= 0 then
-      return pid -- the caller; the daemon holds the lock now
+      -- the daemon holds the lock through its copy of the fd; ours must not outlive this call
+      -- (a later daemon forked from this process would hold this domain's lock too)
+      lock:unlock()
+      return pid
     end
+    lock:note("monitor of " .. info.name) -- the daemon's pid in a BUSY message
     h, err = domains.open(backend)
     if not h then
       log("cannot open the backend: " .. tostring(err))
@@ -304,8 +315,12 @@ function monitor.start(backend, domid, opts)
   end
   log(string.format("Waiting for domain %s (domid %d) to die [pid %d]", info.name, domid,
     require("xlua.process").getpid()))
+  -- a domain this monitor did not see start counts as old: the restart-loop guard is for
+  -- deaths soon after a (re)start
+  local clock = require("xlua").clock()
   local ended = monitor.watch(h, domid, { log = log, hook = opts.hook, dump_dir = opts.dump_dir or
-    (h:backend() == "sim" and h:run_dir() .. "/dump" or nil) })
+    (h:backend() == "sim" and h:run_dir() .. "/dump" or nil),
+    started = opts.fresh == false and clock - monitor.MIN_UPTIME or clock })
   log("monitor ends: " .. ended)
   lock:unlock()
   h:close()

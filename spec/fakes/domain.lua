@@ -288,6 +288,11 @@ function Lock:unlock()
     self.uuid = nil
   end
 end
+function Lock:note(what)
+  if self.uuid then
+    state.locks[self.uuid] = "xlua " .. what
+  end
+end
 Lock.__close = Lock.unlock
 Lock.__gc = Lock.unlock
 

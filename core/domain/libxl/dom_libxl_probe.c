@@ -44,7 +44,7 @@ int dom_libxl_probe(struct xerr *err)
     if (!path || !path[0])
         path = "/proc/xen/capabilities";
     FILE *f = fopen(path, "re");
-    int found = 0;
+    int opened = f != NULL, found = 0;
     if (f) {
         char line[256];
         while (!found && fgets(line, sizeof line, f))
@@ -54,16 +54,15 @@ int dom_libxl_probe(struct xerr *err)
             return 1;
     }
     if (sysfs_says_dom0()) {
-        if (!f)
+        if (!opened)
             return xerr_set(err, "NOXEN", "this is a Xen dom0 (/sys/hypervisor/uuid is all zeros) "
                             "but xenfs is not mounted on /proc/xen: mount -t xenfs xenfs /proc/xen "
                             "(or use --backend sim for the simulator)");
         return xerr_set(err, "NOXEN", "this is a Xen dom0 (/sys/hypervisor/uuid is all zeros) but "
                         "%s does not say control_d (or use --backend sim for the simulator)", path);
     }
-    xerr_set(err, "NOXEN", "no Xen control domain here: /proc/xen/capabilities %s (the libxl "
-             "backend needs a Xen dom0; use --backend sim)",
-             f ? "does not say control_d" : "is missing");
+    xerr_set(err, "NOXEN", "no Xen control domain here: %s %s (the libxl backend needs a Xen "
+             "dom0; use --backend sim)", path, opened ? "does not say control_d" : "is missing");
     return 0;
 }
 

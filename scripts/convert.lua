@@ -47,16 +47,12 @@ return cli.main({
   local overrides = table.move(args, 2, #args, 1, {})
   -- the backend convert would create on: its xl.conf default and its host's layout
   local h = require("xlua.domains").open(nil)
-  local copts, warnings = require("xlua.xlconf").for_backend(h, opts.xl_conf,
-    { strict = opts.strict })
+  local copts, status = cli.conversion_options(h, opts.xl_conf, opts.strict)
   if h then
     h:close()
   end
   if not copts then
-    return cli.fail(cli.BAD_INPUT, "%s", printable.escape(warnings))
-  end
-  for _, w in ipairs(warnings) do
-    log.warn("%s", printable.escape(w))
+    return status
   end
   local loaded, err = config.load(args[1], overrides, copts)
   if not loaded then

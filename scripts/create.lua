@@ -32,12 +32,9 @@ return cli.main({
   if not h and (not opts.dry_run or code == "BADBACKEND") then
     return cli.fail(domains.status(code), "%s", err)
   end
-  local copts, warnings = require("xlua.xlconf").for_backend(h, opts.xl_conf, { strict = opts.strict })
+  local copts, status = cli.conversion_options(h, opts.xl_conf, opts.strict)
   if not copts then
-    return cli.fail(cli.BAD_INPUT, "%s", printable.escape(warnings))
-  end
-  for _, w in ipairs(warnings) do
-    log.warn("%s", printable.escape(w))
+    return status
   end
   io.stderr:write("Parsing config from ", path, "\n")
   local plan

@@ -49,12 +49,9 @@ return cli.main({
   if not h and (not opts.dry_run or code == "BADBACKEND") then
     return cli.fail(domains.status(code), "%s", err)
   end
-  local copts, warnings = require("xlua.xlconf").for_backend(h, opts.xl_conf)
+  local copts, status = cli.conversion_options(h, opts.xl_conf)
   if not copts then
-    return cli.fail(cli.BAD_INPUT, "%s", printable.escape(warnings))
-  end
-  for _, w in ipairs(warnings) do
-    log.warn("%s", printable.escape(w))
+    return status
   end
   local plan
   plan, err, code = restore.prepare(path, {

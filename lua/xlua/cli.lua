@@ -77,6 +77,21 @@ function cli.domain_command(opts, which, act, open_opts)
   return act(h, info)
 end
 
+-- The conversion options of a command that reads a config (create, convert, restore): xl.conf's
+-- defaults and the host's layout from the open backend h (or nil), with strict. Its warnings
+-- are shown. -> options | nil, the exit status after one line.
+function cli.conversion_options(h, xl_conf, strict)
+  local printable = require("xlua.printable")
+  local copts, warnings = require("xlua.xlconf").for_backend(h, xl_conf, { strict = strict })
+  if not copts then
+    return nil, cli.fail(cli.BAD_INPUT, "%s", printable.escape(warnings))
+  end
+  for _, w in ipairs(warnings) do
+    require("xlua.log").warn("%s", printable.escape(w))
+  end
+  return copts
+end
+
 -- ok, err, code of a domain operation -> cli.OK, or one line ("prefix: err") and the status
 -- of code.
 function cli.check(prefix, ok, err, code)

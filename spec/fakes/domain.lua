@@ -444,7 +444,9 @@ function Handle:restore(c)
   return d.domid
 end
 
-local function store_fn(method, body)
+-- A method on one domain: a failure asked for with fake.fail first, then the domain looked up,
+-- then body(d, ...).
+local function on_domain(method, body)
   return function(_, domid, ...)
     local f = take_failure(method)
     if f then
@@ -458,24 +460,24 @@ local function store_fn(method, body)
   end
 end
 
-Handle.store_put = store_fn("store_put", function(d, key, value)
+Handle.store_put = on_domain("store_put", function(d, key, value)
   d.store[key] = value
   return true
 end)
 
-Handle.store_get = store_fn("store_get", function(d, key)
+Handle.store_get = on_domain("store_get", function(d, key)
   if d.store[key] == nil then
     return nil, "no store key " .. key, "ENOENT"
   end
   return d.store[key]
 end)
 
-Handle.store_remove = store_fn("store_remove", function(d, key)
+Handle.store_remove = on_domain("store_remove", function(d, key)
   d.store[key] = nil
   return true
 end)
 
-Handle.store_keys = store_fn("store_keys", function(d)
+Handle.store_keys = on_domain("store_keys", function(d)
   local keys = {}
   for k in pairs(d.store) do
     keys[#keys + 1] = k
@@ -489,42 +491,26 @@ local function down(d, reason)
   d.state, d.reason, d.pauses = "shutdown", reason, 0
 end
 
-function Handle:request(domid, what)
-  local f = take_failure("request")
-  if f then
-    return nil, f.msg, f.code
-  end
-  local d, err, code = lookup(domid)
-  if not d then
-    return nil, err, code
-  end
+Handle.request = on_domain("request", function(d, what)
   down(d, what == "reboot" and "reboot" or "poweroff")
   return true
-end
+end)
 
-function Handle:trigger(domid, what)
-  local d, err, code = lookup(domid)
-  if not d then
-    return nil, err, code
-  end
+Handle.trigger = on_domain("trigger", function(d, what)
   if what == "power" then
     down(d, "poweroff")
   elseif what == "reset" then
     down(d, "reboot")
   end
   return true
-end
+end)
 
-function Handle:sysrq(domid, key)
-  local d, err, code = lookup(domid)
-  if not d then
-    return nil, err, code
-  end
+Handle.sysrq = on_domain("sysrq", function(d, key)
   if key == "c" then
     down(d, "crash")
   end
   return true
-end
+end)
 
 -- Returns at once: the domain's state now (false while it runs, as a timeout would).
 function Handle:wait_shutdown(domid)
@@ -544,45 +530,29 @@ function Handle:wait_shutdown(domid)
   return false
 end
 
-function Handle:preserve(domid, suffix, uuid)
-  local d, err, code = lookup(domid)
-  if not d then
-    return nil, err, code
-  end
+Handle.preserve = on_domain("preserve", function(d, suffix, uuid)
   d.name, d.uuid = d.name .. suffix, uuid
   return true
-end
+end)
 
-function Handle:core_dump(domid, path)
-  local d, err, code = lookup(domid)
-  if not d then
-    return nil, err, code
-  end
+Handle.core_dump = on_domain("core_dump", function(d, path)
   local f = assert(io.open(path, "wb"))
   f:write(table.concat(d.pages))
   f:close()
   return true
-end
+end)
 
-function Handle:console(domid)
-  local d, err, code = lookup(domid)
-  if not d then
-    return nil, err, code
-  end
+Handle.console = on_domain("console", function()
   return true
-end
+end)
 
-function Handle:soft_reset(domid)
-  local d, err, code = lookup(domid)
-  if not d then
-    return nil, err, code
-  end
+Handle.soft_reset = on_domain("soft_reset", function(d)
   if d.state ~= "shutdown" or d.reason ~= "soft_reset" then
     return nil, "not shut down for a soft reset", "BADSTATE"
   end
   d.state, d.reason = "running", nil
   return true
-end
+end)
 
 function Handle:run_dir()
   return "/nonexistent/fake-run"

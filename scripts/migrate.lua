@@ -69,7 +69,8 @@ return cli.main({
     return cli.OK
   end
   if code == "INTERRUPTED" then
-    signal, extra = extra, nil
+    -- before GO the domain was put back; after it, the message says so
+    signal, extra = extra, { resumed = not err:find("GO was sent", 1, true) }
   end
   extra = type(extra) == "table" and extra or {}
   if extra.report and extra.report ~= "" then

@@ -152,6 +152,10 @@ function migrate.migrate(h, domain, opts)
       resume()
     end
     finish_transport()
+    if stage == "go" and type(raised) == "string" then
+      error(string.format("%s may run at the receiver already (GO was sent; it is left paused here "
+        .. "as %s): check both ends, then %s", name, tostring(away), raised), 0)
+    end
   end })
 
   local ok

@@ -72,7 +72,8 @@ function receive.receive(h, opts)
       migration.answer(send, { message = msg, code = c, report = report })
     end
     restore.close(plan)
-    return nil, msg, c, report
+    -- an xlua sender shows the report; for an xl sender this end's messages are all there is
+    return nil, msg, c, not sender and report or nil
   end
   if sender and sender.original then
     -- -C at the sender: its config against the domain's running one, by this host's rules

@@ -741,6 +741,78 @@ c_convert() {
   DETAIL="$n configs agree${left:+ (left out as unsupported:$left)}"
 }
 
+# ---- xlua migrate / migrate-receive on one host (-s '': HOST is the receiving command) ---------
+
+# A migrated guest is created as NAME--incoming: xenconsoled names its console log then, so the
+# counting goes on in guest-NAME--incoming.log (appended to by every later migration).
+migrated_continues() {
+  local n
+  exists "$1" || { fail "$1 is not in xl list after the migration"; return 1; }
+  ! exists "$1--incoming" && ! exists "$1--migratedaway" || { fail "a temporary name stayed"; return 1; }
+  n=$(wait_alive "$1--incoming" "$2" 60) ||
+    { fail "$1 console did not continue after GUEST-ALIVE $2"; return 1; }
+  DETAIL="$DETAIL console went on from $2 to $n;"
+}
+
+# The counter xm is at now, wherever its console log is.
+xm_alive() {
+  local a b
+  a=$(last_alive xm) b=$(last_alive xm--incoming)
+  [ "$a" -gt "$b" ] && echo "$a" || echo "$b"
+}
+
+c_xlua_migrate() {
+  need_xlua create migrate migrate-receive || return $?
+  t xlua create -e $T/configs/guest-m.cfg || { fail "xlua create guest-m.cfg failed"; return 1; }
+  n=$(wait_alive xm 0 120) || { fail "xm: $n"; return 1; }
+  id=$(xl_col xm 2) count=$(domain_count)
+  timed xlua.migrate t xlua migrate -e -s '' xm "xlua migrate-receive -e" >/tmp/migrate.out 2>&1
+  rc=$?
+  cat /tmp/migrate.out
+  [ "$rc" = 0 ] || { fail "xlua migrate to xlua migrate-receive exited $rc"; return 1; }
+  grep -q "stream verified end to end" /tmp/migrate.out || { fail "the stream was not verified"; return 1; }
+  [ "$(xl_col xm 2)" != "$id" ] || { fail "xm still has domid $id"; return 1; }
+  [ "$(domain_count)" = "$count" ] || { fail "the domain count changed from $count"; return 1; }
+  migrated_continues xm "$n"
+}
+
+c_xlua_migrate_refused() {
+  needs xlua.migrate || return 77
+  at=$(xm_alive) count=$(domain_count) id=$(xl_col xm 2)
+  t xlua migrate -e -C $T/configs/guest-m-memory.cfg -s '' xm "xlua migrate-receive -e" \
+    >/tmp/refused.out 2>&1
+  rc=$?
+  cat /tmp/refused.out
+  [ "$rc" = 1 ] || { fail "a migration the receiver must refuse exited $rc, expected 1"; return 1; }
+  grep -q "incompatible" /tmp/refused.out || { fail "no compatibility report"; return 1; }
+  [ "$(xl_col xm 2)" = "$id" ] && [ "$(domain_count)" = "$count" ] ||
+    { fail "xm moved or a domain was left behind"; return 1; }
+  n=$(wait_alive xm--incoming "$at" 30) || n=$(wait_alive xm "$at" 30) ||
+    { fail "xm stopped counting at $at"; return 1; }
+  DETAIL="refused, xm went on from $at to $n"
+}
+
+c_interop_xl_migrates_to_xlua() {
+  needs xlua.migrate || return 77
+  at=$(xm_alive) id=$(xl_col xm 2)
+  timed xl.migrate t xl migrate -s '' xm "xlua migrate-receive -e" ||
+    { fail "xl migrate to xlua migrate-receive failed"; return 1; }
+  [ "$(xl_col xm 2)" != "$id" ] || { fail "xm still has domid $id"; return 1; }
+  migrated_continues xm "$at"
+}
+
+c_interop_xlua_migrates_to_xl() {
+  needs xlua.migrate || return 77
+  at=$(xm_alive) id=$(xl_col xm 2)
+  t xlua migrate --answer-wait 1 -s '' xm "xl migrate-receive -e" >/tmp/toxl.out 2>&1
+  rc=$?
+  cat /tmp/toxl.out
+  [ "$rc" = 0 ] || { fail "xlua migrate to xl migrate-receive exited $rc"; return 1; }
+  [ "$(xl_col xm 2)" != "$id" ] || { fail "xm still has domid $id"; return 1; }
+  migrated_continues xm "$at" || return 1
+  t xlua destroy xm || { fail "xlua destroy xm failed"; return 1; }
+}
+
 # ---- run ---------------------------------------------------------------------------------------
 
 echo "XLUA-INFO xlua $(xlua --version 2>&1); commands: $(xlua --help 2>/dev/null | awk '/^Commands/ { on = 1; next } on && NF { printf "%s ", $1 }')"
@@ -795,3 +867,8 @@ check xlua.rename c_xlua_rename
 check xlua.destroy c_xlua_destroy
 
 check convert.xl-vs-xlua c_convert
+
+check xlua.migrate c_xlua_migrate
+check xlua.migrate.refused c_xlua_migrate_refused
+check interop.xl-migrates-to-xlua c_interop_xl_migrates_to_xlua
+check interop.xlua-migrates-to-xl c_interop_xlua_migrates_to_xl

@@ -14,7 +14,7 @@ return cli.main({
     .. "(xl's protocol: the receiver may be xl migrate-receive too).\n"
     .. "  -s SSHCMD  the command that reaches HOST (default ssh); -s '' runs HOST itself as the\n"
     .. "             receiving command (e.g. \"xl migrate-receive\")\n"
-    .. "  -e, -F     the receiver starts no monitor (-e) / as xl, accepted\n"
+    .. "  -e, -F     the receiver starts no monitor (as xl, -F passes -e on too)\n"
     .. "  -C CONFIG  send CONFIG instead of the domain's stored config (an xlua receiver checks it\n"
     .. "             against the running one)\n"
     .. "  -p         leave the domain paused at the receiver\n"
@@ -46,7 +46,7 @@ return cli.main({
   if not h then
     return cli.fail(domains.status(code), "%s", err)
   end
-  local flags = (opts.no_monitor and " -e" or "") .. (opts.debug and " -d" or "") .. (opts.paused and " -p" or "")
+  local flags = ((opts.no_monitor or opts.foreground) and " -e" or "") .. (opts.debug and " -d" or "") .. (opts.paused and " -p" or "")
   local rune = migration.rune(opts.ssh or "ssh", host, flags)
   local reporter = progress.new({ label = "Migrating " .. domain })
   local result, extra, signal

@@ -131,8 +131,9 @@ function migrate.migrate(h, domain, opts)
   local function failed(msg, c, extra)
     hang_up()
     extra = extra or {}
-    -- the receiver's last word, when it left one (a refusal read after a broken stream)
-    if not extra.report and c ~= "REFUSED" and peer.recv and transport.readable(peer.recv, 5) then
+    -- the receiver's last word, when the stream broke because it left (a refusal that came
+    -- after the answer wait); any other failure is this end's own, and said as such
+    if c == "EPIPE" and peer.recv and transport.readable(peer.recv, 5) then
       local m = migration.next_message(peer.recv)
       if m and m.kind == "refused" then
         msg, c, extra.report = m.message, "REFUSED", m.report

@@ -85,7 +85,8 @@ function migration.expect(fd, what, message)
       code == "EOF" and "PEERGONE" or code
   end
   if got ~= message then
-    return nil, "the migration stream contained unexpected data instead of the " .. what, "PROTOCOL"
+    return nil, string.format("the migration stream contained unexpected data (%q) instead of the %s",
+      got:sub(1, 16), what), "PROTOCOL"
   end
   return true
 end
@@ -108,12 +109,14 @@ function migration.next_message(fd)
       return nil, "the receiver ended inside its ready message", code == "EOF" and "PEERGONE" or code
     end
     if head .. rest ~= migration.READY then
-      return nil, "the migration receiver stream contained unexpected data instead of the ready message", "PROTOCOL"
+      return nil, string.format("the migration receiver stream contained unexpected data (%q) instead of "
+        .. "the ready message", (head .. rest):sub(1, 16)), "PROTOCOL"
     end
     return { kind = "ready" }
   end
   if head ~= ANSWER_MAGIC then
-    return nil, "the migration receiver stream contained unexpected data instead of the ready message", "PROTOCOL"
+    return nil, string.format("the migration receiver stream contained unexpected data (%q) instead of the "
+      .. "ready message", head), "PROTOCOL"
   end
   local frame
   frame, err, code = transport.read(fd, 5)

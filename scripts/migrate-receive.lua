@@ -1,5 +1,5 @@
--- Receive a domain another host sends with `xl migrate` or `xlua migrate` (xlua.migrate_receive),
--- on standard input and output: run by the sender through ssh, never by hand.
+-- Receive a domain sent by xl migrate or xlua migrate, run by the sender (xlua.migrate_receive).
+-- The stream comes on standard input, the answers go to standard output: never run by hand.
 local cli = require("xlua.cli")
 local compat = require("xlua.compat")
 local domains = require("xlua.domains")

@@ -764,6 +764,7 @@ xm_alive() {
 # The baseline: xl to xl. Live migration needs the hypervisor's log-dirty mode; when xl cannot
 # migrate here, the xlua checks below are skipped rather than failed.
 c_xl_migrate() {
+  xl info | grep -E '^virt_caps' || true
   t xl create $T/configs/guest-m.cfg || { fail "xl create guest-m.cfg failed"; return 1; }
   # a guest asked to suspend before its PV drivers are up does not answer (guest_timedout)
   n=$(wait_alive xm 4 120) || { fail "xm: $n"; return 1; }

@@ -772,7 +772,7 @@ c_xl_migrate() {
     return 77
   }
   t xl create $T/configs/guest-m.cfg || { fail "xl create guest-m.cfg failed"; return 1; }
-  # a guest asked to suspend before its PV drivers are up does not answer (guest_timedout)
+  # well up (its drivers answering) before it is asked to suspend
   n=$(wait_alive xm 4 120) || { fail "xm: $n"; return 1; }
   id=$(xl_col xm 2)
   timed xl.migrate t xl migrate -s '' xm "xl migrate-receive -e" ||

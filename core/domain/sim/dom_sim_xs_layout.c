@@ -151,7 +151,8 @@ static int put_disk(const char *obj, int index, void *arg)
     put(l, perm_be, "4", "%s/state", be);
     put(l, perm_be, target, "%s/params", be);
     put(l, perm_be, format[0] ? format : "raw", "%s/type", be);
-    put(l, perm_be, strcmp(rw, "0") == 0 || strcmp(rw, "false") == 0 ? "r" : "w",
+    /* libxl's JSON leaves out a readwrite of 0 (its default): absent is read-only */
+    put(l, perm_be, strcmp(rw, "1") == 0 || strcmp(rw, "true") == 0 ? "w" : "r",
         "%s/mode", be);
     put(l, perm_be, vdev, "%s/dev", be);
     return l->rc;

@@ -114,7 +114,8 @@ int xst_write(struct xst_tree *t, const char *path, const void *v, size_t n,
         return 0;
     }
     /* The parent first (xenstored creates missing parents with empty values and the
-     * permissions of their own parent). */
+     * permissions of their own parent). Watches see only the node written, as xenstored
+     * fires them, so a parent made on the way keeps generation 0. */
     char parent[DOM_XS_PATH_MAX + 1];
     snprintf(parent, sizeof parent, "%s", path);
     char *slash = strrchr(parent, '/');
@@ -123,7 +124,7 @@ int xst_write(struct xst_tree *t, const char *path, const void *v, size_t n,
     else if (slash)
         *slash = '\0';
     struct xst_node *p = xst_find(t, parent);
-    if (!p && xst_write(t, parent, "", 0, NULL, gen, err) < 0)
+    if (!p && xst_write(t, parent, "", 0, NULL, 0, err) < 0)
         return -1;
     p = xst_find(t, parent);
     char *inherit = p ? strdup(p->perms) : strdup("n0");

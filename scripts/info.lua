@@ -1,3 +1,4 @@
+-- Show the host as `xl info` does: Xen's version, memory, cpus, scheduler (--json too).
 -- xlua info [--json] [NAME]: the host as `xl info` shows it (xl 4.17's keys and order), from
 -- the backend (libxl on Xen, the sim's host elsewhere). NAME prints only the values of the
 -- keys it begins, as xl info NAME does; --json: the whole table of xlua.host.info.

@@ -1,3 +1,4 @@
+-- List the children of xenstore nodes, as xenstore-list does.
 -- xenstore-list [-p] KEY...: the names of each node's children (xenstore-utils' command).
 local cli = require("xlua.cli")
 local xs_cli = require("xlua.xs_cli")

@@ -1,3 +1,4 @@
+-- Print a xenstore tree with values, as xenstore-ls does.
 -- xenstore-ls [-f] [-p] [PATH]: the tree below PATH (default /) as xenstore-utils prints it:
 -- one node a line, indented by depth (-f: full paths), its value quoted and escaped, cut to
 -- the line width (the terminal's $COLUMNS - 2, else 80; -f: never cut); -p adds permissions.

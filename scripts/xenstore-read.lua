@@ -1,3 +1,4 @@
+-- Read xenstore values, as xenstore-read does.
 -- xenstore-read [-p] [-R] KEY...: each node's value (xenstore-utils' command).
 local cli = require("xlua.cli")
 local xs_cli = require("xlua.xs_cli")

@@ -1,3 +1,4 @@
+-- Remove xenstore nodes, as xenstore-rm does.
 -- xenstore-rm [-t] KEY...: remove each node and what is below it (xenstore-utils' command);
 -- -t also removes parents left empty (no value, no children).
 local cli = require("xlua.cli")

@@ -1,3 +1,4 @@
+-- Watch xenstore nodes and print each change, as xenstore-watch does.
 -- xenstore-watch [-n NR] KEY...: print the path of each change at or below KEY, one a line,
 -- as it comes (xenstore-utils' command; the watch fires once when it is set). -n: stop after
 -- NR events; --timeout SECONDS (xlua's own): stop after that long without an event.

@@ -1,3 +1,4 @@
+-- Write xenstore values, as xenstore-write does.
 -- xenstore-write [-R] KEY VALUE...: set each node (xenstore-utils' command); values take the
 -- escapes \t \n \r \\ \xHH \OOO unless -R.
 local cli = require("xlua.cli")

@@ -4,6 +4,7 @@
  * Pool-0, holding every cpu and domain. $XLUA_SIM_XEN_CMDLINE is its command line. */
 #include "dom_sim_int.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,21 +32,26 @@ static uint32_t cpu_khz(void)
 
 int sim_host_info(struct dom_backend *b, struct dom_host_info *out, struct xerr *err)
 {
-    static struct dom_host h;      /* 16 KiB of cpu nodes: not on the stack */
+    struct dom_host *hp = malloc(sizeof *hp);   /* 8 KiB of cpu nodes: not on the stack */
     struct dom_info *all;
     size_t n;
-    if (dom_host(b, &h, err) < 0 || dom_list(b, &all, &n, err) < 0)
+    if (!hp)
+        return xerr_errno(err, ENOMEM, "cannot describe the sim's host");
+    if (dom_host(b, hp, err) < 0 || dom_list(b, &all, &n, err) < 0) {
+        free(hp);
         return -1;
+    }
     free(all);
-    out->nr_cpus = h.cpus;
-    out->max_cpu_id = h.max_cpus ? h.max_cpus - 1 : 0;
-    out->nr_nodes = h.nr_nodes;
-    out->cores_per_socket = h.cpus;
+    const struct dom_host *h = hp;
+    out->nr_cpus = h->cpus;
+    out->max_cpu_id = h->max_cpus ? h->max_cpus - 1 : 0;
+    out->nr_nodes = h->nr_nodes;
+    out->cores_per_socket = h->cpus;
     out->threads_per_core = 1;
     out->cpu_khz = cpu_khz();
     snprintf(out->virt_caps, sizeof out->virt_caps, "pv hvm hap shadow");
-    out->total_memory_kb = h.total_memory_kb;
-    out->free_memory_kb = h.free_memory_kb;
+    out->total_memory_kb = h->total_memory_kb;
+    out->free_memory_kb = h->free_memory_kb;
     out->free_cpus = 0;
     out->xen_major = 4;
     out->xen_minor = 17;
@@ -64,7 +70,8 @@ int sim_host_info(struct dom_backend *b, struct dom_host_info *out, struct xerr 
     p->id = 0;
     snprintf(p->name, sizeof p->name, "Pool-0");
     snprintf(p->sched, sizeof p->sched, "credit2");
-    p->n_cpus = h.cpus;
+    p->n_cpus = h->cpus;
     p->n_domains = (uint32_t)n;
+    free(hp);
     return 0;
 }

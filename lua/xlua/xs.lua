@@ -27,6 +27,11 @@ Conn.__index = Conn
 local Tx = {}
 Tx.__index = Tx
 
+-- Numbers are written as their text; anything else but a string raises in the C side.
+local function text(value)
+  return type(value) == "number" and tostring(value) or value
+end
+
 function xs.domain_path(domid)
   assert(math.type(domid) == "integer" and domid >= 0, "a domid")
   return "/local/domain/" .. domid
@@ -51,7 +56,7 @@ function xs.open(backend)
 end
 
 function Conn:read(path) return self.c:read(path) end
-function Conn:write(path, value) return self.c:write(path, tostring(value)) end
+function Conn:write(path, value) return self.c:write(path, text(value)) end
 function Conn:mkdir(path) return self.c:mkdir(path) end
 function Conn:rm(path) return self.c:rm(path) end
 function Conn:directory(path) return self.c:directory(path) end
@@ -64,7 +69,7 @@ function Conn:close() self.c:close() end
 Conn.__close = Conn.close
 
 function Tx:read(path) return self.c:read(path, self.id) end
-function Tx:write(path, value) return self.c:write(path, tostring(value), self.id) end
+function Tx:write(path, value) return self.c:write(path, text(value), self.id) end
 function Tx:mkdir(path) return self.c:mkdir(path, self.id) end
 function Tx:rm(path) return self.c:rm(path, self.id) end
 function Tx:directory(path) return self.c:directory(path, self.id) end

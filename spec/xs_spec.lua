@@ -161,7 +161,12 @@ describe("xlua.xs on the sim", function()
         local ok, err, code = c:write(p, "v")
         print("p" .. i .. "=" .. tostring(ok) .. " " .. code)
       end
+      print("nil_value=" .. tostring(pcall(c.write, c, "/x", nil)))
+      print("number=" .. tostring(c:write("/num", 42)) .. " " .. c:read("/num"))
+      c:rm("/num")
     ]])
+    assert.equal("false", r.nil_value)
+    assert.equal("true 42", r.number)
     for i = 1, 5 do
       assert.equal("nil EINVAL", r["p" .. i])
     end

@@ -124,6 +124,55 @@ static void test_preserve(struct dom_backend *b, struct dom_xs *x)
     CHECK(!has(x, p));
 }
 
+/* The refresh the runtime operations need (after mem-set or vcpu-set the metadata changes):
+ * here the metadata is edited by hand, and a rename to the same name refreshes. */
+static void test_refresh(struct dom_backend *b, struct dom_xs *x)
+{
+    struct dom_create c = { .name = "grow", .type = DOM_PV, .memory_kb = 2048, .vcpus = 2 };
+    uint32_t d = 0;
+    CHECK_OK(dom_create(b, &c, &d, &err));
+    char path[512], p[128], *text = NULL;
+    snprintf(path, sizeof path, "%s/domains/%u/meta", state_dir, d);
+    FILE *f = fopen(path, "r");
+    size_t cap = 0;
+    CHECK(f && getdelim(&text, &cap, '\0', f) > 0);
+    if (f)
+        fclose(f);
+    char *m = text ? strstr(text, "\nmemory_kb=2048\n") : NULL, *v = text ? strstr(text, "\nvcpus=2\n") : NULL;
+    CHECK(m && v);
+    if (m && v) {
+        memcpy(m, "\nmemory_kb=1024\n", 16);
+        v[7] = '1';
+        f = fopen(path, "w");
+        fputs(text, f);
+        fclose(f);
+    }
+    free(text);
+    CHECK_OK(dom_xs_watch(x, "/local/domain", "refresh", &err));
+    char *wp, *wt;
+    CHECK(dom_xs_read_watch(x, 0, &wp, &wt, &err) == 1);   /* the watch's own first event */
+    free(wp);
+    free(wt);
+    CHECK_OK(dom_rename(b, d, "grow", &err));
+    snprintf(p, sizeof p, "/local/domain/%u/memory/target", d);
+    CHECK(value_is(x, p, "1024"));
+    snprintf(p, sizeof p, "/local/domain/%u/cpu/0/availability", d);
+    CHECK(value_is(x, p, "online"));
+    snprintf(p, sizeof p, "/local/domain/%u/cpu/1/availability", d);
+    CHECK(value_is(x, p, "offline"));
+    /* only what changed fires: the target and cpu 1, not the name */
+    int seen = 0, name = 0;
+    while (dom_xs_read_watch(x, 100, &wp, &wt, &err) == 1) {
+        seen++;
+        name += strstr(wp, "/name") != NULL;
+        free(wp);
+        free(wt);
+    }
+    CHECKM(seen == 2 && name == 0, "%d events, %d of the name", seen, name);
+    CHECK_OK(dom_xs_unwatch(x, "/local/domain", "refresh", &err));
+    CHECK_OK(dom_destroy(b, d, &err));
+}
+
 static void test_transactions(struct dom_xs *x, struct dom_xs *y)
 {
     dom_xs_tx t = 0, u = 0;
@@ -211,6 +260,7 @@ int main(void)
     test_bytes(x);
     test_sync_devices(b, x);
     test_preserve(b, x);
+    test_refresh(b, x);
     test_transactions(x, y);
     test_watch(x, y);
     test_damaged(x);

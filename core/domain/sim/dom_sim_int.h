@@ -117,7 +117,9 @@ int sim_xs_open(struct dom_backend *b, struct dom_xs **out, struct xerr *err);
 int sim_xs_introduce(struct sim *s, const struct sim_dom *d, const char *json,
                      struct xerr *err);
 int sim_xs_release(struct sim *s, uint32_t domid, struct xerr *err);
-/* After a rename or a preserve: the name and /vm/<uuid> as the metadata now say. */
+/* After a change of the metadata (rename, preserve, and for runtime changes: memory_kb,
+ * max_memory_kb, vcpus): the name, /vm/<uuid>, memory/{target,static-max} and the cpus'
+ * availability as the metadata now say; only what differs is written. */
 int sim_xs_refresh(struct sim *s, uint32_t domid, struct xerr *err);
 /* Under the lock: the device nodes from json (see dom_sim_xs_sync_devices). */
 int sim_xs_sync_devices(struct sim *s, uint32_t domid, const char *json, struct xerr *err);

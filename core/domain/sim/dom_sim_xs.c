@@ -371,6 +371,26 @@ static const char *reported(const struct sim_watch *w, const char *path)
     return path;
 }
 
+static int collect(struct sim_xs *x, const struct xst_tree *now);
+
+/* Queue the events of every change since the watches last looked: 1 if there was one. */
+static int catch_up(struct sim_xs *x, struct xerr *err)
+{
+    uint64_t in, rel, gen = xst_disk_gen(x->s, &in, &rel);
+    if (gen == x->last.gen && in == x->last.introduced && rel == x->last.released)
+        return 0;
+    struct xst_tree now;
+    if (xst_load(x->s, &now, err) < 0)
+        return -1;
+    if (collect(x, &now) < 0) {
+        xst_free(&now);
+        return xerr_errno(err, ENOMEM, "cannot read a watch event");
+    }
+    xst_free(&x->last);
+    x->last = now;
+    return 1;
+}
+
 static int sx_watch(struct dom_xs *dx, const char *path, const char *token, struct xerr *err)
 {
     struct sim_xs *x = SX(dx);
@@ -383,10 +403,13 @@ static int sx_watch(struct dom_xs *dx, const char *path, const char *token, stru
         if (strcmp(x->w[i].path, abs) == 0 && strcmp(x->w[i].token, token) == 0)
             return xerr_set(err, "EEXIST", "a watch on %s with token '%s' is already set",
                             path, token);
+    /* What changed before this watch is the older watches' business, not its own. */
     if (!x->have_last) {
         if (xst_load(x->s, &x->last, err) < 0)
             return -1;
         x->have_last = 1;
+    } else if (catch_up(x, err) < 0) {
+        return -1;
     }
     struct sim_watch *nw = realloc(x->w, (x->nw + 1) * sizeof *nw);
     if (!nw)
@@ -474,19 +497,11 @@ static int sx_read_watch(struct dom_xs *dx, int timeout_ms, char **path, char **
             return 1;
         }
         if (x->have_last && x->nw > 0) {
-            uint64_t in, rel, gen = xst_disk_gen(x->s, &in, &rel);
-            if (gen != x->last.gen || in != x->last.introduced || rel != x->last.released) {
-                struct xst_tree now;
-                if (xst_load(x->s, &now, err) < 0)
-                    return -1;
-                if (collect(x, &now) < 0) {
-                    xst_free(&now);
-                    return xerr_errno(err, ENOMEM, "cannot read a watch event");
-                }
-                xst_free(&x->last);
-                x->last = now;
+            int changed = catch_up(x, err);
+            if (changed < 0)
+                return -1;
+            if (changed)
                 continue;
-            }
         }
         struct timespec t;
         clock_gettime(CLOCK_MONOTONIC, &t);

@@ -303,6 +303,28 @@ int sim_xs_release(struct sim *s, uint32_t domid, struct xerr *err)
     return xst_apply(s, do_release, &domid, err);
 }
 
+/* Write value at the formatted path when it is there and holds something else (a watch
+ * should see changes, not rewrites); a missing node is written only under /local/domain. */
+static int set_if_changed(struct xst_tree *t, uint64_t gen, const char *value,
+                          struct xerr *err, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static int set_if_changed(struct xst_tree *t, uint64_t gen, const char *value,
+                          struct xerr *err, const char *fmt, ...)
+{
+    char path[DOM_XS_PATH_MAX + 1];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(path, sizeof path, fmt, ap);
+    va_end(ap);
+    const struct xst_node *n = xst_find(t, path);
+    if (n && n->len == strlen(value) && memcmp(n->value, value, n->len) == 0)
+        return 0;
+    if (!n && strncmp(path, "/local/domain/", 14) != 0)
+        return 0;
+    return xst_write(t, path, value, strlen(value), NULL, gen, err);
+}
+
 static int do_refresh(struct xst_tree *t, uint64_t gen, void *arg, struct xerr *err)
 {
     const struct dom_info *i = arg;
@@ -337,12 +359,34 @@ static int do_refresh(struct xst_tree *t, uint64_t gen, void *arg, struct xerr *
                                            err) < 0)
             return -1;
     }
-    snprintf(path, sizeof path, "/local/domain/%u/name", i->domid);
-    if (xst_write(t, path, i->name, strlen(i->name), NULL, gen, err) < 0)
+    char num[32];
+    if (set_if_changed(t, gen, i->name, err, "/local/domain/%u/name", i->domid) < 0 ||
+        set_if_changed(t, gen, i->name, err, "%s/name", vm) < 0)
         return -1;
-    snprintf(path, sizeof path, "%s/name", vm);
-    if (xst_find(t, path) && xst_write(t, path, i->name, strlen(i->name), NULL, gen, err) < 0)
+    snprintf(num, sizeof num, "%llu", (unsigned long long)i->memory_kb);
+    if (set_if_changed(t, gen, num, err, "/local/domain/%u/memory/target", i->domid) < 0)
         return -1;
+    snprintf(num, sizeof num, "%llu", (unsigned long long)i->max_memory_kb);
+    if (set_if_changed(t, gen, num, err, "/local/domain/%u/memory/static-max", i->domid) < 0)
+        return -1;
+    /* vcpus online: cpu/0 .. vcpus-1; any other cpu node there is offline */
+    for (uint32_t c = 0; c < i->vcpus; c++)
+        if (set_if_changed(t, gen, "online", err, "/local/domain/%u/cpu/%u/availability",
+                           i->domid, c) < 0)
+            return -1;
+    char prefix[64];
+    int plen = snprintf(prefix, sizeof prefix, "/local/domain/%u/cpu/", i->domid);
+    for (size_t k = 0; k < t->n; k++) {
+        const char *p = t->v[k].path;
+        char *end;
+        if (strncmp(p, prefix, (size_t)plen) != 0)
+            continue;
+        unsigned long c = strtoul(p + plen, &end, 10);
+        if (end == p + plen || strcmp(end, "/availability") != 0 || c < i->vcpus)
+            continue;
+        if (set_if_changed(t, gen, "offline", err, "%s", p) < 0)
+            return -1;
+    }
     return 1;
 }
 

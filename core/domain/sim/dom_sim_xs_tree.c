@@ -14,8 +14,11 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const bare_tree[] = {
-    "/", "/local", "/local/domain", "/local/domain/0", "/vm", "/tool", "/libxl", NULL,
+/* A fresh tree: what xenstored and xen-init-dom0 leave before any guest exists. */
+static const char *const bare_tree[][2] = {
+    {"/", ""}, {"/local", ""}, {"/local/domain", ""}, {"/local/domain/0", ""},
+    {"/local/domain/0/name", "Domain-0"}, {"/local/domain/0/domid", "0"}, {"/vm", ""},
+    {"/tool", ""}, {"/libxl", ""}, {NULL, NULL},
 };
 
 void xst_free(struct xst_tree *t)
@@ -211,8 +214,8 @@ static size_t unescape(char *s)
 static int bare(struct xst_tree *t)
 {
     memset(t, 0, sizeof *t);
-    for (const char *const *p = bare_tree; *p; p++)
-        if (push(t, *p, "", 0, "n0", 0) < 0)
+    for (size_t i = 0; bare_tree[i][0]; i++)
+        if (push(t, bare_tree[i][0], bare_tree[i][1], strlen(bare_tree[i][1]), "n0", 0) < 0)
             return -1;
     return 0;
 }

@@ -17,6 +17,8 @@
 
 struct sf_reader;
 struct sf_writer;
+struct dom_xs;
+struct dom_host_info;
 
 enum dom_state { DOM_RUNNING, DOM_PAUSED, DOM_SHUTDOWN, DOM_DYING };
 /* Why a domain shut down: libxl's shutdown reasons, with the same numbers. */
@@ -132,6 +134,9 @@ struct dom_ops {
     int (*trigger)(struct dom_backend *b, uint32_t domid, enum dom_trigger t, uint32_t vcpu,
                    struct xerr *err);
     int (*soft_reset)(struct dom_backend *b, uint32_t domid, struct xerr *err);
+    /* xenstore and host facts (dom_xs.h, dom_hostinfo.h) */
+    int (*xs_open)(struct dom_backend *b, struct dom_xs **out, struct xerr *err);
+    int (*host_info)(struct dom_backend *b, struct dom_host_info *out, struct xerr *err);
 };
 
 struct dom_backend {

@@ -741,6 +741,78 @@ c_convert() {
   DETAIL="$n configs agree${left:+ (left out as unsupported:$left)}"
 }
 
+# ---- xenstore and host facts: xlua info, xlua xenstore-*, xlua.xs ---------------------------
+
+# xlua info against xl info: the same keys in the same order, the same values but free_memory
+# (domains come and go between the two).
+c_xlua_info() {
+  need_xlua info || return $?
+  t xl info >/tmp/xl-info.txt 2>/dev/null || { fail "xl info failed"; return 1; }
+  t xlua info >/tmp/xlua-info.txt || { fail "xlua info failed"; return 1; }
+  cat /tmp/xlua-info.txt
+  a=$(cut -d: -f1 /tmp/xl-info.txt | tr -d ' ' | tr '\n' ' ')
+  b=$(cut -d: -f1 /tmp/xlua-info.txt | tr -d ' ' | tr '\n' ' ')
+  [ "$a" = "$b" ] || { fail "the keys differ: xl: $a; xlua: $b"; return 1; }
+  grep -v '^free_memory' /tmp/xl-info.txt >/tmp/xl-info.static
+  grep -v '^free_memory' /tmp/xlua-info.txt >/tmp/xlua-info.static
+  diff /tmp/xl-info.static /tmp/xlua-info.static || { fail "xl info and xlua info differ (diff above)"; return 1; }
+  [ "$(xlua info xen_version)" = "$(xl info xen_version 2>/dev/null)" ] || { fail "xlua info xen_version differs"; return 1; }
+  t xlua info --json >/tmp/xlua-info.json || { fail "xlua info --json failed"; return 1; }
+  grep -q '"cpupools"' /tmp/xlua-info.json || { fail "no cpupools in xlua info --json"; return 1; }
+  DETAIL="$(echo $a | wc -w) keys as xl info, same values but free_memory"
+}
+
+# xlua's xenstore commands and xlua.xs on a guest's nodes, against xenstore-utils.
+c_xlua_xenstore() {
+  need_xlua xenstore-read xenstore-write xenstore-ls xenstore-list xenstore-rm xenstore-watch || return $?
+  sed -e 's/^name = .*/name = "xsg"/' -e '/^disk/d' $T/configs/xl-guest.cfg >/tmp/xsg.cfg
+  t xl create /tmp/xsg.cfg || { fail "xl create xsg failed"; return 1; }
+  wait_alive xsg 0 120 >/dev/null || { fail "xsg did not come up"; t xl destroy xsg; return 1; }
+  id=$(xl_col xsg 2) d=/local/domain/$(xl_col xsg 2)
+  r=$(t xlua xenstore-read $d/name) && [ "$r" = xsg ] && [ "$r" = "$(xenstore-read $d/name)" ] ||
+    { fail "xlua xenstore-read $d/name says '$r'"; t xl destroy xsg; return 1; }
+  for p in $d $d/memory /vm; do
+    xenstore-ls -p $p >/tmp/ls.real 2>&1; xlua xenstore-ls -p $p >/tmp/ls.xlua 2>&1
+    diff /tmp/ls.real /tmp/ls.xlua || { fail "xenstore-ls -p $p differs (diff above)"; t xl destroy xsg; return 1; }
+  done
+  [ "$(xenstore-list $d | tr '\n' ' ')" = "$(xlua xenstore-list $d | tr '\n' ' ')" ] ||
+    { fail "xenstore-list $d differs"; t xl destroy xsg; return 1; }
+  t xlua xenstore-write $d/data/xlua hello && [ "$(xenstore-read $d/data/xlua)" = hello ] ||
+    { fail "xenstore-read does not see what xlua xenstore-write wrote"; t xl destroy xsg; return 1; }
+  xenstore-write $d/data/real 'a b' && [ "$(xlua xenstore-read $d/data/real)" = 'a b' ] ||
+    { fail "xlua xenstore-read does not see what xenstore-write wrote"; t xl destroy xsg; return 1; }
+  xenstore-read $d/data/missing >/dev/null 2>&1; r1=$?
+  xlua xenstore-read $d/data/missing >/dev/null 2>&1; r2=$?
+  [ $r1 = $r2 ] || { fail "read of a missing path: xenstore-read exits $r1, xlua $r2"; t xl destroy xsg; return 1; }
+  # a watch set by xlua sees the real tool's write
+  t xlua xenstore-watch -n 2 --timeout 60 $d/data/w >/tmp/w.out 2>&1 &
+  wpid=$!
+  i=0; while [ $i -lt 100 ] && ! grep -q data/w /tmp/w.out; do sleep 0.1; i=$((i + 1)); done
+  xenstore-write $d/data/w/x 1
+  wait $wpid
+  [ "$(cat /tmp/w.out | tr '\n' ' ')" = "$d/data/w $d/data/w/x " ] ||
+    { cat /tmp/w.out; fail "xlua xenstore-watch saw '$(cat /tmp/w.out | tr '\n' ' ')'"; t xl destroy xsg; return 1; }
+  # xlua.xs: a transaction, read back by xenstore-read; rm by xlua
+  t xlua -e "
+    local xs = require('xlua.xs')
+    local c = assert(xs.open())
+    assert(xs.domain_path($id) == '$d')
+    assert(c:transaction(function(t) assert(t:write('$d/data/tx/a', '1')); assert(t:write('$d/data/tx/b', '2')) end))
+    local seen = {}
+    for p in c:watch('$d/data/tx', { timeout = 5000, count = 2 }) do
+      seen[#seen + 1] = p
+      if #seen == 1 then assert(c:rm('$d/data/tx/a')) end
+    end
+    assert(seen[2] == '$d/data/tx/a', tostring(seen[2]))" ||
+    { fail "xlua.xs transaction or watch failed"; t xl destroy xsg; return 1; }
+  [ "$(xenstore-read $d/data/tx/b)" = 2 ] && ! xenstore-read $d/data/tx/a >/dev/null 2>&1 ||
+    { fail "xenstore-read does not see xlua.xs's transaction and rm"; t xl destroy xsg; return 1; }
+  t xlua xenstore-rm -t $d/data/tx/b || { fail "xlua xenstore-rm failed"; t xl destroy xsg; return 1; }
+  ! xenstore-read $d/data/tx >/dev/null 2>&1 || { fail "xenstore-rm -t left $d/data/tx"; t xl destroy xsg; return 1; }
+  t xl destroy xsg
+  DETAIL="read, write, ls -p, list, rm -t, watch and a transaction agree with xenstore-utils on $d"
+}
+
 # ---- run ---------------------------------------------------------------------------------------
 
 echo "XLUA-INFO xlua $(xlua --version 2>&1); commands: $(xlua --help 2>/dev/null | awk '/^Commands/ { on = 1; next } on && NF { printf "%s ", $1 }')"
@@ -795,3 +867,6 @@ check xlua.rename c_xlua_rename
 check xlua.destroy c_xlua_destroy
 
 check convert.xl-vs-xlua c_convert
+
+check xlua.info c_xlua_info
+check xlua.xenstore c_xlua_xenstore

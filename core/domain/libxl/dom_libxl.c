@@ -405,4 +405,7 @@ static const struct dom_ops libxl_ops = {
     .store_get = lxb_store_get,
     .store_remove = lxb_store_remove,
     .store_keys = lxb_store_keys,
+    /* xenstore and host facts */
+    .xs_open = lxb_xs_open,
+    .host_info = lxb_host_info,
 };

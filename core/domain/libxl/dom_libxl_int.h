@@ -77,4 +77,8 @@ int lxb_store_remove(struct dom_backend *b, uint32_t domid, const char *key, str
 int lxb_store_keys(struct dom_backend *b, uint32_t domid, char ***keys, size_t *n,
                   struct xerr *err);
 
+/* dom_libxl_xs.c, dom_libxl_hostinfo.c: xenstore and host facts */
+int lxb_xs_open(struct dom_backend *b, struct dom_xs **out, struct xerr *err);
+int lxb_host_info(struct dom_backend *b, struct dom_host_info *out, struct xerr *err);
+
 #endif

@@ -287,6 +287,8 @@ int sim_finish_build(struct sim *s, struct sim_dom *d, const struct dom_create *
     free(json);
     if (rc == 0 && (rc = sim_lock(s, err)) == 0) {
         rc = sim_publish(s, d, c->paused ? DOM_PAUSED : DOM_RUNNING, err);
+        if (rc == 0)
+            sim_xs_introduce(s, d, c->json, NULL);
         sim_unlock(s);
     }
     if (rc < 0) {
@@ -407,7 +409,10 @@ static int sim_unpause(struct dom_backend *b, uint32_t domid, struct xerr *err)
 static int sim_rename(struct dom_backend *b, uint32_t domid, const char *name,
                       struct xerr *err)
 {
-    return sim_mutate(S(b), domid, "cannot rename", do_rename, name, err);
+    if (sim_mutate(S(b), domid, "cannot rename", do_rename, name, err) < 0)
+        return -1;
+    sim_xs_refresh(S(b), domid, NULL);
+    return 0;
 }
 
 static int sim_destroy(struct dom_backend *b, uint32_t domid, struct xerr *err)
@@ -419,6 +424,8 @@ static int sim_destroy(struct dom_backend *b, uint32_t domid, struct xerr *err)
     int rc = sim_get(s, domid, "cannot destroy", &d, err);
     if (rc == 0)
         rc = sim_remove(s, domid, err);
+    if (rc == 0)
+        sim_xs_release(s, domid, NULL);
     sim_unlock(s);
     return rc;
 }
@@ -568,6 +575,9 @@ static const struct dom_ops sim_ops = {
     .store_get = sim_store_get,
     .store_remove = sim_store_remove,
     .store_keys = sim_store_keys,
+    /* xenstore and host facts */
+    .xs_open = sim_xs_open,
+    .host_info = sim_host_info,
 };
 
 /* The sim runs anywhere; it is the default where no kind listed before it claims the machine. */

@@ -68,6 +68,10 @@ int sim_digest(const char *path, char hex[33], struct xerr *err);
 /* The stored config with c_info.name and c_info.uuid set to the domain's current ones. */
 char *sim_json_patch(const char *json, const char *name, const char *uuid);
 char *sim_json_minimal(const struct dom_info *i);
+/* In the JSON object at obj, member key's value span: 1 found, 0 not, -1 bad JSON. */
+int sim_json_member(const char *obj, const char *key, const char **vs, const char **ve);
+/* The end of the JSON value at p, or NULL. */
+const char *sim_json_skip(const char *p);
 
 /* Lock, read, change with f, write back, unlock: every change of one domain's metadata. */
 int sim_mutate(struct sim *s, uint32_t domid, const char *what,
@@ -105,5 +109,21 @@ void sim_abandon(struct sim *s, uint32_t domid);
  * minimal one) and publish the domain (paused if c->paused). Abandons the build on failure. */
 int sim_finish_build(struct sim *s, struct sim_dom *d, const struct dom_create *c,
                      uint32_t *domid, struct xerr *err);
+
+/* dom_sim_xs.c, dom_sim_xs_layout.c: the sim's xenstore. introduce and release run under
+ * the lock (as create and destroy hold it); refresh takes it. Their failures leave the
+ * domain as it is: the xenstore is the sim's picture of the domain, not the domain. */
+int sim_xs_open(struct dom_backend *b, struct dom_xs **out, struct xerr *err);
+int sim_xs_introduce(struct sim *s, const struct sim_dom *d, const char *json,
+                     struct xerr *err);
+int sim_xs_release(struct sim *s, uint32_t domid, struct xerr *err);
+/* After a change of the metadata (rename, preserve, and for runtime changes: memory_kb,
+ * max_memory_kb, vcpus): the name, /vm/<uuid>, memory/{target,static-max} and the cpus'
+ * availability as the metadata now say; only what differs is written. */
+int sim_xs_refresh(struct sim *s, uint32_t domid, struct xerr *err);
+/* Under the lock: the device nodes from json (see dom_sim_xs_sync_devices). */
+int sim_xs_sync_devices(struct sim *s, uint32_t domid, const char *json, struct xerr *err);
+/* dom_sim_host.c */
+int sim_host_info(struct dom_backend *b, struct dom_host_info *out, struct xerr *err);
 
 #endif

@@ -728,3 +728,15 @@ char *sim_json_minimal(const struct dom_info *i)
         return NULL;
     return out;
 }
+
+/* ---- the same scanner for the xenstore layout (dom_sim_xs_layout.c) ---- */
+
+int sim_json_member(const char *obj, const char *key, const char **vs, const char **ve)
+{
+    return find_member(obj, key, vs, ve);
+}
+
+const char *sim_json_skip(const char *p)
+{
+    return skip_value(p);
+}

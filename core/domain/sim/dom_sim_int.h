@@ -106,4 +106,48 @@ void sim_abandon(struct sim *s, uint32_t domid);
 int sim_finish_build(struct sim *s, struct sim_dom *d, const struct dom_create *c,
                      uint32_t *domid, struct xerr *err);
 
+/* dom_sim_json.c: the scanner and editor of a domain's config.json. Paths are dotted member
+ * names ("b_info.sched_params.weight"); finders return 1 found, 0 not, -1 bad JSON. */
+struct sim_span {
+    const char *s, *e;
+};
+const char *sim_json_ws(const char *p);
+const char *sim_json_skip(const char *p);           /* past the value at p; NULL when bad */
+int sim_json_member(const char *obj, const char *key, const char **vs, const char **ve);
+int sim_json_find(const char *json, const char *path, const char **vs, const char **ve);
+int sim_json_u64(const char *json, const char *path, uint64_t *v);
+int sim_json_str(const char *json, const char *path, char *buf, size_t n);
+/* malloc'd: a JSON string literal of s; obj with path set to the JSON text raw (objects on
+ * the way made as needed); NULL when out of memory or obj is no object. */
+char *sim_json_quote(const char *s);
+char *sim_json_set(const char *obj, const char *path, const char *raw);
+/* The elements of an array (*out malloc'd, pointing into array); -1 when bad. */
+int sim_json_elements(const char *array, struct sim_span **out, size_t *n);
+/* A new array of v's elements but the one at skip (n or more: none), then extra (or NULL). */
+char *sim_json_join(const struct sim_span *v, size_t n, size_t skip, const char *extra);
+
+/* dom_sim_runtime.c: a running domain changed (memory, vcpus, devices, scheduling). */
+/* A domain being built takes its online vcpus from its config's avail_vcpus. */
+void sim_runtime_built(struct sim_dom *d, const char *json);
+/* Called after every device change of a domain, under the sim lock, with its config.json as
+ * it now is: the place where the sim's xenstore device nodes are brought in line. */
+void sim_devices_changed(struct sim *s, uint32_t domid, const char *json);
+int sim_set_memory(struct dom_backend *b, uint32_t domid, uint64_t target_kb, struct xerr *err);
+int sim_set_max_memory(struct dom_backend *b, uint32_t domid, uint64_t max_kb,
+                       struct xerr *err);
+int sim_set_vcpus(struct dom_backend *b, uint32_t domid, uint32_t online, struct xerr *err);
+int sim_pin_vcpu(struct dom_backend *b, uint32_t domid, int32_t vcpu, const uint8_t *hard,
+                 const uint8_t *soft, struct xerr *err);
+int sim_vcpus(struct dom_backend *b, uint32_t domid, struct dom_vcpu **out, size_t *n,
+              struct xerr *err);
+int sim_device_add(struct dom_backend *b, uint32_t domid, enum dom_device kind,
+                   const char *json, struct xerr *err);
+int sim_device_remove(struct dom_backend *b, uint32_t domid, enum dom_device kind,
+                      const char *id, int force, struct xerr *err);
+int sim_devices(struct dom_backend *b, uint32_t domid, enum dom_device kind, char **json,
+                struct xerr *err);
+int sim_cd_insert(struct dom_backend *b, uint32_t domid, const char *json, struct xerr *err);
+int sim_sched_credit2(struct dom_backend *b, uint32_t domid, const struct dom_sched *set,
+                      struct dom_sched *out, struct xerr *err);
+
 #endif

@@ -227,6 +227,38 @@ describe("save, inspect and restore after runtime changes", function()
   end)
 end)
 
+describe("a restore with the config as first written, after a block-attach", function()
+  domain("o1")
+
+  it("is refused as incompatible: the savefile's config is the one that describes the domain", function()
+    ok({ "block-attach", "o1", disk_b .. ",raw,xvdb,rw" })
+    local path = s.root .. "/o1.save"
+    ok({ "save", "o1", path })
+    local _, err, code = x({ "restore", s.root .. "/o1.cfg", path })
+    assert.equal(1, code, err)
+    assert.matches("disks", err)
+    assert.is_nil(info("o1"))
+    ok({ "restore", path })
+    assert.equal(2, #config("o1").disks)
+  end)
+end)
+
+describe("set-config after runtime changes", function()
+  domain("t1")
+
+  it("drops the note: the new config as written is whole", function()
+    ok({ "mem-set", "t1", "128m" })
+    local path = s.root .. "/t1.save"
+    ok({ "save", "t1", path })
+    assert.matches("changed at runtime", ok({ "config", path }))
+    local cfg = file("t1-new.cfg", CFG:format("t1", disk_a):gsub("memory = 256", "memory = 128"))
+    ok({ "set-config", "--force", path, cfg })
+    local text = ok({ "config", path })
+    assert.matches("memory = 128", text)
+    assert.not_matches("changed at runtime", text)
+  end)
+end)
+
 describe("network-attach, network-detach, network-list", function()
   domain("n1")
 
@@ -321,7 +353,7 @@ describe("the fake domain handle", function()
 end)
 
 teardown(function()
-  for _, name in ipairs({ "m1", "v1", "p1", "b1", "s1", "n1", "c1", "d1", "w1" }) do
+  for _, name in ipairs({ "m1", "v1", "p1", "b1", "s1", "o1", "n1", "c1", "d1", "w1" }) do
     x({ "destroy", name })
   end
   helper.run({ "-e", "" })

@@ -793,6 +793,45 @@ c_xlua_runtime_block_attach() {
   DETAIL="block-list as xl's: $(wc -l </tmp/bl.xlua) lines"
 }
 
+c_xlua_runtime_mem_max() {
+  needs xlua.runtime.mem-set || return 77
+  t xlua mem-max xr 256m || { fail "xlua mem-max xr 256m failed"; return 1; }
+  m=$(xenstore-read "/local/domain/$(xr_id)/memory/static-max")
+  [ "$m" = 262144 ] || { fail "memory/static-max is '$m', expected 262144"; return 1; }
+  t xlua config --json xr | grep -q '"max_memkb": 262144' ||
+    { fail "xlua config --json does not show max_memkb 262144"; return 1; }
+  if t xlua mem-max xr 64m 2>/dev/null; then fail "mem-max below the target succeeded"; return 1; fi
+  DETAIL="static-max 262144 KiB; below the target refused"
+}
+
+# xl vcpu-list without its Time(s) column (it moves between the two calls).
+vcpus_of() { "$@" xr | awk '{ $6 = ""; print }'; }
+
+c_xlua_runtime_vcpu_pin() {
+  needs xlua.runtime.vcpu-set || return 77
+  need_cmds vcpu-pin vcpu-list || return 77
+  t xlua vcpu-pin xr 1 1 || { fail "xlua vcpu-pin xr 1 1 failed"; return 1; }
+  vcpus_of t xl vcpu-list >/tmp/vl.xl || { fail "xl vcpu-list failed"; return 1; }
+  vcpus_of t xlua vcpu-list >/tmp/vl.xlua || { fail "xlua vcpu-list failed"; return 1; }
+  diff /tmp/vl.xl /tmp/vl.xlua || { fail "xlua vcpu-list differs from xl vcpu-list"; return 1; }
+  grep -q ' 1 / all$' /tmp/vl.xlua || { fail "vcpu 1 is not pinned to cpu 1"; return 1; }
+  if t xlua vcpu-pin xr 0 64 2>/dev/null; then fail "a pin to cpu 64 succeeded"; return 1; fi
+  DETAIL="vcpu-list as xl's (but Time); cpu 64 refused"
+}
+
+c_xlua_runtime_sched() {
+  needs xlua.runtime.create || return 77
+  need_cmds sched-credit2 || return 77
+  t xlua sched-credit2 -d xr -w 512 || { fail "xlua sched-credit2 -w 512 failed"; return 1; }
+  t xl sched-credit2 -d xr >/tmp/sc.xl || { fail "xl sched-credit2 failed"; return 1; }
+  t xlua sched-credit2 -d xr >/tmp/sc.xlua || { fail "xlua sched-credit2 failed"; return 1; }
+  diff /tmp/sc.xl /tmp/sc.xlua || { fail "xlua sched-credit2 differs from xl's"; return 1; }
+  grep -q ' 512 ' /tmp/sc.xlua || { fail "weight is not 512"; return 1; }
+  t xlua config --json xr | tr -d ' \n' | grep -q '"weight":512' ||
+    { fail "xlua config --json does not show weight 512"; return 1; }
+  DETAIL="$(tail -n 1 /tmp/sc.xlua)"
+}
+
 c_xlua_runtime_save_restore() {
   needs xlua.runtime.mem-set xlua.runtime.vcpu-set xlua.runtime.block-attach || return 77
   at=$(last_alive xr)
@@ -873,4 +912,7 @@ check xlua.runtime.create c_xlua_runtime_create
 check xlua.runtime.mem-set c_xlua_runtime_mem_set
 check xlua.runtime.vcpu-set c_xlua_runtime_vcpu_set
 check xlua.runtime.block-attach c_xlua_runtime_block_attach
+check xlua.runtime.mem-max c_xlua_runtime_mem_max
+check xlua.runtime.vcpu-pin c_xlua_runtime_vcpu_pin
+check xlua.runtime.sched c_xlua_runtime_sched
 check xlua.runtime.save-restore c_xlua_runtime_save_restore

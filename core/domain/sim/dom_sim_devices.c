@@ -105,7 +105,8 @@ struct devop {
     const char *id;     /* remove: its identity */
 };
 
-/* A new nic gets the next devid and, without a mac, one of Xen's 00:16:3e range. */
+/* A new nic is recorded as libxl records a hotplugged one: the next devid, without a mac one
+ * of Xen's 00:16:3e range, nictype "vif". */
 static char *complete_nic(const char *dev, const struct sim_span *v, size_t n)
 {
     uint64_t devid, next = 0;
@@ -123,6 +124,11 @@ static char *complete_nic(const char *dev, const struct sim_span *v, size_t n)
         out = next_out;
     }
     char mac[32];
+    if (out && !sim_json_str(out, "nictype", mac, sizeof mac)) {
+        next_out = sim_json_set(out, "nictype", "\"vif\"");
+        free(out);
+        out = next_out;
+    }
     if (out && !sim_json_str(out, "mac", mac, sizeof mac)) {
         unsigned char r[3] = { 0 };
         if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)

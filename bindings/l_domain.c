@@ -638,6 +638,7 @@ int luaopen_xlua_domain(lua_State *L)
     luaL_newlib(L, methods);
     lx_domain_life_methods(L);
     lx_domain_xs_methods(L);
+    lx_domain_runtime_methods(L);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, l_close);
     lua_setfield(L, -2, "__gc");

@@ -563,6 +563,9 @@ function Handle:xs()
   return nil, "the fake backend has no xenstore", "NOXEN"
 end
 
+-- runtime changes (mem_set, vcpu_set, device_add, ...)
+require("fakes.domain_runtime").install(Handle, on_domain)
+
 fake.Handle = Handle
 fake.reset()
 -- Put the fake where require("xlua.domain") finds it (busted insulates each spec file, so the

@@ -285,6 +285,7 @@ int sim_finish_build(struct sim *s, struct sim_dom *d, const struct dom_create *
         rc = sim_write_file(s, id, "config.json", c->json ? c->json : json,
                             strlen(c->json ? c->json : json), err);
     free(json);
+    sim_runtime_built(d, c->json);
     if (rc == 0 && (rc = sim_lock(s, err)) == 0) {
         rc = sim_publish(s, d, c->paused ? DOM_PAUSED : DOM_RUNNING, err);
         if (rc == 0)
@@ -578,6 +579,17 @@ static const struct dom_ops sim_ops = {
     /* xenstore and host facts */
     .xs_open = sim_xs_open,
     .host_info = sim_host_info,
+    /* runtime changes */
+    .set_memory = sim_set_memory,
+    .set_max_memory = sim_set_max_memory,
+    .set_vcpus = sim_set_vcpus,
+    .pin_vcpu = sim_pin_vcpu,
+    .vcpus = sim_vcpus,
+    .device_add = sim_device_add,
+    .device_remove = sim_device_remove,
+    .devices = sim_devices,
+    .cd_insert = sim_cd_insert,
+    .sched_credit2 = sim_sched_credit2,
 };
 
 /* The sim runs anywhere; it is the default where no kind listed before it claims the machine. */

@@ -77,6 +77,16 @@ local function ok(args)
   return out
 end
 
+-- A node of the sim's xenstore, or nil when it is not there.
+local function xs_read(path)
+  local out, _, code = x({ "xenstore-read", path })
+  return code == 0 and out:gsub("\n$", "") or nil
+end
+
+local function domid(name)
+  return math.tointeger(info(name).domid)
+end
+
 local function host_cpus()
   local p = io.popen("nproc")
   local n = tonumber(p:read("l"))
@@ -93,6 +103,7 @@ describe("mem-set and mem-max", function()
     assert.equal(131072, config("m1").b_info.target_memkb)
     ok({ "mem-set", "m1", "200" }) -- no unit: MiB, as xl reads it
     assert.equal(204800, config("m1").b_info.target_memkb)
+    assert.equal("204800", xs_read("/local/domain/" .. domid("m1") .. "/memory/target"))
   end)
 
   it("refuses a target above the maximum, then takes it once mem-max raised that", function()
@@ -129,6 +140,9 @@ describe("vcpu-set", function()
       end
     end
     assert.equal(64, lines) -- every vcpu up to maxvcpus, the offline ones too
+    local cpu = "/local/domain/" .. domid("v1") .. "/cpu/"
+    assert.equal("online", xs_read(cpu .. "1/availability"))
+    assert.equal("offline", xs_read(cpu .. "2/availability"))
   end)
 
   it("refuses 0, more than maxvcpus, and more than the host's cpus without -i", function()
@@ -181,6 +195,10 @@ describe("block-attach, block-detach, block-list", function()
     assert.matches('disk = %[ "' .. disk_a:gsub("%p", "%%%0"), text) -- as written
     assert.matches("# xlua: changed at runtime", text)
     assert.matches("attached disk xvdb", text)
+    local id = domid("b1")
+    assert.equal("/local/domain/0/backend/vbd/" .. id .. "/51728",
+      xs_read("/local/domain/" .. id .. "/device/vbd/51728/backend"))
+    assert.equal(disk_b, xs_read("/local/domain/0/backend/vbd/" .. id .. "/51728/params"))
   end)
 
   it("refuses a vdev that is there, a bad spec, a missing vdev to detach", function()
@@ -196,6 +214,10 @@ describe("block-attach, block-detach, block-list", function()
     ok({ "block-detach", "b1", "xvdb" })
     assert.equal(1, #config("b1").disks)
     assert.not_matches("\n51728 ", ok({ "block-list", "b1" }))
+    local id = domid("b1")
+    assert.is_nil(xs_read("/local/domain/" .. id .. "/device/vbd/51728/backend"))
+    assert.is_nil(xs_read("/local/domain/0/backend/vbd/" .. id .. "/51728/params"))
+    assert.is_not_nil(xs_read("/local/domain/0/backend/vbd/" .. id .. "/51712/params"))
   end)
 end)
 
@@ -224,6 +246,10 @@ describe("save, inspect and restore after runtime changes", function()
     local text = ok({ "config", "s1" })
     assert.matches("vcpu%-set", text)
     assert.matches("attached disk xvdb", text)
+    local id = domid("s1")
+    assert.equal("/local/domain/0/backend/vbd/" .. id .. "/51728",
+      xs_read("/local/domain/" .. id .. "/device/vbd/51728/backend"))
+    assert.equal(disk_b, xs_read("/local/domain/0/backend/vbd/" .. id .. "/51728/params"))
   end)
 end)
 

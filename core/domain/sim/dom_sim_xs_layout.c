@@ -249,8 +249,13 @@ static int do_introduce(struct xst_tree *t, uint64_t gen, void *arg, struct xerr
     put(&l, ro, num, "%s/memory/static-max", dir);
     snprintf(num, sizeof num, "%llu", (unsigned long long)i->memory_kb);
     put(&l, ro, num, "%s/memory/target", dir);
-    for (uint32_t c = 0; c < i->vcpus; c++)
-        put(&l, ro, "online", "%s/cpu/%u/availability", dir, c);
+    /* libxl writes every vcpu up to max_vcpus, offline the ones not (yet) brought up */
+    uint64_t max_vcpus = 0;
+    if (!in->json || sim_json_u64(in->json, "b_info.max_vcpus", &max_vcpus) != 1 ||
+        max_vcpus < i->vcpus || max_vcpus > DOM_HOST_MAX_CPUS)
+        max_vcpus = i->vcpus;
+    for (uint32_t c = 0; c < (uint32_t)max_vcpus; c++)
+        put(&l, ro, c < i->vcpus ? "online" : "offline", "%s/cpu/%u/availability", dir, c);
     put(&l, rw, "", "%s/control/shutdown", dir);
     put(&l, ro, "1", "%s/control/platform-feature-multiprocessor-suspend", dir);
     put(&l, ro, "1", "%s/control/platform-feature-xs_reset_watches", dir);

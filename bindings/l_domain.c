@@ -24,7 +24,9 @@
  * h:store_put(domid, key, value) -> true;  h:store_get(domid, key) -> value | nil, msg, "ENOENT"
  * h:store_remove(domid, key) -> true (also when absent);  h:store_keys(domid) -> {key, ...}
  * h:host()                -> {total_memory_kb, free_memory_kb, cpus, online_cpus, max_cpus,
- *                             nr_nodes, cpu_nodes = {[cpu] = node}}
+ *                             nr_nodes, cpu_nodes = {[cpu] = node}, and xl info's fields:
+ *                             see l_domain_host.c}
+ * h:xs()                  -> a xenstore connection (l_domain_xs.c)
  * h:lock(uuid, what [, role]) -> lock | nil, msg, "BUSY" (lock:unlock(), also __close and
  *                            __gc): the per-domain lock a save or restore holds; a role
  *                            ("monitor") is a lock of its own
@@ -92,6 +94,12 @@ struct dom_backend *lx_check_backend(lua_State *L)
     if (!lb->b)
         luaL_error(L, "attempt to use a closed domain backend");
     return lb->b;
+}
+
+int lx_backend_is_open(lua_State *L, int idx)
+{
+    struct lbackend *lb = luaL_checkudata(L, idx, BACKEND);
+    return lb->b != NULL;
 }
 
 uint32_t lx_check_domid(lua_State *L, int idx)
@@ -435,27 +443,7 @@ static int l_config(lua_State *L)
 
 static int l_host(lua_State *L)
 {
-    struct dom_backend *b = lx_check_backend(L);
-    struct dom_host host;
-    struct xerr e = { 0 };
-    if (dom_host(b, &host, &e) < 0)
-        return lx_fail(L, &e);
-    lua_createtable(L, 0, 3);
-    lx_setint(L, "total_memory_kb", (lua_Integer)host.total_memory_kb);
-    lx_setint(L, "free_memory_kb", (lua_Integer)host.free_memory_kb);
-    lx_setint(L, "cpus", host.cpus);
-    lx_setint(L, "online_cpus", host.cpus);
-    lx_setint(L, "max_cpus", host.max_cpus);
-    lx_setint(L, "nr_nodes", host.nr_nodes);
-    lua_createtable(L, 0, (int)host.max_cpus);
-    for (uint32_t i = 0; i < host.max_cpus; i++) {
-        if (host.cpu_node[i] == DOM_HOST_NO_NODE)
-            continue;
-        lua_pushinteger(L, host.cpu_node[i]);
-        lua_rawseti(L, -2, (lua_Integer)i);
-    }
-    lua_setfield(L, -2, "cpu_nodes");
-    return 1;
+    return lx_push_host(L, lx_check_backend(L));
 }
 
 static int l_save(lua_State *L)
@@ -649,6 +637,8 @@ int luaopen_xlua_domain(lua_State *L)
     luaL_newmetatable(L, BACKEND);
     luaL_newlib(L, methods);
     lx_domain_life_methods(L);
+    lx_domain_xs_methods(L);
+    lx_domain_runtime_methods(L);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, l_close);
     lua_setfield(L, -2, "__gc");

@@ -21,5 +21,14 @@ int lx_done(lua_State *L, int rc, const struct xerr *e);
 /* Adds request, sysrq, wait_shutdown, preserve, core_dump, run_dir to the methods table at
  * the top of the stack. */
 void lx_domain_life_methods(lua_State *L);
+/* Adds the runtime changes (mem_set, vcpu_set, device_add, ...: l_domain_runtime.c). */
+void lx_domain_runtime_methods(lua_State *L);
+
+/* xenstore and host facts: whether the handle at idx is open (l_domain.c); h:xs() and its
+ * connection's methods (l_domain_xs.c); h:host()'s table, or nil, msg, code
+ * (l_domain_host.c). */
+int lx_backend_is_open(lua_State *L, int idx);
+void lx_domain_xs_methods(lua_State *L);
+int lx_push_host(lua_State *L, struct dom_backend *b);
 
 #endif

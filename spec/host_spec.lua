@@ -142,7 +142,7 @@ describe("xlua host", function()
 
   it("preloads the xlua modules for require, not as globals", function()
     local out = run({ "-e", "io.write(type(require 'xlua.savefile'), type(savefile), require('xlua').api_level)" })
-    assert.equal("tablenil1", out)
+    assert.equal("tablenil2", out)
   end)
 
   it("logs warnings as one stderr line and debug lines only when verbose", function()

@@ -398,3 +398,87 @@ const char *dom_reason_name(enum dom_reason r)
     }
     return "";
 }
+
+/* ---- runtime changes ---- */
+
+int dom_set_memory(struct dom_backend *b, uint32_t domid, uint64_t target_kb, struct xerr *err)
+{
+    return b->ops->set_memory ? b->ops->set_memory(b, domid, target_kb, err)
+                              : unsupported(b, "change a domain's memory", err);
+}
+
+int dom_set_max_memory(struct dom_backend *b, uint32_t domid, uint64_t max_kb,
+                       struct xerr *err)
+{
+    return b->ops->set_max_memory ? b->ops->set_max_memory(b, domid, max_kb, err)
+                                  : unsupported(b, "change a domain's maximum memory", err);
+}
+
+int dom_set_vcpus(struct dom_backend *b, uint32_t domid, uint32_t online, struct xerr *err)
+{
+    if (online == 0)
+        return xerr_set(err, "EINVAL", "a domain needs at least one vcpu online");
+    return b->ops->set_vcpus ? b->ops->set_vcpus(b, domid, online, err)
+                             : unsupported(b, "change a domain's vcpus", err);
+}
+
+int dom_pin_vcpu(struct dom_backend *b, uint32_t domid, int32_t vcpu, const uint8_t *hard,
+                 const uint8_t *soft, struct xerr *err)
+{
+    return b->ops->pin_vcpu ? b->ops->pin_vcpu(b, domid, vcpu, hard, soft, err)
+                            : unsupported(b, "pin vcpus", err);
+}
+
+int dom_vcpus(struct dom_backend *b, uint32_t domid, struct dom_vcpu **out, size_t *n,
+              struct xerr *err)
+{
+    *out = NULL;
+    *n = 0;
+    return b->ops->vcpus ? b->ops->vcpus(b, domid, out, n, err)
+                         : unsupported(b, "list vcpus", err);
+}
+
+int dom_device_add(struct dom_backend *b, uint32_t domid, enum dom_device kind,
+                   const char *json, struct xerr *err)
+{
+    return b->ops->device_add ? b->ops->device_add(b, domid, kind, json, err)
+                              : unsupported(b, "hotplug devices", err);
+}
+
+int dom_device_remove(struct dom_backend *b, uint32_t domid, enum dom_device kind,
+                      const char *id, int force, struct xerr *err)
+{
+    return b->ops->device_remove ? b->ops->device_remove(b, domid, kind, id, force, err)
+                                 : unsupported(b, "unplug devices", err);
+}
+
+int dom_devices(struct dom_backend *b, uint32_t domid, enum dom_device kind, char **json,
+                struct xerr *err)
+{
+    *json = NULL;
+    return b->ops->devices ? b->ops->devices(b, domid, kind, json, err)
+                           : unsupported(b, "list devices", err);
+}
+
+int dom_cd_insert(struct dom_backend *b, uint32_t domid, const char *json, struct xerr *err)
+{
+    return b->ops->cd_insert ? b->ops->cd_insert(b, domid, json, err)
+                             : unsupported(b, "change a cdrom", err);
+}
+
+int dom_sched_credit2(struct dom_backend *b, uint32_t domid, const struct dom_sched *set,
+                      struct dom_sched *out, struct xerr *err)
+{
+    return b->ops->sched_credit2 ? b->ops->sched_credit2(b, domid, set, out, err)
+                                 : unsupported(b, "change scheduling", err);
+}
+
+const char *dom_device_name(enum dom_device kind)
+{
+    switch (kind) {
+    case DOM_DEV_DISK: return "disk";
+    case DOM_DEV_NIC: return "nic";
+    case DOM_DEV_PCI: return "pci";
+    }
+    return "";
+}

@@ -17,6 +17,8 @@
 
 struct sf_reader;
 struct sf_writer;
+struct dom_xs;
+struct dom_host_info;
 
 enum dom_state { DOM_RUNNING, DOM_PAUSED, DOM_SHUTDOWN, DOM_DYING };
 /* Why a domain shut down: libxl's shutdown reasons, with the same numbers. */
@@ -91,6 +93,22 @@ struct dom_progress {
 
 struct dom_backend;
 
+/* A running domain's devices, vcpus and scheduling, for the runtime changes (end of file). */
+enum dom_device { DOM_DEV_DISK, DOM_DEV_NIC, DOM_DEV_PCI };
+#define DOM_CPUMAP_BYTES (DOM_HOST_MAX_CPUS / 8)
+struct dom_vcpu {
+    uint32_t id;
+    int online, running, blocked;
+    int32_t cpu;                        /* the host cpu it is on; -1 when offline */
+    uint64_t cpu_time_ns;
+    uint8_t hard[DOM_CPUMAP_BYTES];     /* affinity: bit i (byte i/8, bit i%8) = host cpu i */
+    uint8_t soft[DOM_CPUMAP_BYTES];
+};
+/* credit2's per-domain parameters; in a request, -1 leaves one as it is. */
+struct dom_sched {
+    int weight, cap;
+};
+
 /* One table per backend; dom_* below dispatch through it. */
 struct dom_ops {
     const char *name;
@@ -132,6 +150,29 @@ struct dom_ops {
     int (*trigger)(struct dom_backend *b, uint32_t domid, enum dom_trigger t, uint32_t vcpu,
                    struct xerr *err);
     int (*soft_reset)(struct dom_backend *b, uint32_t domid, struct xerr *err);
+    /* xenstore and host facts (dom_xs.h, dom_hostinfo.h) */
+    int (*xs_open)(struct dom_backend *b, struct dom_xs **out, struct xerr *err);
+    int (*host_info)(struct dom_backend *b, struct dom_host_info *out, struct xerr *err);
+    /* runtime changes (see "a running domain changed" below) */
+    int (*set_memory)(struct dom_backend *b, uint32_t domid, uint64_t target_kb,
+                      struct xerr *err);
+    int (*set_max_memory)(struct dom_backend *b, uint32_t domid, uint64_t max_kb,
+                          struct xerr *err);
+    int (*set_vcpus)(struct dom_backend *b, uint32_t domid, uint32_t online, struct xerr *err);
+    int (*pin_vcpu)(struct dom_backend *b, uint32_t domid, int32_t vcpu, const uint8_t *hard,
+                    const uint8_t *soft, struct xerr *err);
+    int (*vcpus)(struct dom_backend *b, uint32_t domid, struct dom_vcpu **out, size_t *n,
+                 struct xerr *err);
+    int (*device_add)(struct dom_backend *b, uint32_t domid, enum dom_device kind,
+                      const char *json, struct xerr *err);
+    int (*device_remove)(struct dom_backend *b, uint32_t domid, enum dom_device kind,
+                         const char *id, int force, struct xerr *err);
+    int (*devices)(struct dom_backend *b, uint32_t domid, enum dom_device kind, char **json,
+                   struct xerr *err);
+    int (*cd_insert)(struct dom_backend *b, uint32_t domid, const char *json,
+                     struct xerr *err);
+    int (*sched_credit2)(struct dom_backend *b, uint32_t domid, const struct dom_sched *set,
+                         struct dom_sched *out, struct xerr *err);
 };
 
 struct dom_backend {
@@ -251,6 +292,43 @@ int dom_lock_domain(struct dom_backend *b, const char *uuid, const char *role,
 void dom_unlock(struct dom_lock *lock);                /* NULL is fine */
 /* Say what now holds the lock, with this process's pid (a daemon that inherited it). */
 void dom_lock_note(struct dom_lock *lock, const char *what);
+
+/* ---- a running domain changed (xl mem-set, vcpu-set, block-attach, ...) ----
+ * After each, dom_config reports the domain as it now is, as libxl_retrieve_domain_configuration
+ * does on real Xen: b_info.target_memkb / max_memkb, avail_vcpus, sched_params, and the disks,
+ * nics and pcidevs. EINVAL: a value the domain cannot take (nothing changed); EXISTS: a device
+ * already there; ENODEV: no such device. */
+/* The balloon target (xl mem-set): at most the domain's max memory. */
+int dom_set_memory(struct dom_backend *b, uint32_t domid, uint64_t target_kb, struct xerr *err);
+/* The static maximum (xl mem-max). */
+int dom_set_max_memory(struct dom_backend *b, uint32_t domid, uint64_t max_kb,
+                       struct xerr *err);
+/* Bring vcpus 0..online-1 online and the others offline (xl vcpu-set); 1..max_vcpus. */
+int dom_set_vcpus(struct dom_backend *b, uint32_t domid, uint32_t online, struct xerr *err);
+/* Set the hard and/or soft affinity (NULL: as it is) of one vcpu, or of all when vcpu < 0. */
+int dom_pin_vcpu(struct dom_backend *b, uint32_t domid, int32_t vcpu, const uint8_t *hard,
+                 const uint8_t *soft, struct xerr *err);
+/* Every vcpu of the domain (xl vcpu-list); *out malloc'd. */
+int dom_vcpus(struct dom_backend *b, uint32_t domid, struct dom_vcpu **out, size_t *n,
+              struct xerr *err);
+/* Hotplug a device given as libxl JSON (libxl_device_disk / _nic / _pci). */
+int dom_device_add(struct dom_backend *b, uint32_t domid, enum dom_device kind,
+                   const char *json, struct xerr *err);
+/* Unplug the device id names: a disk's vdev, a nic's devid or mac, a PCI device's
+ * "DDDD:BB:DD.F". force: do not wait for the guest (xl -f). */
+int dom_device_remove(struct dom_backend *b, uint32_t domid, enum dom_device kind,
+                      const char *id, int force, struct xerr *err);
+/* The domain's devices of a kind as a JSON array of {"device": libxl's JSON, "info": libxl's
+ * diskinfo / nicinfo} (PCI devices have no info); *json malloc'd. */
+int dom_devices(struct dom_backend *b, uint32_t domid, enum dom_device kind, char **json,
+                struct xerr *err);
+/* Change the medium of a removable disk (xl cd-insert / cd-eject): json is the disk with the
+ * vdev of a cdrom, an empty pdev_path ejects. */
+int dom_cd_insert(struct dom_backend *b, uint32_t domid, const char *json, struct xerr *err);
+/* Set (set may be NULL) then read the domain's credit2 parameters (xl sched-credit2). */
+int dom_sched_credit2(struct dom_backend *b, uint32_t domid, const struct dom_sched *set,
+                      struct dom_sched *out, struct xerr *err);
+const char *dom_device_name(enum dom_device kind);   /* "disk" "nic" "pci" */
 
 /* Shared checks and names. */
 int dom_check_name(const char *name, struct xerr *err);   /* EINVAL */

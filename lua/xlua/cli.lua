@@ -165,8 +165,12 @@ end
 
 -- The body of a command script: parse arg, handle --help and usage errors, run
 -- body(opts, args), which returns an exit status. Returns the exit status.
+-- spec.raw: body(argv) parses the arguments itself (commands with another tool's syntax).
 function cli.main(spec, body)
   command = "xlua " .. spec.name
+  if spec.raw then
+    return body(arg or {})
+  end
   local opts, args = cli.parse(spec, arg or {})
   if not opts then
     cli.fail(cli.BAD_INPUT, "%s", args)

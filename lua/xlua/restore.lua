@@ -189,6 +189,10 @@ function restore.run(h, plan, opts)
   end
   local ok
   ok, err, code = domains.store_config(h, domid, { source = plan.wanted.source, format = plan.wanted.format, json = plan.wanted.json })
+  if ok and plan.wanted.from == "<saved>" and plan.saved.meta then
+    -- the runtime changes its source text does not show stay noted
+    ok, err, code = require("xlua.runtime.record").restore(h, domid, plan.saved.meta.runtime)
+  end
   if not ok then
     return nil, "domain " .. tostring(name) .. " not kept, its config could not be stored: " .. tostring(err), code
   end

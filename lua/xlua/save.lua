@@ -13,7 +13,7 @@ local save = {}
 -- config (xl save's CONFIG argument, as config.load returned it) replaces the domain's JSON
 -- and its stored text.
 function save.contents(h, info, config)
-  local libxl_json, source, format
+  local libxl_json, source, format, changes
   if config then
     -- a config without a uuid describes this domain: it keeps its identity
     require("xlua.config").keep_identity(config, info.uuid)
@@ -27,6 +27,7 @@ function save.contents(h, info, config)
     end
     local stored = domains.stored_config(h, info.domid)
     source, format = stored.source, stored.format
+    changes = require("xlua.runtime.record").entries(h, info.domid)
   end
   local meta = {
     saved_at = os.date("!%Y-%m-%dT%H:%M:%SZ"),
@@ -36,6 +37,8 @@ function save.contents(h, info, config)
     uuid = info.uuid,
     domid = info.domid,
     memory_kb = info.memory_kb,
+    -- the runtime changes since source was written (mem-set, block-attach, ...)
+    runtime = changes and #changes > 0 and changes or nil,
   }
   local extensions = {}
   if source then

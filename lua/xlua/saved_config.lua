@@ -38,6 +38,7 @@ local function new_extensions(exts, wanted)
       local meta = json.decode(e.data)
       if type(meta) == "table" then
         meta.config_set_at = os.date("!%Y-%m-%dT%H:%M:%SZ")
+        meta.runtime = nil -- the runtime changes were since the old text; the new one is whole
         out[#out + 1] = { tag = e.tag, data = json.encode(meta) }
       else
         out[#out + 1] = { tag = e.tag, data = e.data }

@@ -558,6 +558,14 @@ function Handle:run_dir()
   return "/nonexistent/fake-run"
 end
 
+-- xenstore: the fake has none (policies over xenstore are specced against the sim).
+function Handle:xs()
+  return nil, "the fake backend has no xenstore", "NOXEN"
+end
+
+-- runtime changes (mem_set, vcpu_set, device_add, ...)
+require("fakes.domain_runtime").install(Handle, on_domain)
+
 fake.Handle = Handle
 fake.reset()
 -- Put the fake where require("xlua.domain") finds it (busted insulates each spec file, so the

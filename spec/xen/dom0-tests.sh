@@ -741,6 +741,190 @@ c_convert() {
   DETAIL="$n configs agree${left:+ (left out as unsupported:$left)}"
 }
 
+# ---- xenstore and host facts: xlua info, xlua xenstore-*, xlua.xs ---------------------------
+
+# xlua info against xl info: the same keys in the same order, the same values but free_memory
+# (domains come and go between the two).
+c_xlua_info() {
+  need_xlua info || return $?
+  t xl info >/tmp/xl-info.txt 2>/dev/null || { fail "xl info failed"; return 1; }
+  t xlua info >/tmp/xlua-info.txt || { fail "xlua info failed"; return 1; }
+  cat /tmp/xlua-info.txt
+  a=$(cut -d: -f1 /tmp/xl-info.txt | tr -d ' ' | tr '\n' ' ')
+  b=$(cut -d: -f1 /tmp/xlua-info.txt | tr -d ' ' | tr '\n' ' ')
+  [ "$a" = "$b" ] || { fail "the keys differ: xl: $a; xlua: $b"; return 1; }
+  grep -v '^free_memory' /tmp/xl-info.txt >/tmp/xl-info.static
+  grep -v '^free_memory' /tmp/xlua-info.txt >/tmp/xlua-info.static
+  diff /tmp/xl-info.static /tmp/xlua-info.static || { fail "xl info and xlua info differ (diff above)"; return 1; }
+  [ "$(xlua info xen_version)" = "$(xl info xen_version 2>/dev/null)" ] || { fail "xlua info xen_version differs"; return 1; }
+  t xlua info --json >/tmp/xlua-info.json || { fail "xlua info --json failed"; return 1; }
+  grep -q '"cpupools"' /tmp/xlua-info.json || { fail "no cpupools in xlua info --json"; return 1; }
+  DETAIL="$(echo $a | wc -w) keys as xl info, same values but free_memory"
+}
+
+# xlua's xenstore commands and xlua.xs on a guest's nodes, against xenstore-utils.
+c_xlua_xenstore() {
+  need_xlua xenstore-read xenstore-write xenstore-ls xenstore-list xenstore-rm xenstore-watch || return $?
+  sed -e 's/^name = .*/name = "xsg"/' -e '/^disk/d' $T/configs/xl-guest.cfg >/tmp/xsg.cfg
+  t xl create /tmp/xsg.cfg || { fail "xl create xsg failed"; return 1; }
+  wait_alive xsg 0 120 >/dev/null || { fail "xsg did not come up"; t xl destroy xsg; return 1; }
+  id=$(xl_col xsg 2) d=/local/domain/$(xl_col xsg 2)
+  r=$(t xlua xenstore-read $d/name) && [ "$r" = xsg ] && [ "$r" = "$(xenstore-read $d/name)" ] ||
+    { fail "xlua xenstore-read $d/name says '$r'"; t xl destroy xsg; return 1; }
+  for p in $d $d/memory /vm; do
+    xenstore-ls -p $p >/tmp/ls.real 2>&1; xlua xenstore-ls -p $p >/tmp/ls.xlua 2>&1
+    diff /tmp/ls.real /tmp/ls.xlua || { fail "xenstore-ls -p $p differs (diff above)"; t xl destroy xsg; return 1; }
+  done
+  [ "$(xenstore-list $d | tr '\n' ' ')" = "$(xlua xenstore-list $d | tr '\n' ' ')" ] ||
+    { fail "xenstore-list $d differs"; t xl destroy xsg; return 1; }
+  t xlua xenstore-write $d/data/xlua hello && [ "$(xenstore-read $d/data/xlua)" = hello ] ||
+    { fail "xenstore-read does not see what xlua xenstore-write wrote"; t xl destroy xsg; return 1; }
+  xenstore-write $d/data/real 'a b' && [ "$(xlua xenstore-read $d/data/real)" = 'a b' ] ||
+    { fail "xlua xenstore-read does not see what xenstore-write wrote"; t xl destroy xsg; return 1; }
+  xenstore-read $d/data/missing >/dev/null 2>&1; r1=$?
+  xlua xenstore-read $d/data/missing >/dev/null 2>&1; r2=$?
+  [ $r1 = $r2 ] || { fail "read of a missing path: xenstore-read exits $r1, xlua $r2"; t xl destroy xsg; return 1; }
+  # a watch set by xlua sees the real tool's write
+  t xlua xenstore-watch -n 2 --timeout 60 $d/data/w >/tmp/w.out 2>&1 &
+  wpid=$!
+  i=0; while [ $i -lt 100 ] && ! grep -q data/w /tmp/w.out; do sleep 0.1; i=$((i + 1)); done
+  xenstore-write $d/data/w/x 1
+  wait $wpid
+  [ "$(cat /tmp/w.out | tr '\n' ' ')" = "$d/data/w $d/data/w/x " ] ||
+    { cat /tmp/w.out; fail "xlua xenstore-watch saw '$(cat /tmp/w.out | tr '\n' ' ')'"; t xl destroy xsg; return 1; }
+  # xlua.xs: a transaction, read back by xenstore-read; rm by xlua
+  t xlua -e "
+    local xs = require('xlua.xs')
+    local c = assert(xs.open())
+    assert(xs.domain_path($id) == '$d')
+    assert(c:transaction(function(t) assert(t:write('$d/data/tx/a', '1')); assert(t:write('$d/data/tx/b', '2')) end))
+    local seen = {}
+    for p in c:watch('$d/data/tx', { timeout = 5000, count = 2 }) do
+      seen[#seen + 1] = p
+      if #seen == 1 then assert(c:rm('$d/data/tx/a')) end
+    end
+    assert(seen[2] == '$d/data/tx/a', tostring(seen[2]))" ||
+    { fail "xlua.xs transaction or watch failed"; t xl destroy xsg; return 1; }
+  [ "$(xenstore-read $d/data/tx/b)" = 2 ] && ! xenstore-read $d/data/tx/a >/dev/null 2>&1 ||
+    { fail "xenstore-read does not see xlua.xs's transaction and rm"; t xl destroy xsg; return 1; }
+  t xlua xenstore-rm -t $d/data/tx/b || { fail "xlua xenstore-rm failed"; t xl destroy xsg; return 1; }
+  ! xenstore-read $d/data/tx >/dev/null 2>&1 || { fail "xenstore-rm -t left $d/data/tx"; t xl destroy xsg; return 1; }
+  t xl destroy xsg
+  DETAIL="read, write, ls -p, list, rm -t, watch and a transaction agree with xenstore-utils on $d"
+}
+
+# ---- xlua: runtime changes, the stored config kept true (issue 15) -------------------------
+
+xr_id() { xl_col xr 2; }
+
+c_xlua_runtime_create() {
+  need_xlua create mem-set vcpu-set block-attach block-list || return $?
+  t xlua create $T/configs/guest-r.cfg || { fail "xlua create guest-r.cfg failed"; return 1; }
+  n=$(wait_alive xr 0 120) || { fail "xr: $n"; return 1; }
+  DETAIL="xr alive ($n)"
+}
+
+c_xlua_runtime_mem_set() {
+  needs xlua.runtime.create || return 77
+  t xlua mem-set xr 96m || { fail "xlua mem-set xr 96m failed"; return 1; }
+  tg=$(xenstore-read "/local/domain/$(xr_id)/memory/target")
+  [ "$tg" = 98304 ] || { fail "memory/target is '$tg', expected 98304"; return 1; }
+  t xlua config --json xr | grep -q '"target_memkb": 98304' ||
+    { fail "xlua config --json does not show target_memkb 98304"; return 1; }
+  if t xlua mem-set xr 1g 2>/tmp/mem-set.err; then fail "mem-set above maxmem succeeded"; return 1; fi
+  [ "$(wc -l </tmp/mem-set.err)" = 1 ] || { fail "refusal is not one line: $(cat /tmp/mem-set.err)"; return 1; }
+  tg=$(xenstore-read "/local/domain/$(xr_id)/memory/target")
+  [ "$tg" = 98304 ] || { fail "a refused mem-set changed memory/target to '$tg'"; return 1; }
+  DETAIL="target 98304 KiB in xenstore and the stored config; 1g refused"
+}
+
+c_xlua_runtime_vcpu_set() {
+  needs xlua.runtime.create || return 77
+  t xlua vcpu-set xr 2 || { fail "xlua vcpu-set xr 2 failed"; return 1; }
+  a=$(xenstore-read "/local/domain/$(xr_id)/cpu/1/availability")
+  [ "$a" = online ] || { fail "cpu/1/availability is '$a'"; return 1; }
+  t xlua config --json xr | tr -d ' \n' | grep -q '"avail_vcpus":\[0,1\]' ||
+    { fail "xlua config --json does not show avail_vcpus [0, 1]"; return 1; }
+  if t xlua vcpu-set xr 3 2>/dev/null; then fail "vcpu-set above maxvcpus succeeded"; return 1; fi
+  DETAIL="vcpu 1 online; 3 refused"
+}
+
+c_xlua_runtime_block_attach() {
+  needs xlua.runtime.create || return 77
+  t xlua block-attach xr "format=raw, vdev=xvdb, access=rw, script=$T/block-ram, target=/dev/ram3" ||
+    { fail "xlua block-attach failed"; return 1; }
+  t xl block-list xr >/tmp/bl.xl || { fail "xl block-list failed"; return 1; }
+  t xlua block-list xr >/tmp/bl.xlua || { fail "xlua block-list failed"; return 1; }
+  diff /tmp/bl.xl /tmp/bl.xlua || { fail "xlua block-list differs from xl block-list"; return 1; }
+  grep -q '^51728 ' /tmp/bl.xlua || { fail "no xvdb (51728) in block-list"; return 1; }
+  t xlua config --json xr | grep -q '"vdev": "xvdb"' ||
+    { fail "xlua config --json does not show xvdb"; return 1; }
+  if t xlua block-attach xr "format=raw, vdev=xvdb, access=rw, script=$T/block-ram, target=/dev/ram3" 2>/dev/null; then
+    fail "a second xvdb was attached"; return 1
+  fi
+  DETAIL="block-list as xl's: $(wc -l </tmp/bl.xlua) lines"
+}
+
+c_xlua_runtime_mem_max() {
+  needs xlua.runtime.mem-set || return 77
+  t xlua mem-max xr 256m || { fail "xlua mem-max xr 256m failed"; return 1; }
+  m=$(xenstore-read "/local/domain/$(xr_id)/memory/static-max")
+  [ "$m" = 262144 ] || { fail "memory/static-max is '$m', expected 262144"; return 1; }
+  t xlua config --json xr | grep -q '"max_memkb": 262144' ||
+    { fail "xlua config --json does not show max_memkb 262144"; return 1; }
+  if t xlua mem-max xr 64m 2>/dev/null; then fail "mem-max below the target succeeded"; return 1; fi
+  DETAIL="static-max 262144 KiB; below the target refused"
+}
+
+# xl vcpu-list without its Time(s) column (it moves between the two calls).
+vcpus_of() { "$@" xr | awk '{ $6 = ""; print }'; }
+
+c_xlua_runtime_vcpu_pin() {
+  needs xlua.runtime.vcpu-set || return 77
+  need_cmds vcpu-pin vcpu-list || return 77
+  t xlua vcpu-pin xr 1 1 || { fail "xlua vcpu-pin xr 1 1 failed"; return 1; }
+  vcpus_of t xl vcpu-list >/tmp/vl.xl || { fail "xl vcpu-list failed"; return 1; }
+  vcpus_of t xlua vcpu-list >/tmp/vl.xlua || { fail "xlua vcpu-list failed"; return 1; }
+  diff /tmp/vl.xl /tmp/vl.xlua || { fail "xlua vcpu-list differs from xl vcpu-list"; return 1; }
+  grep -q ' 1 / all$' /tmp/vl.xlua || { fail "vcpu 1 is not pinned to cpu 1"; return 1; }
+  if t xlua vcpu-pin xr 0 64 2>/dev/null; then fail "a pin to cpu 64 succeeded"; return 1; fi
+  DETAIL="vcpu-list as xl's (but Time); cpu 64 refused"
+}
+
+c_xlua_runtime_sched() {
+  needs xlua.runtime.create || return 77
+  need_cmds sched-credit2 || return 77
+  t xlua sched-credit2 -d xr -w 512 || { fail "xlua sched-credit2 -w 512 failed"; return 1; }
+  t xl sched-credit2 -d xr >/tmp/sc.xl || { fail "xl sched-credit2 failed"; return 1; }
+  t xlua sched-credit2 -d xr >/tmp/sc.xlua || { fail "xlua sched-credit2 failed"; return 1; }
+  diff /tmp/sc.xl /tmp/sc.xlua || { fail "xlua sched-credit2 differs from xl's"; return 1; }
+  grep -q ' 512 ' /tmp/sc.xlua || { fail "weight is not 512"; return 1; }
+  t xlua config --json xr | tr -d ' \n' | grep -q '"weight":512' ||
+    { fail "xlua config --json does not show weight 512"; return 1; }
+  DETAIL="$(tail -n 1 /tmp/sc.xlua)"
+}
+
+c_xlua_runtime_save_restore() {
+  needs xlua.runtime.mem-set xlua.runtime.vcpu-set xlua.runtime.block-attach || return 77
+  at=$(last_alive xr)
+  t xlua save xr /tmp/xr.save || { fail "xlua save xr failed"; return 1; }
+  t xlua inspect /tmp/xr.save >/tmp/xr.inspect || { fail "xlua inspect failed"; return 1; }
+  grep -q '"target_memkb": 98304' /tmp/xr.inspect || { fail "the savefile lacks target 98304"; return 1; }
+  grep -q '"vdev": "xvdb"' /tmp/xr.inspect || { fail "the savefile lacks xvdb"; return 1; }
+  t xlua restore /tmp/xr.save || { fail "xlua restore failed"; return 1; }
+  continues xr "$at" || return 1
+  id=$(xr_id)
+  tg=$(xenstore-read "/local/domain/$id/memory/target")
+  [ "$tg" = 98304 ] || { fail "restored memory/target is '$tg'"; return 1; }
+  a=$(xenstore-read "/local/domain/$id/cpu/1/availability")
+  [ "$a" = online ] || { fail "restored cpu/1/availability is '$a'"; return 1; }
+  t xl block-list xr | grep -q '^51728 ' || { fail "restored xr has no xvdb"; return 1; }
+  t xlua config xr | grep -q 'changed at runtime' || { fail "xlua config lost the note"; return 1; }
+  t xl destroy xr
+  rm -f /tmp/xr.save
+  DETAIL="restored with target 98304, 2 vcpus, xvdb"
+}
+
 # ---- xlua migrate / migrate-receive on one host (-s '': HOST is the receiving command) ---------
 
 # A migrated guest is created as NAME--incoming: xenconsoled names its console log then, so the
@@ -887,6 +1071,18 @@ check xlua.rename c_xlua_rename
 check xlua.destroy c_xlua_destroy
 
 check convert.xl-vs-xlua c_convert
+
+check xlua.info c_xlua_info
+check xlua.xenstore c_xlua_xenstore
+
+check xlua.runtime.create c_xlua_runtime_create
+check xlua.runtime.mem-set c_xlua_runtime_mem_set
+check xlua.runtime.vcpu-set c_xlua_runtime_vcpu_set
+check xlua.runtime.block-attach c_xlua_runtime_block_attach
+check xlua.runtime.mem-max c_xlua_runtime_mem_max
+check xlua.runtime.vcpu-pin c_xlua_runtime_vcpu_pin
+check xlua.runtime.sched c_xlua_runtime_sched
+check xlua.runtime.save-restore c_xlua_runtime_save_restore
 
 check xl.migrate c_xl_migrate
 check xlua.migrate c_xlua_migrate

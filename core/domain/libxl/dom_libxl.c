@@ -405,4 +405,18 @@ static const struct dom_ops libxl_ops = {
     .store_get = lxb_store_get,
     .store_remove = lxb_store_remove,
     .store_keys = lxb_store_keys,
+    /* xenstore and host facts */
+    .xs_open = lxb_xs_open,
+    .host_info = lxb_host_info,
+    /* runtime changes */
+    .set_memory = lxb_set_memory,
+    .set_max_memory = lxb_set_max_memory,
+    .set_vcpus = lxb_set_vcpus,
+    .pin_vcpu = lxb_pin_vcpu,
+    .vcpus = lxb_vcpus,
+    .device_add = lxb_device_add,
+    .device_remove = lxb_device_remove,
+    .devices = lxb_devices,
+    .cd_insert = lxb_cd_insert,
+    .sched_credit2 = lxb_sched_credit2,
 };

@@ -77,4 +77,26 @@ int lxb_store_remove(struct dom_backend *b, uint32_t domid, const char *key, str
 int lxb_store_keys(struct dom_backend *b, uint32_t domid, char ***keys, size_t *n,
                   struct xerr *err);
 
+/* dom_libxl_xs.c, dom_libxl_hostinfo.c: xenstore and host facts */
+int lxb_xs_open(struct dom_backend *b, struct dom_xs **out, struct xerr *err);
+int lxb_host_info(struct dom_backend *b, struct dom_host_info *out, struct xerr *err);
+/* dom_libxl_runtime.c: a running domain changed */
+int lxb_set_memory(struct dom_backend *b, uint32_t domid, uint64_t target_kb, struct xerr *err);
+int lxb_set_max_memory(struct dom_backend *b, uint32_t domid, uint64_t max_kb,
+                       struct xerr *err);
+int lxb_set_vcpus(struct dom_backend *b, uint32_t domid, uint32_t online, struct xerr *err);
+int lxb_pin_vcpu(struct dom_backend *b, uint32_t domid, int32_t vcpu, const uint8_t *hard,
+                 const uint8_t *soft, struct xerr *err);
+int lxb_vcpus(struct dom_backend *b, uint32_t domid, struct dom_vcpu **out, size_t *n,
+              struct xerr *err);
+int lxb_device_add(struct dom_backend *b, uint32_t domid, enum dom_device kind,
+                   const char *json, struct xerr *err);
+int lxb_device_remove(struct dom_backend *b, uint32_t domid, enum dom_device kind,
+                      const char *id, int force, struct xerr *err);
+int lxb_devices(struct dom_backend *b, uint32_t domid, enum dom_device kind, char **json,
+                struct xerr *err);
+int lxb_cd_insert(struct dom_backend *b, uint32_t domid, const char *json, struct xerr *err);
+int lxb_sched_credit2(struct dom_backend *b, uint32_t domid, const struct dom_sched *set,
+                      struct dom_sched *out, struct xerr *err);
+
 #endif

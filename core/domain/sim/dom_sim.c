@@ -285,8 +285,11 @@ int sim_finish_build(struct sim *s, struct sim_dom *d, const struct dom_create *
         rc = sim_write_file(s, id, "config.json", c->json ? c->json : json,
                             strlen(c->json ? c->json : json), err);
     free(json);
+    sim_runtime_built(d, c->json);
     if (rc == 0 && (rc = sim_lock(s, err)) == 0) {
         rc = sim_publish(s, d, c->paused ? DOM_PAUSED : DOM_RUNNING, err);
+        if (rc == 0)
+            sim_xs_introduce(s, d, c->json, NULL);
         sim_unlock(s);
     }
     if (rc < 0) {
@@ -407,7 +410,10 @@ static int sim_unpause(struct dom_backend *b, uint32_t domid, struct xerr *err)
 static int sim_rename(struct dom_backend *b, uint32_t domid, const char *name,
                       struct xerr *err)
 {
-    return sim_mutate(S(b), domid, "cannot rename", do_rename, name, err);
+    if (sim_mutate(S(b), domid, "cannot rename", do_rename, name, err) < 0)
+        return -1;
+    sim_xs_refresh(S(b), domid, NULL);
+    return 0;
 }
 
 static int sim_destroy(struct dom_backend *b, uint32_t domid, struct xerr *err)
@@ -419,6 +425,8 @@ static int sim_destroy(struct dom_backend *b, uint32_t domid, struct xerr *err)
     int rc = sim_get(s, domid, "cannot destroy", &d, err);
     if (rc == 0)
         rc = sim_remove(s, domid, err);
+    if (rc == 0)
+        sim_xs_release(s, domid, NULL);
     sim_unlock(s);
     return rc;
 }
@@ -568,6 +576,20 @@ static const struct dom_ops sim_ops = {
     .store_get = sim_store_get,
     .store_remove = sim_store_remove,
     .store_keys = sim_store_keys,
+    /* xenstore and host facts */
+    .xs_open = sim_xs_open,
+    .host_info = sim_host_info,
+    /* runtime changes */
+    .set_memory = sim_set_memory,
+    .set_max_memory = sim_set_max_memory,
+    .set_vcpus = sim_set_vcpus,
+    .pin_vcpu = sim_pin_vcpu,
+    .vcpus = sim_vcpus,
+    .device_add = sim_device_add,
+    .device_remove = sim_device_remove,
+    .devices = sim_devices,
+    .cd_insert = sim_cd_insert,
+    .sched_credit2 = sim_sched_credit2,
 };
 
 /* The sim runs anywhere; it is the default where no kind listed before it claims the machine. */

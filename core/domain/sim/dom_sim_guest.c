@@ -207,7 +207,10 @@ int sim_preserve(struct dom_backend *b, uint32_t domid, const char *suffix, cons
                  struct xerr *err)
 {
     struct preserve_arg a = { suffix, uuid };
-    return sim_mutate(S(b), domid, "cannot preserve", do_preserve, &a, err);
+    if (sim_mutate(S(b), domid, "cannot preserve", do_preserve, &a, err) < 0)
+        return -1;
+    sim_xs_refresh(S(b), domid, NULL);
+    return 0;
 }
 
 int sim_core_dump(struct dom_backend *b, uint32_t domid, const char *path, struct xerr *err)

@@ -68,6 +68,10 @@ int sim_digest(const char *path, char hex[33], struct xerr *err);
 /* The stored config with c_info.name and c_info.uuid set to the domain's current ones. */
 char *sim_json_patch(const char *json, const char *name, const char *uuid);
 char *sim_json_minimal(const struct dom_info *i);
+/* In the JSON object at obj, member key's value span: 1 found, 0 not, -1 bad JSON. */
+int sim_json_member(const char *obj, const char *key, const char **vs, const char **ve);
+/* The end of the JSON value at p, or NULL. */
+const char *sim_json_skip(const char *p);
 
 /* Lock, read, change with f, write back, unlock: every change of one domain's metadata. */
 int sim_mutate(struct sim *s, uint32_t domid, const char *what,
@@ -105,5 +109,74 @@ void sim_abandon(struct sim *s, uint32_t domid);
  * minimal one) and publish the domain (paused if c->paused). Abandons the build on failure. */
 int sim_finish_build(struct sim *s, struct sim_dom *d, const struct dom_create *c,
                      uint32_t *domid, struct xerr *err);
+
+/* dom_sim_xs.c, dom_sim_xs_layout.c: the sim's xenstore. introduce and release run under
+ * the lock (as create and destroy hold it); refresh takes it. Their failures leave the
+ * domain as it is: the xenstore is the sim's picture of the domain, not the domain. */
+int sim_xs_open(struct dom_backend *b, struct dom_xs **out, struct xerr *err);
+int sim_xs_introduce(struct sim *s, const struct sim_dom *d, const char *json,
+                     struct xerr *err);
+int sim_xs_release(struct sim *s, uint32_t domid, struct xerr *err);
+/* After a change of the metadata (rename, preserve, and for runtime changes: memory_kb,
+ * max_memory_kb, vcpus): the name, /vm/<uuid>, memory/{target,static-max} and the cpus'
+ * availability as the metadata now say; only what differs is written. */
+int sim_xs_refresh(struct sim *s, uint32_t domid, struct xerr *err);
+/* Under the lock: the device nodes from json (see dom_sim_xs_sync_devices). */
+int sim_xs_sync_devices(struct sim *s, uint32_t domid, const char *json, struct xerr *err);
+/* dom_sim_host.c */
+int sim_host_info(struct dom_backend *b, struct dom_host_info *out, struct xerr *err);
+/* dom_sim_json.c: the scanner and editor of a domain's config.json. Paths are dotted member
+ * names ("b_info.sched_params.weight"); finders return 1 found, 0 not, -1 bad JSON. */
+struct sim_span {
+    const char *s, *e;
+};
+const char *sim_json_ws(const char *p);
+const char *sim_json_skip(const char *p);           /* past the value at p; NULL when bad */
+int sim_json_member(const char *obj, const char *key, const char **vs, const char **ve);
+int sim_json_find(const char *json, const char *path, const char **vs, const char **ve);
+int sim_json_u64(const char *json, const char *path, uint64_t *v);
+int sim_json_str(const char *json, const char *path, char *buf, size_t n);
+/* malloc'd: a JSON string literal of s; obj with path set to the JSON text raw (objects on
+ * the way made as needed); NULL when out of memory or obj is no object. */
+char *sim_json_quote(const char *s);
+char *sim_json_set(const char *obj, const char *path, const char *raw);
+/* The elements of an array (*out malloc'd, pointing into array); -1 when bad. */
+int sim_json_elements(const char *array, struct sim_span **out, size_t *n);
+/* A new array of v's elements but the one at skip (n or more: none), then extra (or NULL). */
+char *sim_json_join(const struct sim_span *v, size_t n, size_t skip, const char *extra);
+
+/* dom_sim_runtime.c: a running domain changed (memory, vcpus, scheduling; dom_sim_devices.c:
+ * its devices). A domain's config.json: read it, write it, take an edit of it (next NULL: out
+ * of memory or bad JSON, EIO), the elements of one of its top-level arrays (absent: none). */
+int sim_config_read(struct sim *s, uint32_t domid, char **json, struct xerr *err);
+int sim_config_write(struct sim *s, uint32_t domid, const char *json, struct xerr *err);
+int sim_config_edited(char **json, char *next, uint32_t domid, struct xerr *err);
+int sim_config_array(const char *json, const char *key, struct sim_span **v, size_t *n,
+                     uint32_t domid, struct xerr *err);
+/* A domain being built takes its online vcpus from its config's avail_vcpus. */
+void sim_runtime_built(struct sim_dom *d, const char *json);
+/* THE HOOK for the sim's xenstore: called after every runtime change of a domain (a device
+ * hotplugged or unplugged, a cdrom's medium, the memory target or maximum, the vcpus online),
+ * with the sim lock held (do not take it again) and json its config.json as it now is: the
+ * place where the domain's xenstore nodes (backend and frontend device nodes, memory/target,
+ * cpu/N/availability) are brought in line with it. */
+void sim_runtime_changed(struct sim *s, uint32_t domid, const char *json);
+int sim_set_memory(struct dom_backend *b, uint32_t domid, uint64_t target_kb, struct xerr *err);
+int sim_set_max_memory(struct dom_backend *b, uint32_t domid, uint64_t max_kb,
+                       struct xerr *err);
+int sim_set_vcpus(struct dom_backend *b, uint32_t domid, uint32_t online, struct xerr *err);
+int sim_pin_vcpu(struct dom_backend *b, uint32_t domid, int32_t vcpu, const uint8_t *hard,
+                 const uint8_t *soft, struct xerr *err);
+int sim_vcpus(struct dom_backend *b, uint32_t domid, struct dom_vcpu **out, size_t *n,
+              struct xerr *err);
+int sim_device_add(struct dom_backend *b, uint32_t domid, enum dom_device kind,
+                   const char *json, struct xerr *err);
+int sim_device_remove(struct dom_backend *b, uint32_t domid, enum dom_device kind,
+                      const char *id, int force, struct xerr *err);
+int sim_devices(struct dom_backend *b, uint32_t domid, enum dom_device kind, char **json,
+                struct xerr *err);
+int sim_cd_insert(struct dom_backend *b, uint32_t domid, const char *json, struct xerr *err);
+int sim_sched_credit2(struct dom_backend *b, uint32_t domid, const struct dom_sched *set,
+                      struct dom_sched *out, struct xerr *err);
 
 #endif

@@ -582,92 +582,14 @@ int sim_digest(const char *path, char hex[33], struct xerr *err)
     return 0;
 }
 
-/* ---- the config JSON: just enough of a scanner to set two strings in c_info ---- */
-
-static const char *ws(const char *p)
-{
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-        p++;
-    return p;
-}
-
-static const char *skip_string(const char *p)
-{
-    for (p++; *p && *p != '"'; p++)
-        if (*p == '\\' && p[1])
-            p++;
-    return *p == '"' ? p + 1 : NULL;
-}
-
-static const char *skip_value(const char *p)
-{
-    p = ws(p);
-    if (*p == '"')
-        return skip_string(p);
-    if (*p == '{' || *p == '[') {
-        int depth = 0;
-        while (*p) {
-            if (*p == '"') {
-                if (!(p = skip_string(p)))
-                    return NULL;
-                continue;
-            }
-            if (*p == '{' || *p == '[')
-                depth++;
-            else if ((*p == '}' || *p == ']') && --depth == 0)
-                return p + 1;
-            p++;
-        }
-        return NULL;
-    }
-    const char *start = p;
-    while (*p && !strchr(",}] \t\r\n", *p))
-        p++;
-    return p > start ? p : NULL;
-}
-
-/* In the object at obj ('{'), find member key: its value span. 1 found, 0 not, -1 bad. */
-static int find_member(const char *obj, const char *key, const char **vs, const char **ve)
-{
-    const char *p = ws(obj);
-    if (*p != '{')
-        return -1;
-    p = ws(p + 1);
-    if (*p == '}')
-        return 0;
-    size_t klen = strlen(key);
-    for (;;) {
-        if (*p != '"')
-            return -1;
-        const char *ks = p + 1, *kend = skip_string(p);
-        if (!kend)
-            return -1;
-        p = ws(kend);
-        if (*p != ':')
-            return -1;
-        const char *v = ws(p + 1), *end = skip_value(v);
-        if (!end)
-            return -1;
-        if ((size_t)(kend - 1 - ks) == klen && memcmp(ks, key, klen) == 0) {
-            *vs = v;
-            *ve = end;
-            return 1;
-        }
-        p = ws(end);
-        if (*p == '}')
-            return 0;
-        if (*p != ',')
-            return -1;
-        p = ws(p + 1);
-    }
-}
+/* ---- the config JSON: c_info's name and uuid (the scanner is dom_sim_json.c's) ---- */
 
 static char *set_cinfo_string(const char *json, const char *key, const char *value)
 {
     const char *cs, *ce, *vs, *ve;
-    if (find_member(json, "c_info", &cs, &ce) != 1 || *cs != '{')
+    if (sim_json_member(json, "c_info", &cs, &ce) != 1 || *cs != '{')
         return NULL;
-    int found = find_member(cs, key, &vs, &ve);
+    int found = sim_json_member(cs, key, &vs, &ve);
     if (found < 0)
         return NULL;
     /* The value: a JSON string (names have no control characters; escape " and \). */
@@ -694,7 +616,7 @@ static char *set_cinfo_string(const char *json, const char *key, const char *val
         size_t pre = (size_t)(vs - json);
         sprintf(out, "%.*s%s%s", (int)pre, json, enc, ve);
     } else {
-        const char *after = ws(cs + 1);
+        const char *after = sim_json_ws(cs + 1);
         size_t pre = (size_t)(cs + 1 - json);
         sprintf(out, "%.*s\"%s\": %s%s%s", (int)pre, json, key, enc, *after == '}' ? "" : ", ",
                 cs + 1);

@@ -7,6 +7,7 @@
  * savefile.record_names         {libxl = {[0] = "END", ...}, libxc = {[0] = "END", [1] = "PAGE_DATA", ...}}
  *
  * savefile.open(path)           path "-" = stdin (left open). -> reader | nil, msg, code
+ * savefile.open(fd [, name])     a reader over an fd it leaves open (a migration stream)
  *   Failures are nil, msg, code; code is one of ENOENT EACCES EIO SHORTHEADER BADMAGIC
  *   BYTEORDER BADFLAGS BADOPTLEN BADCONFIGLEN NONUL BADEXT LEGACYSTREAM BADSTREAM TRUNCATED
  *   RECLEN BADRECTYPE BADPAGE BADZSTD BADTRAILER. Once a step fails, every later step that
@@ -33,6 +34,8 @@
  * reader:trailer()     -> walks the rest: {found, length, hash (32 hex digits), computed,
  *                          computed_length, matches} (length/hash only when found)
  * reader:verify()      -> true | nil, msg, code  (a file without trailer verifies: xl writes none)
+ * reader:expect_trailer("optional"|"none"|"required")  what follows END (sf_reader.h): a
+ *                          migration stream is read up to its end and never past it
  * reader:offset()      -> logical bytes consumed;  reader:raw_offset() -> file bytes consumed
  * reader:error()       -> msg, code of the sticky error, or nil
  * reader:close()       (also __close and __gc)
@@ -55,6 +58,7 @@
  * w:record(type, body)  {u32 type, u32 length, body, zero padding to 8}, either layer
  * w:finish([trailer = true]) -> total bytes | nil, msg, code   (ends the zstd frame; for
  *                       savefile.create, commits the file)
+ * w:flush()             hand what was written to the fd (the frame goes on)
  * w:bytes()             bytes written so far
  * Each writer method but bytes returns true (finish: the total) or nil, msg, code.
  *
@@ -101,21 +105,32 @@ static struct sf_reader *check_reader(lua_State *L)
 
 static int l_open(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = NULL, *name;
+    int fd = -1;
+    if (lua_type(L, 1) == LUA_TNUMBER) {
+        lua_Integer n = luaL_checkinteger(L, 1);
+        luaL_argcheck(L, n >= 0 && n <= 0x7fffffff, 1, "not a file descriptor");
+        fd = (int)n;
+        name = luaL_optstring(L, 2, "<stream>");
+    } else {
+        path = luaL_checkstring(L, 1);
+        name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+    }
     struct lreader *lr = lua_newuserdatauv(L, sizeof *lr, 0);
     lr->r = NULL;
     lr->busy = 0;
     luaL_setmetatable(L, READER);
-    int is_stdin = strcmp(path, "-") == 0;
-    int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    int borrowed = !path || strcmp(path, "-") == 0;
+    if (path)
+        fd = borrowed ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
     struct xerr e = { 0 };
     if (fd < 0) {
         xerr_errno(&e, errno, "%s: cannot open", path);
         return lx_fail(L, &e);
     }
-    lr->r = sf_reader_new(fd, is_stdin ? "<stdin>" : path, !is_stdin, &e);
+    lr->r = sf_reader_new(fd, name, !borrowed, &e);
     if (!lr->r) {
-        if (!is_stdin)
+        if (!borrowed)
             close(fd);
         return lx_fail(L, &e);
     }
@@ -390,6 +405,16 @@ static int l_verify(lua_State *L)
     return 1;
 }
 
+static int l_expect_trailer(lua_State *L)
+{
+    static const char *const modes[] = { "optional", "none", "required", NULL };
+    static const enum sf_trailer_mode values[] = {
+        SF_TRAILER_OPTIONAL, SF_TRAILER_NONE, SF_TRAILER_REQUIRED,
+    };
+    sf_reader_set_trailer_mode(check_reader(L), values[luaL_checkoption(L, 2, NULL, modes)]);
+    return 0;
+}
+
 static int l_offset(lua_State *L)
 {
     lua_pushinteger(L, (lua_Integer)sf_reader_offset(check_reader(L)));
@@ -413,6 +438,7 @@ static const luaL_Reg reader_methods[] = {
     {"summary", l_summary},
     {"trailer", l_trailer},
     {"verify", l_verify},
+    {"expect_trailer", l_expect_trailer},
     {"offset", l_offset},
     {"raw_offset", l_raw_offset},
     {"close", l_reader_close},
@@ -624,6 +650,12 @@ static int l_w_record(lua_State *L)
     return writer_result(L, sf_writer_record(w, (uint32_t)type, body, n, &e), &e);
 }
 
+static int l_w_flush(lua_State *L)
+{
+    struct xerr e = { 0 };
+    return writer_result(L, sf_writer_flush(check_writer(L), &e), &e);
+}
+
 static int l_w_finish(lua_State *L)
 {
     struct sf_writer *w = check_writer(L);
@@ -674,6 +706,7 @@ static const luaL_Reg writer_methods[] = {
     {"libxl_header", l_w_libxl_header},
     {"libxc_headers", l_w_libxc_headers},
     {"record", l_w_record},
+    {"flush", l_w_flush},
     {"finish", l_w_finish},
     {"finished", l_w_finished},
     {"bytes", l_w_bytes},

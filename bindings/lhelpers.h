@@ -39,5 +39,6 @@ int luaopen_xlua_sandbox(lua_State *L);
 int luaopen_xlua_xlutil(lua_State *L);
 int luaopen_xlua_domain(lua_State *L);
 int luaopen_xlua_process(lua_State *L);
+int luaopen_xlua_transport(lua_State *L);
 
 #endif

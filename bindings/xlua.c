@@ -32,6 +32,7 @@ static const struct {
     {"xlua.xlutil", luaopen_xlua_xlutil},
     {"xlua.domain", luaopen_xlua_domain},
     {"xlua.process", luaopen_xlua_process},
+    {"xlua.transport", luaopen_xlua_transport},
 };
 
 struct options {

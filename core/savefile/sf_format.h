@@ -29,6 +29,8 @@
 #define SF_EXT_SOURCE 1u
 #define SF_EXT_SOURCE_FORMAT 2u
 #define SF_EXT_META 3u
+/* xlua migrate: the sender announces itself to an xlua receiver (lua/xlua/migration.lua) */
+#define SF_EXT_MIGRATE 4u
 
 /* xlua trailer after the stream: magic, u64 length before the trailer, XXH3-128 canonical. */
 #define SF_TRAILER_MAGIC "XLUA-END"

@@ -43,6 +43,11 @@ void sf_reader_free(struct sf_reader *r)
     free(r);
 }
 
+void sf_reader_set_trailer_mode(struct sf_reader *r, enum sf_trailer_mode mode)
+{
+    r->trailer_mode = mode;
+}
+
 int sf_reader_failed(struct sf_reader *r)
 {
     r->failed = 1;

@@ -77,9 +77,18 @@ struct sf_trailer {
     int length_matches, hash_matches, matches;
 };
 
+/* What may follow the stream's END record. A file: a trailer or nothing, up to the end of the
+ * file (bytes after the trailer are BADTRAILER). A migration stream is followed by the
+ * protocol's next message, so the reader must not read past the stream: NONE reads nothing
+ * after END (an xl sender sends no trailer), REQUIRED reads exactly one trailer (a missing or
+ * partial one is BADTRAILER) and nothing after it. */
+enum sf_trailer_mode { SF_TRAILER_OPTIONAL, SF_TRAILER_NONE, SF_TRAILER_REQUIRED };
+
 /* Reader over fd; name starts every message. close_fd: sf_reader_free closes fd. */
 struct sf_reader *sf_reader_new(int fd, const char *name, int close_fd, struct xerr *err);
 void sf_reader_free(struct sf_reader *r);
+/* Before the trailer is read; a new reader is SF_TRAILER_OPTIONAL. */
+void sf_reader_set_trailer_mode(struct sf_reader *r, enum sf_trailer_mode mode);
 
 int sf_reader_header(struct sf_reader *r, const struct sf_header **out, struct xerr *err);
 int sf_reader_optdata(struct sf_reader *r, const struct sf_optdata **out, struct xerr *err);

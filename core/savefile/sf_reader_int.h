@@ -42,6 +42,7 @@ struct sf_reader {
     size_t body_cap;
 
     struct sf_summary sum;
+    enum sf_trailer_mode trailer_mode;
     int trailer_done;
     struct sf_trailer trailer;
 };

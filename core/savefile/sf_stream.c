@@ -376,8 +376,20 @@ static int read_trailer(struct sf_reader *r)
     unsigned long long at = (unsigned long long)sf_input_raw_offset(r->in);
     t->computed_length = sf_input_hashed(r->in);
     sf_input_digest(r->in, t->computed);
-    if (sf_input_raw(r->in, b, sizeof b, &got, &r->err) < 0)
+    if (r->trailer_mode == SF_TRAILER_NONE) {
+        r->trailer_done = 1;
+        return 0;
+    }
+    /* A file is read to its end (nothing may follow the trailer); a migration stream only up
+     * to the trailer's last byte, since the peer's next message comes after it. */
+    size_t want = r->trailer_mode == SF_TRAILER_REQUIRED ? SF_TRAILER_LEN : sizeof b;
+    if (sf_input_raw(r->in, b, want, &got, &r->err) < 0)
         return sf_reader_failed(r);
+    if (got == 0 && r->trailer_mode == SF_TRAILER_REQUIRED) {
+        xerr_set(&r->err, "BADTRAILER", "%s: no trailer after the stream's END record at byte "
+                 "%llu", name_of(r), at);
+        return sf_reader_failed(r);
+    }
     if (got > 0) {
         size_t m = got < 8 ? got : 8;
         if (memcmp(b, SF_TRAILER_MAGIC, m) != 0) {

@@ -324,6 +324,15 @@ int sf_writer_record(struct sf_writer *w, uint32_t type, const void *body, size_
     return 0;
 }
 
+int sf_writer_flush(struct sf_writer *w, struct xerr *err)
+{
+    if (w->failed)
+        return report(w, err);
+    if (w->state == W_STREAM && w->cctx && compress(w, NULL, 0, ZSTD_e_flush) < 0)
+        return report(w, err);
+    return flush(w) < 0 ? report(w, err) : 0;
+}
+
 int sf_writer_finish(struct sf_writer *w, int trailer, uint64_t *total, struct xerr *err)
 {
     if (check_state(w, W_STREAM, "finish") < 0)

@@ -39,6 +39,9 @@ int sf_writer_libxc_headers(struct sf_writer *w, uint32_t version, uint32_t doma
 /* {type, length, body, zero padding to 8}, the same framing in both layers. */
 int sf_writer_record(struct sf_writer *w, uint32_t type, const void *body, size_t length,
                      struct xerr *err);
+/* Hand everything written so far to the fd (a zstd flush, not the frame's end): a peer on a
+ * pipe can then read it all while the writer waits for its answer. */
+int sf_writer_flush(struct sf_writer *w, struct xerr *err);
 /* End the zstd frame, append the trailer if asked, flush. *total: bytes written in all. */
 int sf_writer_finish(struct sf_writer *w, int trailer, uint64_t *total, struct xerr *err);
 /* Bytes written so far (file bytes, compressed). */

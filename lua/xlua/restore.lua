@@ -14,12 +14,18 @@ local restore = {}
 -- plan: {path, reader (positioned at the stream), header, saved = {json, libxl, source, format,
 -- meta}, wanted = {json, libxl, source, format, from}, facts, report (compat.check)}.
 -- Close plan.reader (restore.close(plan)) when not calling restore.run.
+-- path may instead be an open reader (migrate-receive's stream), opts.name then names it.
 function restore.prepare(path, opts)
   opts = opts or {}
   local config = require("xlua.config")
-  local reader, err, code = savefile.open(path)
-  if not reader then
-    return nil, err, code
+  local reader, err, code
+  if type(path) == "string" then
+    reader, err, code = savefile.open(path)
+    if not reader then
+      return nil, err, code
+    end
+  else
+    reader, path = path, opts.name or "<stream>"
   end
   local function fail(msg, c)
     reader:close()
@@ -130,7 +136,10 @@ function restore.conflict(h, plan)
 end
 
 -- restore.run(h, plan [, opts]) -> {name, domid, report} | nil, msg, code
--- opts: paused (-p), force (restore despite an incompatible config), progress (function).
+-- opts: paused (-p), force (restore despite an incompatible config), progress (function);
+-- for migrate-receive: name (build the domain under this name; its stored config keeps its
+-- own), lock_role (the lock of that role, h:lock's third argument), conflict (a function(h,
+-- plan) -> nil | msg, code replacing restore.conflict).
 -- Refuses INCOMPATIBLE unless forced, the conflicts of restore.conflict (UUIDTAKEN, EXISTS),
 -- and BUSY while another command holds that domain's lock. The backend checks the trailer
 -- before the domain runs and removes a half-built domain; a domain whose config cannot be
@@ -148,17 +157,18 @@ function restore.run(h, plan, opts)
   local name, uuid = plan.facts.name, plan.facts.uuid
   local lock, lerr, lcode
   if uuid then
-    lock, lerr, lcode = h:lock(uuid, "restore of " .. tostring(name))
+    lock, lerr, lcode = h:lock(uuid, "restore of " .. tostring(name), opts.lock_role)
     if not lock then
       return nil, lerr, lcode
     end
   end
   local _ <close> = lock
-  local why, code = restore.conflict(h, plan)
+  local why, code = (opts.conflict or restore.conflict)(h, plan)
   if why then
     return nil, why, code
   end
   local args = domains.create_args(plan.wanted.json, plan.facts, opts.paused)
+  args.name = opts.name or args.name
   args.reader = reader
   args.progress = opts.progress
   args.ledger = { domid = false }

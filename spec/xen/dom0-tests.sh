@@ -925,6 +925,98 @@ c_xlua_runtime_save_restore() {
   DETAIL="restored with target 98304, 2 vcpus, xvdb"
 }
 
+# ---- xlua migrate / migrate-receive on one host (-s '': HOST is the receiving command) ---------
+
+# A migrated guest is created as NAME--incoming: xenconsoled names its console log then, so the
+# counting goes on in guest-NAME--incoming.log (appended to by every later migration).
+migrated_continues() {
+  local n
+  exists "$1" || { fail "$1 is not in xl list after the migration"; return 1; }
+  ! exists "$1--incoming" && ! exists "$1--migratedaway" || { fail "a temporary name stayed"; return 1; }
+  n=$(wait_alive "$1--incoming" "$2" 60) ||
+    { fail "$1 console did not continue after GUEST-ALIVE $2"; return 1; }
+  DETAIL="$DETAIL console went on from $2 to $n;"
+}
+
+# The counter xm is at now, wherever its console log is.
+xm_alive() {
+  local a b
+  a=$(last_alive xm) b=$(last_alive xm--incoming)
+  [ "$a" -gt "$b" ] && echo "$a" || echo "$b"
+}
+
+# The baseline: xl to xl. Live migration needs the hypervisor's log-dirty mode: Debian's Xen
+# 4.17 has no shadow paging, so only a PVH guest on HAP can migrate, and QEMU's default CPU has
+# no nested paging (XLUA_XEN_CPU=qemu64,+svm,+npt gives it). Without HAP, or when xl cannot
+# migrate, the xlua checks below are skipped rather than failed.
+c_xl_migrate() {
+  xl info | grep -E '^virt_caps'
+  xl info | grep -q '^virt_caps.*hap' || {
+    DETAIL="no HAP in this Xen (and no shadow paging): nothing can migrate live here; XLUA_XEN_CPU=qemu64,+svm,+npt gives HAP"
+    return 77
+  }
+  t xl create $T/configs/guest-m.cfg || { fail "xl create guest-m.cfg failed"; return 1; }
+  # well up (its drivers answering) before it is asked to suspend
+  n=$(wait_alive xm 4 120) || { fail "xm: $n"; return 1; }
+  id=$(xl_col xm 2)
+  timed xl.migrate t xl migrate -s '' xm "xl migrate-receive -e" ||
+    { fail "xl migrate to xl migrate-receive failed"; return 1; }
+  [ "$(xl_col xm 2)" != "$id" ] || { fail "xm still has domid $id"; return 1; }
+  migrated_continues xm "$n"
+}
+
+c_xlua_migrate() {
+  needs xl.migrate || return 77
+  need_xlua migrate migrate-receive || return $?
+  n=$(xm_alive)
+  id=$(xl_col xm 2) count=$(domain_count)
+  timed xlua.migrate t xlua migrate -e -s '' xm "xlua migrate-receive -e" >/tmp/migrate.out 2>&1
+  rc=$?
+  cat /tmp/migrate.out
+  [ "$rc" = 0 ] || { fail "xlua migrate to xlua migrate-receive exited $rc"; return 1; }
+  grep -q "stream verified end to end" /tmp/migrate.out || { fail "the stream was not verified"; return 1; }
+  [ "$(xl_col xm 2)" != "$id" ] || { fail "xm still has domid $id"; return 1; }
+  [ "$(domain_count)" = "$count" ] || { fail "the domain count changed from $count"; return 1; }
+  migrated_continues xm "$n"
+}
+
+c_xlua_migrate_refused() {
+  needs xlua.migrate || return 77
+  at=$(xm_alive) count=$(domain_count) id=$(xl_col xm 2)
+  t xlua migrate -e -C $T/configs/guest-m-memory.cfg -s '' xm "xlua migrate-receive -e" \
+    >/tmp/refused.out 2>&1
+  rc=$?
+  cat /tmp/refused.out
+  [ "$rc" = 1 ] || { fail "a migration the receiver must refuse exited $rc, expected 1"; return 1; }
+  grep -q "incompatible" /tmp/refused.out || { fail "no compatibility report"; return 1; }
+  [ "$(xl_col xm 2)" = "$id" ] && [ "$(domain_count)" = "$count" ] ||
+    { fail "xm moved or a domain was left behind"; return 1; }
+  n=$(wait_alive xm--incoming "$at" 30) || n=$(wait_alive xm "$at" 30) ||
+    { fail "xm stopped counting at $at"; return 1; }
+  DETAIL="refused, xm went on from $at to $n"
+}
+
+c_interop_xl_migrates_to_xlua() {
+  needs xlua.migrate || return 77
+  at=$(xm_alive) id=$(xl_col xm 2)
+  timed xl.migrate t xl migrate -s '' xm "xlua migrate-receive -e" ||
+    { fail "xl migrate to xlua migrate-receive failed"; return 1; }
+  [ "$(xl_col xm 2)" != "$id" ] || { fail "xm still has domid $id"; return 1; }
+  migrated_continues xm "$at"
+}
+
+c_interop_xlua_migrates_to_xl() {
+  needs xlua.migrate || return 77
+  at=$(xm_alive) id=$(xl_col xm 2)
+  t xlua migrate --answer-wait 1 -s '' xm "xl migrate-receive -e" >/tmp/toxl.out 2>&1
+  rc=$?
+  cat /tmp/toxl.out
+  [ "$rc" = 0 ] || { fail "xlua migrate to xl migrate-receive exited $rc"; return 1; }
+  [ "$(xl_col xm 2)" != "$id" ] || { fail "xm still has domid $id"; return 1; }
+  migrated_continues xm "$at" || return 1
+  t xlua destroy xm || { fail "xlua destroy xm failed"; return 1; }
+}
+
 # ---- run ---------------------------------------------------------------------------------------
 
 echo "XLUA-INFO xlua $(xlua --version 2>&1); commands: $(xlua --help 2>/dev/null | awk '/^Commands/ { on = 1; next } on && NF { printf "%s ", $1 }')"
@@ -991,3 +1083,9 @@ check xlua.runtime.mem-max c_xlua_runtime_mem_max
 check xlua.runtime.vcpu-pin c_xlua_runtime_vcpu_pin
 check xlua.runtime.sched c_xlua_runtime_sched
 check xlua.runtime.save-restore c_xlua_runtime_save_restore
+
+check xl.migrate c_xl_migrate
+check xlua.migrate c_xlua_migrate
+check xlua.migrate.refused c_xlua_migrate_refused
+check interop.xl-migrates-to-xlua c_interop_xl_migrates_to_xlua
+check interop.xlua-migrates-to-xl c_interop_xlua_migrates_to_xl

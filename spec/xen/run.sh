@@ -221,15 +221,17 @@ build_overlay() {
 # serial log until QEMU exits or the time is up. The CPU is qemu64,+svm, not max: with -cpu max
 # (AVX and wider vector state) dom0 processes saw their data change under them now and then
 # (savefiles whose bytes no longer matched the hash computed while writing them; busybox
-# crashing at the same address), in most runs; with qemu64 every run passed. XLUA_XEN_CPU
-# chooses another model.
+# crashing at the same address), in most runs; with qemu64 every run passed. +npt gives Xen
+# nested paging (HAP): Debian's Xen has no shadow paging, so without it there is no log-dirty
+# mode and no live migration (xl migrate fails too), and no PVH guest. XLUA_XEN_CPU chooses
+# another model.
 boot() {
   local log="$WORK/serial.log" qpid start seen=0 line up_at="" n
   : >"$log"
   # dom0's watchdog fires a minute before the host gives up (see dom0-init).
   local deadline=$((TIMEOUT > 120 ? TIMEOUT - 60 : TIMEOUT / 2))
   start=$(now)
-  qemu-system-x86_64 -accel tcg,thread=multi -cpu "${XLUA_XEN_CPU:-qemu64,+svm}" -m 3072 -smp 2 \
+  qemu-system-x86_64 -accel tcg,thread=multi -cpu "${XLUA_XEN_CPU:-qemu64,+svm,+npt}" -m 3072 -smp 2 \
     -nographic -no-reboot -monitor none -serial stdio -nic none \
     -kernel "$WORK/xen" \
     -append 'console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M loglvl=all guest_loglvl=all smap=0' \

@@ -31,9 +31,11 @@ int dom_xs_read(struct dom_xs *x, dom_xs_tx t, const char *path, char **v, size_
 int dom_xs_write(struct dom_xs *x, dom_xs_tx t, const char *path, const void *v, size_t n,
                  struct xerr *err)
 {
-    if (n > DOM_XS_VALUE_MAX)
-        return xerr_set(err, "EINVAL", "a xenstore value is at most %d bytes, not %zu",
-                        DOM_XS_VALUE_MAX, n);
+    /* xenstored's limit is on the whole request: the path as sent, its NUL, the value */
+    size_t sent = strlen(path) + 1 + n;
+    if (n > DOM_XS_VALUE_MAX || sent > DOM_XS_VALUE_MAX)
+        return xerr_set(err, "E2BIG", "a xenstore write carries at most %d bytes of path and "
+                        "value, not %zu", DOM_XS_VALUE_MAX, n > DOM_XS_VALUE_MAX ? n : sent);
     return x->ops->write(x, t, path, v, n, err);
 }
 

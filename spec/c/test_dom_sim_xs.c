@@ -59,7 +59,11 @@ static void test_bytes(struct dom_xs *x)
     CHECK_OK(dom_xs_rm(x, 0, "/bytes", &err));
     char big[DOM_XS_VALUE_MAX + 1];
     memset(big, 'a', sizeof big);
-    CHECK_CODE(dom_xs_write(x, 0, "/big", big, sizeof big, &err), "EINVAL");
+    CHECK_CODE(dom_xs_write(x, 0, "/big", big, sizeof big, &err), "E2BIG");
+    /* the limit is on path, NUL and value together, as xenstored's */
+    CHECK_CODE(dom_xs_write(x, 0, "/big", big, DOM_XS_VALUE_MAX - 4, &err), "E2BIG");
+    CHECK_OK(dom_xs_write(x, 0, "/big", big, DOM_XS_VALUE_MAX - 5, &err));
+    CHECK_OK(dom_xs_rm(x, 0, "/big", &err));
 }
 
 static void test_sync_devices(struct dom_backend *b, struct dom_xs *x)

@@ -189,14 +189,26 @@ static int lxs_tx_end(struct dom_xs *x, dom_xs_tx t, int abort, struct xerr *err
     return fail(err, "transaction", "end");
 }
 
+/* A relative path is made absolute here, as the sim does, so a watch's events name the same
+ * paths on both backends; "@..." names are special watches, taken as they are. */
+static int watch_path(const char *path, char abs[DOM_XS_PATH_MAX + 1], const char **p,
+                      struct xerr *err)
+{
+    *p = path;
+    if (path[0] == '@')
+        return 0;
+    if (checked(path, abs, err) < 0)
+        return -1;
+    *p = abs;
+    return 0;
+}
+
 static int lxs_watch(struct dom_xs *x, const char *path, const char *token, struct xerr *err)
 {
     char abs[DOM_XS_PATH_MAX + 1];
-    const char *p = path;
-    if (path[0] != '@') {
-        if (checked(path, abs, err) < 0)
-            return -1;
-    }
+    const char *p;
+    if (watch_path(path, abs, &p, err) < 0)
+        return -1;
     errno = 0;
     return xs_watch(H(x), p, token) ? 0 : fail(err, "watch", path);
 }
@@ -204,8 +216,12 @@ static int lxs_watch(struct dom_xs *x, const char *path, const char *token, stru
 static int lxs_unwatch(struct dom_xs *x, const char *path, const char *token,
                        struct xerr *err)
 {
+    char abs[DOM_XS_PATH_MAX + 1];
+    const char *p;
+    if (watch_path(path, abs, &p, err) < 0)
+        return -1;
     errno = 0;
-    return xs_unwatch(H(x), path, token) ? 0 : fail(err, "unwatch", path);
+    return xs_unwatch(H(x), p, token) ? 0 : fail(err, "unwatch", path);
 }
 
 static int take_event(char **vec, char **path, char **token, struct xerr *err)

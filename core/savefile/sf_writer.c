@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +16,11 @@
 #include <zstd.h>
 
 #define OUT_BUF (128u << 10)
+/* Spans at least this long go straight from the caller's memory to write(2): no copy. */
+#define DIRECT_MIN (64u << 10)
+/* A regular file's dirty pages are handed to writeback every this many bytes, so the final
+ * fsync finds most of the file on the disk already. */
+#define WRITEBACK_STEP (32ull << 20)
 #define MAX_WORKERS 8
 
 enum wstate { W_NEW, W_STREAM, W_DONE };
@@ -32,6 +38,15 @@ struct sf_writer {
 
     XXH3_state_t *hash;
     int hashing;
+
+    int regular;                /* fd is a regular file: start writeback as the bytes go */
+    int no_copy;                /* copy_file_range refused once: write from memory */
+    off_t base;                 /* its offset when the writer started */
+    uint64_t flushed;           /* bytes written to the fd */
+    uint64_t writeback;         /* bytes handed to writeback (sync_file_range) */
+
+    uint64_t body_left;         /* bytes still due in the record sf_writer_record_begin opened */
+    size_t body_pad;
 
     ZSTD_CCtx *cctx;
     unsigned char *zbuf;
@@ -60,6 +75,11 @@ struct sf_writer *sf_writer_new(int fd, const char *name, struct xerr *err)
         return NULL;
     }
     w->hashing = 1;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        w->base = lseek(fd, 0, SEEK_CUR);
+        w->regular = w->base >= 0;
+    }
     return w;
 }
 
@@ -108,23 +128,43 @@ static int wait_writable(int fd)
     return r < 0 ? -1 : 0;
 }
 
-static int flush(struct sf_writer *w)
+/* n more bytes are in the file. Every WRITEBACK_STEP of them go to writeback at once (best
+ * effort: a file system without sync_file_range just writes them back later). */
+static void written(struct sf_writer *w, uint64_t n)
+{
+    w->flushed += n;
+    if (w->regular && w->flushed - w->writeback >= WRITEBACK_STEP) {
+        sync_file_range(w->fd, w->base + (off_t)w->writeback,
+                        (off_t)(w->flushed - w->writeback), SYNC_FILE_RANGE_WRITE);
+        w->writeback = w->flushed;
+    }
+}
+
+/* Write p[0..n) whole; `at` is the file byte of p, for messages. */
+static int write_all(struct sf_writer *w, const unsigned char *p, size_t n, uint64_t at)
 {
     size_t off = 0;
-    while (off < w->len) {
-        ssize_t n = xcancel_requested() ? (errno = EINTR, -1)
-                                        : write(w->fd, w->buf + off, w->len - off);
-        if (n < 0 && xcancel_retry(errno))
+    while (off < n) {
+        ssize_t k = xcancel_requested() ? (errno = EINTR, -1) : write(w->fd, p + off, n - off);
+        if (k < 0 && xcancel_retry(errno))
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_writable(w->fd) == 0)
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_writable(w->fd) == 0)
             continue;
-        if (n < 0) {
+        if (k < 0) {
             xerr_errno(&w->err, errno, "%s: write failed at byte %llu", w->name,
-                       (unsigned long long)(w->total - w->len + off));
+                       (unsigned long long)(at + off));
             return failed(w);
         }
-        off += (size_t)n;
+        off += (size_t)k;
     }
+    written(w, n);
+    return 0;
+}
+
+static int flush(struct sf_writer *w)
+{
+    if (w->len && write_all(w, w->buf, w->len, w->total - w->len) < 0)
+        return -1;
     w->len = 0;
     return 0;
 }
@@ -135,6 +175,12 @@ static int emit(struct sf_writer *w, const void *p, size_t n)
     const unsigned char *b = p;
     if (w->hashing && n)
         XXH3_128bits_update(w->hash, b, n);
+    if (n >= DIRECT_MIN) {
+        if (flush(w) < 0)
+            return -1;
+        w->total += n;
+        return write_all(w, b, n, w->total - n);
+    }
     while (n > 0) {
         size_t k = OUT_BUF - w->len;
         if (k > n)
@@ -322,6 +368,101 @@ int sf_writer_record(struct sf_writer *w, uint32_t type, const void *body, size_
         stream_bytes(w, zeros, sf_rec_padded((uint32_t)length) - length) < 0)
         return report(w, err);
     return 0;
+}
+
+int sf_writer_record_begin(struct sf_writer *w, uint32_t type, uint64_t length,
+                           struct xerr *err)
+{
+    if (check_state(w, W_STREAM, "a record") < 0)
+        return report(w, err);
+    if (length > UINT32_MAX || w->body_left) {
+        xerr_set(&w->err, length > UINT32_MAX ? "RECLEN" : "EINVAL", length > UINT32_MAX
+                 ? "%s: a record body of %llu bytes does not fit a u32 length"
+                 : "%s: a record begun before the last one's body was complete", w->name,
+                 (unsigned long long)length);
+        return failed(w), report(w, err);
+    }
+    int big = sf_host_big_endian();
+    unsigned char h[SF_REC_HEADER_LEN];
+    sf_put32(h, type, big);
+    sf_put32(h + 4, (uint32_t)length, big);
+    if (stream_bytes(w, h, sizeof h) < 0)
+        return report(w, err);
+    w->body_left = length;
+    w->body_pad = sf_rec_padded((uint32_t)length) - (size_t)length;
+    return 0;
+}
+
+int sf_writer_record_body(struct sf_writer *w, const void *p, size_t n, struct xerr *err)
+{
+    static const unsigned char zeros[8];
+    if (check_state(w, W_STREAM, "a record body") < 0)
+        return report(w, err);
+    if (n > w->body_left) {
+        xerr_set(&w->err, "EINVAL", "%s: %zu bytes more than the record's length", w->name,
+                 (size_t)(n - w->body_left));
+        return failed(w), report(w, err);
+    }
+    if (stream_bytes(w, p, n) < 0)
+        return report(w, err);
+    w->body_left -= n;
+    if (w->body_left == 0 && w->body_pad) {
+        size_t pad = w->body_pad;
+        w->body_pad = 0;
+        if (stream_bytes(w, zeros, pad) < 0)
+            return report(w, err);
+    }
+    return 0;
+}
+
+/* The kernel copies n bytes at src_off of src_fd to the file: nothing passes through user
+ * space. 0 done, 1 refused before any byte moved (the caller writes them itself), -1 failed. */
+static int copy_range(struct sf_writer *w, int src_fd, uint64_t src_off, size_t n)
+{
+    loff_t off = (loff_t)src_off;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t k = xcancel_requested() ? (errno = EINTR, -1)
+                                        : copy_file_range(src_fd, &off, w->fd, NULL, n - done, 0);
+        if (k < 0 && xcancel_retry(errno))
+            continue;
+        if ((k < 0 || (k == 0 && done == 0)) && done == 0 &&
+            (k == 0 || errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+             errno == EOPNOTSUPP || errno == EBADF || errno == EPERM)) {
+            w->no_copy = 1;
+            return 1;
+        }
+        if (k <= 0) {
+            xerr_errno(&w->err, k < 0 ? errno : EIO, "%s: write failed at byte %llu", w->name,
+                       (unsigned long long)(w->total - n + done));
+            return failed(w);
+        }
+        done += (size_t)k;
+        written(w, (uint64_t)k);
+    }
+    return 0;
+}
+
+int sf_writer_record_body_copy(struct sf_writer *w, const void *p, size_t n, int src_fd,
+                               uint64_t src_off, struct xerr *err)
+{
+    if (w->cctx || !w->regular || w->no_copy || n < DIRECT_MIN || n > w->body_left ||
+        w->failed || w->state != W_STREAM)
+        return sf_writer_record_body(w, p, n, err);
+    if (flush(w) < 0)
+        return report(w, err);
+    w->total += n;
+    int rc = copy_range(w, src_fd, src_off, n);
+    if (rc < 0)
+        return report(w, err);
+    if (rc > 0) {               /* not this pair of files: the bytes go as any others */
+        w->total -= n;
+        return sf_writer_record_body(w, p, n, err);
+    }
+    if (w->hashing)
+        XXH3_128bits_update(w->hash, p, n);
+    w->body_left -= n;
+    return sf_writer_record_body(w, NULL, 0, err);  /* the padding, if that was the last */
 }
 
 int sf_writer_finish(struct sf_writer *w, int trailer, uint64_t *total, struct xerr *err)

@@ -39,6 +39,18 @@ int sf_writer_libxc_headers(struct sf_writer *w, uint32_t version, uint32_t doma
 /* {type, length, body, zero padding to 8}, the same framing in both layers. */
 int sf_writer_record(struct sf_writer *w, uint32_t type, const void *body, size_t length,
                      struct xerr *err);
+/* A record written in parts: the header now, then exactly `length` body bytes through any
+ * number of sf_writer_record_body calls (the padding follows the last by itself). Large parts
+ * go to the fd without a copy. */
+int sf_writer_record_begin(struct sf_writer *w, uint32_t type, uint64_t length,
+                           struct xerr *err);
+int sf_writer_record_body(struct sf_writer *w, const void *p, size_t n, struct xerr *err);
+/* Body bytes that are also at src_off in src_fd (a regular file), p mapping or holding them:
+ * without zstd, into a regular file, the kernel copies them file to file (copy_file_range)
+ * and p is only hashed; otherwise as sf_writer_record_body. */
+int sf_writer_record_body_copy(struct sf_writer *w, const void *p, size_t n, int src_fd,
+                               uint64_t src_off, struct xerr *err);
+
 /* End the zstd frame, append the trailer if asked, flush. *total: bytes written in all. */
 int sf_writer_finish(struct sf_writer *w, int trailer, uint64_t *total, struct xerr *err);
 /* Bytes written so far (file bytes, compressed). */

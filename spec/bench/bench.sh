@@ -140,6 +140,7 @@ big() {
   cfg "$W/big.cfg" big "$BIG_MIB"
   "$XLUA" create -e "$W/big.cfg" >/dev/null 2>&1
   for _ in $(seq "$ROUNDS_BIG"); do
+    rm -f "$W/big.save"     # both sides write a new file (replacing one frees its blocks)
     r=$(m "$XLUA" save big "$W/big.save"); s+=("${r%% *}"); rss_s+=("${r##* }")
     r=$(m sh -c 'cat "$1" > "$2" && sync -f "$2"' sh "$W/big.save" "$W/ref.copy"); sc+=("${r%% *}")
     rm -f "$W/ref.copy"
@@ -170,6 +171,7 @@ zstd() {
   for threads in 2 16; do
     local s=() rss_s=() rss_r=() r
     for _ in $(seq "$ROUNDS_BIG"); do
+      rm -f "$W/big.zsave"
       r=$(XLUA_ZSTD_THREADS=$threads m "$XLUA" save -z big "$W/big.zsave"); s+=("${r%% *}"); rss_s+=("${r##* }")
       r=$(XLUA_ZSTD_THREADS=$threads m "$XLUA" restore -e "$W/big.zsave"); rss_r+=("${r##* }")
     done

@@ -766,7 +766,7 @@ c_bench_save_restore() {
   running xbench || return 1
   t xl destroy xbench
   best() { echo $1 | tr ' ' '\n' | sort -n | head -n 1; }
-  ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }'; }
+  ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
   rs=$(ratio "$(best "$ls")" "$(best "$xs")") rr=$(ratio "$(best "$lr")" "$(best "$xr")")
   echo "XLUA-INFO bench: save xl$xs xlua$ls ratio $rs (target <= 1.05); restore xl$xr xlua$lr ratio $rr (target <= 1.05)" >&3
   DETAIL="save ratio $rs, restore ratio $rr (best of 2; target 1.05)"

@@ -281,7 +281,7 @@ int sim_finish_build(struct sim *s, struct sim_dom *d, const struct dom_create *
     int rc = -1;
     if (!c->json && !json)
         xerr_errno(err, ENOMEM, "cannot build domain '%s'", d->info.name);
-    else if (sim_digest(path, d->info.digest, err) == 0)
+    else if (d->info.digest[0] || sim_digest(path, d->info.digest, err) == 0)
         rc = sim_write_file(s, id, "config.json", c->json ? c->json : json,
                             strlen(c->json ? c->json : json), err);
     free(json);

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <xxhash.h>
+
 #include "dom_sim.h"
 
 #define SIM_PAGE 4096u
@@ -64,6 +66,8 @@ int sim_read_file(const char *path, char **p, size_t *n, struct xerr *err);
 /* Memory images: a sparse file of memory_kb KiB filled from the uuid, and its digest. */
 int sim_fill_memory(const char *path, const char *uuid, uint64_t bytes, struct xerr *err);
 int sim_digest(const char *path, char hex[33], struct xerr *err);
+/* The hex digest of an XXH3-128 state (what sim_digest gives for the same bytes). */
+void sim_digest_hex(const XXH3_state_t *h, char hex[33]);
 
 /* The stored config with c_info.name and c_info.uuid set to the domain's current ones. */
 char *sim_json_patch(const char *json, const char *name, const char *uuid);
@@ -101,7 +105,8 @@ int sim_restore(struct dom_backend *b, const struct dom_create *c, struct sf_rea
 int sim_new_dom(const struct dom_create *c, struct sim_dom *d, struct xerr *err);
 /* Both: after a failed build, remove it (taking the lock). */
 void sim_abandon(struct sim *s, uint32_t domid);
-/* Both, once the memory image is in place: digest it, write config.json (c->json or a
+/* Both, once the memory image is in place: digest it (unless d->info.digest is set: the
+ * builder hashed the pages as it wrote them), write config.json (c->json or a
  * minimal one) and publish the domain (paused if c->paused). Abandons the build on failure. */
 int sim_finish_build(struct sim *s, struct sim_dom *d, const struct dom_create *c,
                      uint32_t *domid, struct xerr *err);

@@ -543,6 +543,14 @@ fail:;
     return xerr_errno(err, e, "%s: cannot write the memory image", path);
 }
 
+void sim_digest_hex(const XXH3_state_t *h, char hex[33])
+{
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, XXH3_128bits_digest(h));
+    for (int i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", c.digest[i]);
+}
+
 int sim_digest(const char *path, char hex[33], struct xerr *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -567,12 +575,8 @@ int sim_digest(const char *path, char hex[33], struct xerr *err)
             XXH3_128bits_update(h, buf, (size_t)k);
         }
     }
-    if (!e) {
-        XXH128_canonical_t c;
-        XXH128_canonicalFromHash(&c, XXH3_128bits_digest(h));
-        for (int i = 0; i < 16; i++)
-            snprintf(hex + 2 * i, 3, "%02x", c.digest[i]);
-    }
+    if (!e)
+        sim_digest_hex(h, hex);
     free(buf);
     if (h)
         XXH3_freeState(h);

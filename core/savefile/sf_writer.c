@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,12 @@ struct sf_writer {
     int no_copy;                /* copy_file_range refused once: write from memory */
     off_t base;                 /* its offset when the writer started */
     uint64_t flushed;           /* bytes written to the fd */
-    uint64_t writeback;         /* bytes handed to writeback (sync_file_range) */
+    uint64_t writeback;         /* bytes handed to the writeback thread */
+    pthread_t wb_thread;
+    int wb_running, wb_stop;
+    pthread_mutex_t wb_mu;
+    pthread_cond_t wb_cv;
+    uint64_t wb_target;         /* the thread writes back the file bytes up to here */
 
     uint64_t body_left;         /* bytes still due in the record sf_writer_record_begin opened */
     size_t body_pad;
@@ -52,6 +58,8 @@ struct sf_writer {
     unsigned char *zbuf;
     size_t zcap;
 };
+
+static void writeback_stop(struct sf_writer *w);
 
 struct sf_writer *sf_writer_new(int fd, const char *name, struct xerr *err)
 {
@@ -75,6 +83,8 @@ struct sf_writer *sf_writer_new(int fd, const char *name, struct xerr *err)
         return NULL;
     }
     w->hashing = 1;
+    pthread_mutex_init(&w->wb_mu, NULL);
+    pthread_cond_init(&w->wb_cv, NULL);
     struct stat st;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
         w->base = lseek(fd, 0, SEEK_CUR);
@@ -87,6 +97,7 @@ void sf_writer_free(struct sf_writer *w)
 {
     if (!w)
         return;
+    writeback_stop(w);
     free(w->name);
     free(w->buf);
     free(w->zbuf);
@@ -128,16 +139,60 @@ static int wait_writable(int fd)
     return r < 0 ? -1 : 0;
 }
 
-/* n more bytes are in the file. Every WRITEBACK_STEP of them go to writeback at once (best
- * effort: a file system without sync_file_range just writes them back later). */
+/* A regular file's writeback runs in a thread of its own, WRITEBACK_STEP bytes behind the
+ * writer: the disk writes while the stream is made, and a full device queue stalls that thread,
+ * never the writer. Best effort: a file system without sync_file_range writes back later. */
+static void *writeback_main(void *arg)
+{
+    struct sf_writer *w = arg;
+    uint64_t done = 0;
+    pthread_mutex_lock(&w->wb_mu);
+    for (;;) {
+        while (w->wb_target == done && !w->wb_stop)
+            pthread_cond_wait(&w->wb_cv, &w->wb_mu);
+        if (w->wb_target == done)
+            break;
+        uint64_t target = w->wb_target;
+        pthread_mutex_unlock(&w->wb_mu);
+        sync_file_range(w->fd, w->base + (off_t)done, (off_t)(target - done),
+                        SYNC_FILE_RANGE_WRITE);
+        done = target;
+        pthread_mutex_lock(&w->wb_mu);
+    }
+    pthread_mutex_unlock(&w->wb_mu);
+    return NULL;
+}
+
+static void writeback_stop(struct sf_writer *w)
+{
+    if (!w->wb_running)
+        return;
+    pthread_mutex_lock(&w->wb_mu);
+    w->wb_stop = 1;
+    pthread_cond_signal(&w->wb_cv);
+    pthread_mutex_unlock(&w->wb_mu);
+    pthread_join(w->wb_thread, NULL);
+    w->wb_running = 0;
+}
+
+/* n more bytes are in the file: every WRITEBACK_STEP of them go to the writeback thread. */
 static void written(struct sf_writer *w, uint64_t n)
 {
     w->flushed += n;
-    if (w->regular && w->flushed - w->writeback >= WRITEBACK_STEP) {
-        sync_file_range(w->fd, w->base + (off_t)w->writeback,
-                        (off_t)(w->flushed - w->writeback), SYNC_FILE_RANGE_WRITE);
-        w->writeback = w->flushed;
+    if (!w->regular || w->flushed - w->writeback < WRITEBACK_STEP)
+        return;
+    if (!w->wb_running) {
+        if (pthread_create(&w->wb_thread, NULL, writeback_main, w) != 0) {
+            w->regular = 0;     /* no thread: the kernel writes back in its own time */
+            return;
+        }
+        w->wb_running = 1;
     }
+    pthread_mutex_lock(&w->wb_mu);
+    w->wb_target = w->flushed;
+    pthread_cond_signal(&w->wb_cv);
+    pthread_mutex_unlock(&w->wb_mu);
+    w->writeback = w->flushed;
 }
 
 /* Write p[0..n) whole; `at` is the file byte of p, for messages. */
@@ -485,6 +540,7 @@ int sf_writer_finish(struct sf_writer *w, int trailer, uint64_t *total, struct x
     }
     if (flush(w) < 0)
         return report(w, err);
+    writeback_stop(w);          /* its sync_file_range calls are over before the caller's fsync */
     w->state = W_DONE;
     if (total)
         *total = w->total;

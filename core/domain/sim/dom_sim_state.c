@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -245,6 +246,42 @@ static void rm_tree(const char *path)
     nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* An image this big is removed in the background; a smaller one at once (the caller finds
+ * the state directory as it left it). */
+#define BIG_IMAGE (64ll << 20)
+
+/* A destroyed domain's tree goes in a detached process: its memory image may be GiBs, and
+ * freeing those blocks takes seconds on a disk that discards them (as Xen relinquishes a dead
+ * domain's memory after the toolstack moved on). That process holds no fd of ours (no lock,
+ * no pipe a caller waits on). Without a process, removed here. */
+static void rm_tree_later(const char *path)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        rm_tree(path);
+        return;
+    }
+    if (pid == 0) {
+        if (fork() == 0) {
+            if (close_range(0, ~0u, 0) < 0)
+                for (int fd = 0; fd < 1024; fd++)
+                    close(fd);
+            setsid();
+            rm_tree(path);
+        }
+        _exit(0);
+    }
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
+/* A tree left by a reaper that was killed: one a minute old. */
+static int stale_tree(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 && time(NULL) - st.st_ctime > 60;
+}
+
 int sim_remove(struct sim *s, uint32_t domid, struct xerr *err)
 {
     static unsigned counter;
@@ -257,7 +294,13 @@ int sim_remove(struct sim *s, uint32_t domid, struct xerr *err)
             return xerr_set(err, "NODOMAIN", "no domain with id %u", domid);
         return xerr_errno(err, errno, "%s: cannot remove", path);
     }
-    rm_tree(dead);
+    char image[PATH_MAX + 16];
+    struct stat st;
+    snprintf(image, sizeof image, "%s/memory", dead);
+    if (stat(image, &st) == 0 && st.st_blocks * 512 >= BIG_IMAGE)
+        rm_tree_later(dead);
+    else
+        rm_tree(dead);
     return 0;
 }
 
@@ -295,7 +338,8 @@ int sim_scan(struct sim *s, int clean, struct sim_dom **out, size_t *n, struct x
         if (clean && strncmp(de->d_name, ".destroyed-", 11) == 0) {
             char dead[PATH_MAX + 256];
             snprintf(dead, sizeof dead, "%s/%s", path, de->d_name);
-            rm_tree(dead);
+            if (stale_tree(dead))
+                rm_tree(dead);
             continue;
         }
         if (parse_domid(de->d_name, &domid) < 0)

@@ -132,6 +132,10 @@ struct dom_ops {
     int (*trigger)(struct dom_backend *b, uint32_t domid, enum dom_trigger t, uint32_t vcpu,
                    struct xerr *err);
     int (*soft_reset)(struct dom_backend *b, uint32_t domid, struct xerr *err);
+    /* performance (issue 14): optional; a domain by name without listing every domain:
+     * 0 found, -1 error (NODOMAIN), 1 cannot tell (dom_find then lists). */
+    int (*find_name)(struct dom_backend *b, const char *name, struct dom_info *out,
+                     struct xerr *err);
 };
 
 struct dom_backend {

@@ -294,6 +294,7 @@ int sim_remove(struct sim *s, uint32_t domid, struct xerr *err)
             return xerr_set(err, "NODOMAIN", "no domain with id %u", domid);
         return xerr_errno(err, errno, "%s: cannot remove", path);
     }
+    sim_index_remove(s, domid);
     char image[PATH_MAX + 16];
     struct stat st;
     snprintf(image, sizeof image, "%s/memory", dead);
@@ -435,38 +436,44 @@ static int write_next_domid(struct sim *s, uint32_t next, struct xerr *err)
 
 int sim_reserve(struct sim *s, struct sim_dom *d, struct xerr *err)
 {
-    struct sim_dom *all;
-    size_t n;
-    if (sim_scan(s, 1, &all, &n, err) < 0)
+    struct sim_index ix;
+    if (sim_index_load(s, &ix, err) < 0)
         return -1;
+    /* What a full scan would clean: builders that died. */
+    for (size_t i = 0; i < ix.n; i++) {
+        if (ix.e[i].domid && ix.e[i].creator && creator_dead(ix.e[i].creator)) {
+            sim_remove(s, ix.e[i].domid, NULL);
+            ix.e[i].domid = 0;
+        }
+    }
     int taken = strcmp(d->info.name, "Domain-0") == 0;
-    for (size_t i = 0; i < n && !taken; i++)
-        taken = strcmp(all[i].info.name, d->info.name) == 0;
+    for (size_t i = 0; i < ix.n && !taken; i++)
+        taken = ix.e[i].domid && strcmp(ix.e[i].name, d->info.name) == 0;
     if (taken) {
-        free(all);
+        sim_index_free(&ix);
         return xerr_set(err, "EXISTS", "a domain named '%s' already exists", d->info.name);
     }
     uint32_t domid = read_next_domid(s);
     char path[PATH_MAX];
     for (uint32_t tries = 0;; tries++, domid = domid + 1 >= SIM_DOMID_LIMIT ? 1 : domid + 1) {
         if (tries >= SIM_DOMID_LIMIT) {
-            free(all);
+            sim_index_free(&ix);
             return xerr_set(err, "ENOSPC", "no free domid left");
         }
         int used = 0;
-        for (size_t i = 0; i < n && !used; i++)
-            used = all[i].info.domid == domid;
+        for (size_t i = 0; i < ix.n && !used; i++)
+            used = ix.e[i].domid == domid;
         if (used)
             continue;
         sim_dom_path(s, domid, NULL, path);
         if (mkdir(path, 0700) == 0)
             break;
         if (errno != EEXIST) {
-            free(all);
+            sim_index_free(&ix);
             return xerr_errno(err, errno, "%s: cannot create", path);
         }
     }
-    free(all);
+    sim_index_free(&ix);
     d->info.domid = domid;
     d->creator = getpid();
     sim_dom_path(s, domid, "store", path);
@@ -480,6 +487,7 @@ int sim_reserve(struct sim *s, struct sim_dom *d, struct xerr *err)
         sim_remove(s, domid, NULL);
         return -1;
     }
+    sim_index_set(s, d);
     return 0;
 }
 
@@ -494,7 +502,10 @@ int sim_publish(struct sim *s, struct sim_dom *d, enum dom_state state, struct x
     char line[DOM_NAME_MAX + 64];
     snprintf(line, sizeof line, "Booting %s (domid %u)", d->info.name, d->info.domid);
     sim_guest_console(s, d->info.domid, line);
-    return sim_write_meta(s, d, err);
+    if (sim_write_meta(s, d, err) < 0)
+        return -1;
+    sim_index_set(s, d);
+    return 0;
 }
 
 /* ---- memory images ---- */
@@ -531,8 +542,10 @@ static int fill_page(unsigned char *page, uint64_t pfn, uint64_t *rng)
 
 #define FILL_PAGES 256u
 
-int sim_fill_memory(const char *path, const char *uuid, uint64_t bytes, struct xerr *err)
+int sim_fill_memory(const char *path, const char *uuid, uint64_t bytes, char digest[33],
+                    struct xerr *err)
 {
+    static const unsigned char zero[SIM_PAGE];
     char lower[DOM_UUID_LEN + 1];
     size_t ulen = strlen(uuid);
     for (size_t i = 0; i <= ulen && i <= DOM_UUID_LEN; i++)
@@ -543,7 +556,11 @@ int sim_fill_memory(const char *path, const char *uuid, uint64_t bytes, struct x
     if (fd < 0)
         return xerr_errno(err, errno, "%s: cannot create the memory image", path);
     unsigned char *buf = malloc((size_t)FILL_PAGES * SIM_PAGE);
-    if (!buf) {
+    XXH3_state_t *h = digest ? XXH3_createState() : NULL;
+    if (!buf || (digest && (!h || XXH3_128bits_reset(h) != XXH_OK))) {
+        free(buf);
+        if (h)
+            XXH3_freeState(h);
         close(fd);
         return xerr_errno(err, ENOMEM, "cannot allocate a buffer for the memory image");
     }
@@ -555,7 +572,11 @@ int sim_fill_memory(const char *path, const char *uuid, uint64_t bytes, struct x
         unsigned run = 0;
         uint64_t start = pfn;
         while (pfn < pages && run < FILL_PAGES) {
-            if (fill_page(buf + (size_t)run * SIM_PAGE, pfn, &rng)) {
+            unsigned char *page = buf + (size_t)run * SIM_PAGE;
+            int data = fill_page(page, pfn, &rng);
+            if (h)              /* the digest in the same pass: no reading the image back */
+                XXH3_128bits_update(h, data ? page : zero, SIM_PAGE);
+            if (data) {
                 if (run == 0)
                     start = pfn;
                 run++;
@@ -577,12 +598,18 @@ int sim_fill_memory(const char *path, const char *uuid, uint64_t bytes, struct x
         }
     }
     free(buf);
+    if (h) {
+        sim_digest_hex(h, digest);
+        XXH3_freeState(h);
+    }
     if (close(fd) < 0)
         return xerr_errno(err, errno, "%s: cannot write the memory image", path);
     return 0;
 fail:;
     int e = errno;
     free(buf);
+    if (h)
+        XXH3_freeState(h);
     close(fd);
     return xerr_errno(err, e, "%s: cannot write the memory image", path);
 }

@@ -47,6 +47,12 @@ void lxb_destroy_quietly(struct lx *x, uint32_t domid);
 
 void lxb_fill_info(struct lx *x, const libxl_dominfo *d, struct dom_info *i);
 
+/* dom_libxl_direct.c: libxl writes the stream into w's file itself (a regular file, no zstd):
+ * 0 saved, -1 failed (the caller resumes the guest), 1 not such a file (relay it). */
+struct sf_writer;
+int lxb_save_direct(struct lx *x, uint32_t domid, struct sf_writer *w, int flags,
+                    uint64_t total, const struct dom_progress *p, struct xerr *err);
+
 /* dom_libxl_life.c */
 int lxb_request(struct dom_backend *b, uint32_t domid, enum dom_request req, int fallback,
                 struct xerr *err);

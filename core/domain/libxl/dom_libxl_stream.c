@@ -171,21 +171,25 @@ int lxb_save(struct dom_backend *b, uint32_t domid, struct sf_writer *w, int liv
         return xerr_set(err, "BADSTATE", "domain %u is shut down or dying: it cannot be saved",
                         domid);
     struct job j = { .x = x, .domid = domid, .flags = live ? LIBXL_SUSPEND_LIVE : 0 };
-    pthread_t t;
-    int mine;
-    sigset_t old;
     lxb_log_clear(x);
-    block_sigchld(&old);
-    if (start_job(&j, &t, &mine, err) < 0) {
+    /* A regular file without zstd: libxl writes into it itself (dom_libxl_direct.c). */
+    int rc = lxb_save_direct(x, domid, w, j.flags, total, p, err);
+    if (rc == 1) {
+        pthread_t t;
+        int mine;
+        sigset_t old;
+        block_sigchld(&old);
+        if (start_job(&j, &t, &mine, err) < 0) {
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
+            return -1;
+        }
+        rc = relay_out(mine, w, total, p, err);
+        close(mine);              /* a relay failure makes libxl's writes fail: it returns */
+        pthread_join(t, NULL);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
-        return -1;
+        if (rc == 0 && j.rc)
+            rc = lxb_fail(x, err, j.rc, "libxl_domain_suspend of domain %u", domid);
     }
-    int rc = relay_out(mine, w, total, p, err);
-    close(mine);              /* a relay failure makes libxl's writes fail: it returns */
-    pthread_join(t, NULL);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc == 0 && j.rc)
-        rc = lxb_fail(x, err, j.rc, "libxl_domain_suspend of domain %u", domid);
     if (rc < 0) {
         resume_if_suspended(x, domid);
         return -1;

@@ -1,7 +1,10 @@
 /* spec/c/test_savefile_direct.c: the writer's direct mode (another writer, as libxl does on a
  * real save, appends the stream to the file itself): the trailer covers those bytes as if the
  * writer had written them, a writer slower than the hash thread is waited for, a failed one
- * fails the save, and a pipe or -z refuses the mode. Also records written in parts. */
+ * fails the save, and a pipe or -z refuses the mode. The reader's handoff (libxl reads the
+ * stream itself on a real restore): at the stream's first byte, the trailer checked against
+ * the whole file, refused for a pipe, -z or a file without a trailer. Also records written in
+ * parts. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -211,6 +214,74 @@ static void test_record_parts(void)
     close(src);
 }
 
+/* A whole savefile (stream + trailer unless told not to) in a new file; its length. */
+static size_t saved_file(int fd, int zstd, int trailer)
+{
+    unsigned char *stream;
+    size_t n = make_stream(&stream, 40);
+    struct sf_writer *w = start(fd, zstd);
+    uint64_t total = 0;
+    CHECK(sf_writer_write(w, stream, n, &err) == 0);
+    CHECK(sf_writer_finish(w, trailer, &total, &err) == 0);
+    sf_writer_free(w);
+    free(stream);
+    return (size_t)total;
+}
+
+static struct sf_reader *reader_at_stream(int fd)
+{
+    CHECK(lseek(fd, 0, SEEK_SET) == 0);
+    struct sf_reader *r = sf_reader_new(fd, "handoff.sav", 0, &err);
+    const struct sf_stream_info *si;
+    CHECK(r && sf_reader_stream(r, &si, &err) == 0);
+    return r;
+}
+
+static void test_handoff(void)
+{
+    int fd = new_file("handoff.sav");
+    size_t len = saved_file(fd, 0, 1);
+    struct sf_reader *r = reader_at_stream(fd);
+    int hfd = -1;
+    CHECK(sf_reader_handoff(r, &hfd, &err) == 1 && hfd == fd);
+    off_t at = lseek(fd, 0, SEEK_CUR);
+    char ident[8];
+    CHECK(read(fd, ident, 8) == 8 && memcmp(ident, SF_LIBXL_IDENT, 8) == 0);  /* the stream */
+    CHECK(sf_reader_handoff_progress(r) == 8);
+    CHECK(sf_reader_handoff_check(r, &err) == 0);
+    struct sf_record rec;
+    CHECK(sf_reader_next(r, &rec, 1, &err) == -1);    /* the reader reads no more */
+    sf_reader_free(r);
+    /* one byte of the stream changed: the check says so */
+    unsigned char b;
+    CHECK(pread(fd, &b, 1, at + 100) == 1);
+    b ^= 1;
+    CHECK(pwrite(fd, &b, 1, at + 100) == 1);
+    r = reader_at_stream(fd);
+    CHECK(sf_reader_handoff(r, &hfd, &err) == 1);
+    CHECK(sf_reader_handoff_check(r, &err) == -1 && streq(err.code, "BADTRAILER"));
+    sf_reader_free(r);
+    /* a trailer whose length is not the file's (a cut file): the walk reports it instead */
+    CHECK(ftruncate(fd, (off_t)len - 1) == 0);
+    r = reader_at_stream(fd);
+    CHECK(sf_reader_handoff(r, &hfd, &err) == 0);
+    sf_reader_free(r);
+    close(fd);
+    /* no trailer; zstd; a pipe: never handed off */
+    fd = new_file("notrailer.sav");
+    saved_file(fd, 0, 0);
+    r = reader_at_stream(fd);
+    CHECK(sf_reader_handoff(r, &hfd, &err) == 0);
+    sf_reader_free(r);
+    close(fd);
+    fd = new_file("zstd.sav");
+    saved_file(fd, 1, 1);
+    r = reader_at_stream(fd);
+    CHECK(sf_reader_handoff(r, &hfd, &err) == 0);
+    sf_reader_free(r);
+    close(fd);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -222,6 +293,7 @@ int main(void)
     test_direct_failed();
     test_direct_refused();
     test_record_parts();
+    test_handoff();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

@@ -60,12 +60,12 @@ m() {
 }
 
 # Before each big measurement, untimed: the sim frees a destroyed domain's image in a detached
-# process, and a restore leaves its image for the kernel to write back: wait for both, so no
+# process (moved to freed/ first), and a restore leaves its image for the kernel to write back: wait for both, so no
 # side's disk work lands in the other's measurement.
 settle() {
   local i
   for i in $(seq 600); do
-    compgen -G "$XLUA_SIM_DIR/domains/.destroyed-*" >/dev/null || break
+    compgen -G "$XLUA_SIM_DIR/freed/*" >/dev/null || break
     sleep 0.1
   done
   sync

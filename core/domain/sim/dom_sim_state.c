@@ -246,19 +246,16 @@ static void rm_tree(const char *path)
     nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* An image this big is removed in the background; a smaller one at once (the caller finds
- * the state directory as it left it). */
-#define BIG_IMAGE (64ll << 20)
-
-/* A destroyed domain's tree goes in a detached process: its memory image may be GiBs, and
- * freeing those blocks takes seconds on a disk that discards them (as Xen relinquishes a dead
- * domain's memory after the toolstack moved on). That process holds no fd of ours (no lock,
- * no pipe a caller waits on). Without a process, removed here. */
-static void rm_tree_later(const char *path)
+/* A destroyed domain's memory image is freed in a detached process: freeing its blocks takes
+ * milliseconds per MiB on a disk that discards them (24 ms for 4 MiB here, seconds for GiBs),
+ * and Xen too relinquishes a dead domain's memory after the toolstack moved on. The image is
+ * first moved to DIR/freed/, so the domain's directory is gone at once; the process holds no fd
+ * of ours (no lock, no pipe a caller waits on). Without a process, freed here. */
+static void unlink_later(const char *path)
 {
     pid_t pid = fork();
     if (pid < 0) {
-        rm_tree(path);
+        unlink(path);
         return;
     }
     if (pid == 0) {
@@ -267,7 +264,7 @@ static void rm_tree_later(const char *path)
                 for (int fd = 0; fd < 1024; fd++)
                     close(fd);
             setsid();
-            rm_tree(path);
+            unlink(path);
         }
         _exit(0);
     }
@@ -275,33 +272,61 @@ static void rm_tree_later(const char *path)
         ;
 }
 
-/* A tree left by a reaper that was killed: one a minute old. */
-static int stale_tree(const char *path)
+/* Left by a remover or a freeing process that was killed: a minute old. */
+static int stale(const char *path)
 {
     struct stat st;
     return lstat(path, &st) == 0 && time(NULL) - st.st_ctime > 60;
+}
+
+static void free_image_later(struct sim *s, const char *dead, uint32_t domid, unsigned n)
+{
+    char image[PATH_MAX + 16], freed[PATH_MAX];
+    struct stat st;
+    snprintf(image, sizeof image, "%s/memory", dead);
+    if (stat(image, &st) < 0 || st.st_blocks == 0)
+        return;
+    snprintf(freed, sizeof freed, "%s/freed", s->dir);
+    if (mkdir(freed, 0700) < 0 && errno != EEXIST)
+        return;
+    snprintf(freed, sizeof freed, "%s/freed/%u-%ld-%u", s->dir, domid, (long)getpid(), n);
+    if (rename(image, freed) == 0)
+        unlink_later(freed);
+}
+
+/* What killed removers left: trees in domains/ and images in freed/. */
+static void clean_freed(struct sim *s)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/freed", s->dir);
+    DIR *dir = opendir(path);
+    struct dirent *de;
+    while (dir && (de = readdir(dir))) {
+        char f[PATH_MAX + 256];
+        snprintf(f, sizeof f, "%s/%s", path, de->d_name);
+        if (de->d_name[0] != '.' && stale(f))
+            unlink(f);
+    }
+    if (dir)
+        closedir(dir);
 }
 
 int sim_remove(struct sim *s, uint32_t domid, struct xerr *err)
 {
     static unsigned counter;
     char path[PATH_MAX], dead[PATH_MAX];
+    unsigned n = counter++;
     sim_dom_path(s, domid, NULL, path);
     snprintf(dead, sizeof dead, "%s/domains/.destroyed-%u-%ld-%u", s->dir, domid,
-             (long)getpid(), counter++);
+             (long)getpid(), n);
     if (rename(path, dead) < 0) {
         if (errno == ENOENT)
             return xerr_set(err, "NODOMAIN", "no domain with id %u", domid);
         return xerr_errno(err, errno, "%s: cannot remove", path);
     }
     sim_index_remove(s, domid);
-    char image[PATH_MAX + 16];
-    struct stat st;
-    snprintf(image, sizeof image, "%s/memory", dead);
-    if (stat(image, &st) == 0 && st.st_blocks * 512 >= BIG_IMAGE)
-        rm_tree_later(dead);
-    else
-        rm_tree(dead);
+    free_image_later(s, dead, domid, n);
+    rm_tree(dead);
     return 0;
 }
 
@@ -334,12 +359,14 @@ int sim_scan(struct sim *s, int clean, struct sim_dom **out, size_t *n, struct x
     size_t len = 0, cap = 0;
     struct dirent *de;
     int rc = 0;
+    if (clean)
+        clean_freed(s);
     while ((de = readdir(dir))) {
         uint32_t domid;
         if (clean && strncmp(de->d_name, ".destroyed-", 11) == 0) {
             char dead[PATH_MAX + 256];
             snprintf(dead, sizeof dead, "%s/%s", path, de->d_name);
-            if (stale_tree(dead))
+            if (stale(dead))
                 rm_tree(dead);
             continue;
         }

@@ -1,7 +1,8 @@
 /* core/domain/sim/dom_sim_state.c: the sim backend's state directory: the lock, domid allocation,
  * per-domain metadata written atomically, memory images filled from the uuid, and digests.
  *
- * Layout: DIR/lock, DIR/next-domid, DIR/domains/<domid>/{meta, config.json, memory, store/}.
+ * Layout: DIR/lock, DIR/next-domid, DIR/index (dom_sim_index.c), DIR/freed/ (images of
+ * destroyed domains being freed), DIR/domains/<domid>/{meta, config.json, memory, store/}.
  * Domids increase and are not reused while the state directory lives (wrapping below
  * 0x7FF0 to the lowest free one), as Xen's own allocator does. */
 #include "dom_sim_int.h"

@@ -1,6 +1,8 @@
 /* core/domain/sim/dom_sim_stream.c: saving a sim domain as a libxl migration stream v2 (the
  * records real libxc writes, PAGE_DATA carrying every page) and restoring one from such a stream.
- * Both move the memory image in batches of 1024 pages, so their memory use is one batch. */
+ * Save maps the image a batch of 1024 pages at a time and hands the pages to the writer, which
+ * has the kernel copy them file to file; restore writes each run of non-zero pages with one
+ * pwrite and digests the image as the pages come. Memory use is one batch either way. */
 #include "dom_sim_int.h"
 
 #include <errno.h>

@@ -64,6 +64,7 @@ struct sf_writer {
     /* Direct mode: another writer (libxl) appends stream bytes to fd from direct_at on; a
      * thread reads them back behind it for the hash and starts their writeback. */
     int direct;
+    int behind;                 /* sf_writer_hash_behind: the thread hashes our own bytes */
     uint64_t direct_at;         /* fd offset where its bytes start */
     uint64_t direct_end;        /* UINT64_MAX while it writes; then where its bytes end */
     uint64_t direct_hashed;     /* fd offset the hash thread has reached */
@@ -79,6 +80,7 @@ struct sf_writer {
 };
 
 static void writeback_stop(struct sf_writer *w);
+static int behind_stop(struct sf_writer *w);
 
 struct sf_writer *sf_writer_new(int fd, const char *name, struct xerr *err)
 {
@@ -116,7 +118,9 @@ void sf_writer_free(struct sf_writer *w)
 {
     if (!w)
         return;
-    if (w->direct)
+    if (w->behind)
+        behind_stop(w);
+    else if (w->direct)
         sf_writer_direct_end(w, 0, NULL);
     writeback_stop(w);
     free(w->name);
@@ -200,7 +204,7 @@ static void writeback_stop(struct sf_writer *w)
 static void written(struct sf_writer *w, uint64_t n)
 {
     w->flushed += n;
-    if (!w->regular || w->flushed - w->writeback < WRITEBACK_STEP)
+    if (!w->regular || w->behind || w->flushed - w->writeback < WRITEBACK_STEP)
         return;
     if (!w->wb_running) {
         if (pthread_create(&w->wb_thread, NULL, writeback_main, w) != 0) {
@@ -249,7 +253,7 @@ static int flush(struct sf_writer *w)
 static int emit(struct sf_writer *w, const void *p, size_t n)
 {
     const unsigned char *b = p;
-    if (w->hashing && n)
+    if (w->hashing && !w->behind && n)
         XXH3_128bits_update(w->hash, b, n);
     if (n >= DIRECT_MIN) {
         if (flush(w) < 0)
@@ -529,8 +533,8 @@ int sf_writer_record_body_copy(struct sf_writer *w, const void *p, size_t n, int
                                uint64_t src_off, struct xerr *err)
 {
     if (w->cctx || !w->regular || w->no_copy || n < DIRECT_MIN || n > w->body_left ||
-        w->failed || w->state != W_STREAM)
-        return sf_writer_record_body(w, p, n, err);
+        w->failed || w->state != W_STREAM || (!p && !w->behind))
+        return p ? sf_writer_record_body(w, p, n, err) : 1;
     if (flush(w) < 0)
         return report(w, err);
     w->total += n;
@@ -539,9 +543,9 @@ int sf_writer_record_body_copy(struct sf_writer *w, const void *p, size_t n, int
         return report(w, err);
     if (rc > 0) {               /* not this pair of files: the bytes go as any others */
         w->total -= n;
-        return sf_writer_record_body(w, p, n, err);
+        return p ? sf_writer_record_body(w, p, n, err) : 1;
     }
-    if (w->hashing)
+    if (w->hashing && !w->behind)
         XXH3_128bits_update(w->hash, p, n);
     w->body_left -= n;
     return sf_writer_record_body(w, NULL, 0, err);  /* the padding, if that was the last */
@@ -611,7 +615,7 @@ int sf_writer_direct_begin(struct sf_writer *w, int *fd, struct xerr *err)
 {
     if (check_state(w, W_STREAM, "direct stream bytes") < 0)
         return report(w, err);
-    if (w->cctx || !w->regular || w->body_left)
+    if (w->cctx || !w->regular || w->body_left || w->direct)
         return 0;
     if (flush(w) < 0)
         return report(w, err);
@@ -668,11 +672,51 @@ int sf_writer_direct_end(struct sf_writer *w, int ok, struct xerr *err)
     return 0;
 }
 
+int sf_writer_hash_behind(struct sf_writer *w)
+{
+    if (w->failed || w->state != W_STREAM || w->cctx || !w->regular || w->direct ||
+        w->body_left || !w->hashing || flush(w) < 0)
+        return 0;
+    writeback_stop(w);
+    off_t at = lseek(w->fd, 0, SEEK_CUR);
+    if (at < 0 || (uint64_t)at != (uint64_t)w->base + w->flushed)
+        return 0;
+    w->direct_at = (uint64_t)at;
+    w->direct_end = UINT64_MAX;
+    w->direct_errno = 0;
+    if (pthread_create(&w->direct_thread, NULL, direct_main, w) != 0)
+        return 0;
+    w->direct = w->behind = 1;
+    return 1;
+}
+
+/* The hash thread of sf_writer_hash_behind reads up to the last byte written, and stops. */
+static int behind_stop(struct sf_writer *w)
+{
+    if (!w->behind)
+        return 0;
+    uint64_t end = (uint64_t)w->base + w->flushed;
+    pthread_mutex_lock(&w->wb_mu);
+    w->direct_end = end;
+    pthread_cond_signal(&w->wb_cv);
+    pthread_mutex_unlock(&w->wb_mu);
+    pthread_join(w->direct_thread, NULL);
+    w->direct = w->behind = 0;
+    if (w->direct_errno || w->direct_hashed != end) {
+        xerr_errno(&w->err, w->direct_errno ? w->direct_errno : EIO, "%s: cannot read back the "
+                   "bytes written at byte %llu", w->name, (unsigned long long)w->direct_hashed);
+        return failed(w);
+    }
+    return 0;
+}
+
 int sf_writer_finish(struct sf_writer *w, int trailer, uint64_t *total, struct xerr *err)
 {
     if (check_state(w, W_STREAM, "finish") < 0)
         return report(w, err);
     if (w->cctx && compress(w, NULL, 0, ZSTD_e_end) < 0)
+        return report(w, err);
+    if (w->behind && (flush(w) < 0 || behind_stop(w) < 0))
         return report(w, err);
     if (trailer) {
         unsigned char t[SF_TRAILER_LEN];

@@ -47,9 +47,16 @@ int sf_writer_record_begin(struct sf_writer *w, uint32_t type, uint64_t length,
 int sf_writer_record_body(struct sf_writer *w, const void *p, size_t n, struct xerr *err);
 /* Body bytes that are also at src_off in src_fd (a regular file), p mapping or holding them:
  * without zstd, into a regular file, the kernel copies them file to file (copy_file_range)
- * and p is only hashed; otherwise as sf_writer_record_body. */
+ * and p is only hashed; otherwise as sf_writer_record_body. p may be NULL once
+ * sf_writer_hash_behind said 1: then 1 means the copy could not be made (nothing was written:
+ * give the bytes to sf_writer_record_body). */
 int sf_writer_record_body_copy(struct sf_writer *w, const void *p, size_t n, int src_fd,
                                uint64_t src_off, struct xerr *err);
+
+/* For a regular file without zstd: from here on a thread reads back what the writer wrote
+ * (its pages are in the cache) and hashes it there, beside the writer instead of in its way,
+ * and starts its writeback. 1 started, 0 not such a file (hashing stays in line). */
+int sf_writer_hash_behind(struct sf_writer *w);
 
 /* Direct mode, for a stream another writer (libxl) appends to the fd itself, as xl has it
  * write: 1 with *fd when the writer can (a regular file, no zstd; its buffer is flushed), 0

@@ -71,6 +71,7 @@ static int write_pages(struct sf_writer *w, const struct dom_info *i, int fd,
      * a mapping would fault there). */
     struct stat st;
     int mappable = fstat(fd, &st) == 0 && (uint64_t)st.st_size >= total;
+    int behind = sf_writer_hash_behind(w);
     for (uint64_t start = 0; start < pfns && rc == 0; start += BATCH) {
         uint32_t count = (uint32_t)(pfns - start < BATCH ? pfns - start : BATCH);
         uint32_t with_data = 0;
@@ -89,17 +90,23 @@ static int write_pages(struct sf_writer *w, const struct dom_info *i, int fd,
             rc = -1;
             break;
         }
-        /* The batch's pages mapped: hashed from the page cache, copied file to file by the
-         * kernel (sf_writer_record_body_copy); read into a piece where that cannot be. */
+        /* The pages copied file to file by the kernel (sf_writer_record_body_copy): hashed by
+         * the writer's thread behind it, or else from a mapping of the batch; read into a
+         * piece where no copy can be made. */
         size_t map_len = (size_t)with_data * SIM_PAGE;
-        unsigned char *map = mappable && with_data
+        unsigned char *map = !behind && mappable && with_data
             ? mmap(NULL, map_len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd,
                    (off_t)(start * SIM_PAGE))
             : MAP_FAILED;
         for (uint32_t k = 0; k < with_data && rc == 0; k += PIECE) {
             size_t n = (size_t)(with_data - k < PIECE ? with_data - k : PIECE) * SIM_PAGE;
             uint64_t at = (start + k) * SIM_PAGE;
-            if (map != MAP_FAILED)
+            int copied = 1;
+            if (behind && mappable)
+                copied = sf_writer_record_body_copy(w, NULL, n, fd, at, err);
+            if (copied <= 0)
+                rc = copied;
+            else if (map != MAP_FAILED)
                 rc = sf_writer_record_body_copy(w, map + (size_t)k * SIM_PAGE, n, fd, at, err);
             else if (read_at(fd, piece, n, at) < 0)
                 rc = xerr_errno(err, errno, "cannot read the memory image of domain %u",

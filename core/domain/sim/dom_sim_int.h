@@ -1,6 +1,7 @@
 /* core/domain/sim/dom_sim_int.h: the sim backend's internals, shared by dom_sim.c (operations),
- * dom_sim_state.c (state directory, lock, metadata, memory images) and dom_sim_stream.c
- * (save and restore). Not for use outside core/domain/sim/. */
+ * dom_sim_state.c (state directory, lock, metadata), dom_sim_index.c (domids and names),
+ * dom_sim_image.c (memory images) and dom_sim_stream.c (save and restore). Not for use outside
+ * core/domain/sim/. */
 #ifndef XLUA_DOM_SIM_INT_H
 #define XLUA_DOM_SIM_INT_H
 

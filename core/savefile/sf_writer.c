@@ -52,6 +52,7 @@ struct sf_writer {
 
     int regular;                /* fd is a regular file: start writeback as the bytes go */
     int no_copy;                /* copy_file_range refused once: write from memory */
+    int readable;               /* the fd reads too: a thread can read back what was written */
     off_t base;                 /* its offset when the writer started */
     uint64_t flushed;           /* bytes written to the fd */
     uint64_t writeback;         /* bytes handed to the writeback thread */
@@ -110,6 +111,7 @@ struct sf_writer *sf_writer_new(int fd, const char *name, struct xerr *err)
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
         w->base = lseek(fd, 0, SEEK_CUR);
         w->regular = w->base >= 0;
+        w->readable = (fl & O_ACCMODE) == O_RDWR;
     }
     return w;
 }
@@ -615,7 +617,7 @@ int sf_writer_direct_begin(struct sf_writer *w, int *fd, struct xerr *err)
 {
     if (check_state(w, W_STREAM, "direct stream bytes") < 0)
         return report(w, err);
-    if (w->cctx || !w->regular || w->body_left || w->direct)
+    if (w->cctx || !w->regular || !w->readable || w->body_left || w->direct)
         return 0;
     if (flush(w) < 0)
         return report(w, err);
@@ -674,8 +676,8 @@ int sf_writer_direct_end(struct sf_writer *w, int ok, struct xerr *err)
 
 int sf_writer_hash_behind(struct sf_writer *w)
 {
-    if (w->failed || w->state != W_STREAM || w->cctx || !w->regular || w->direct ||
-        w->body_left || !w->hashing || flush(w) < 0)
+    if (w->failed || w->state != W_STREAM || w->cctx || !w->regular || !w->readable ||
+        w->direct || w->body_left || !w->hashing || flush(w) < 0)
         return 0;
     writeback_stop(w);
     off_t at = lseek(w->fd, 0, SEEK_CUR);

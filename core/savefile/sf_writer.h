@@ -53,13 +53,13 @@ int sf_writer_record_body(struct sf_writer *w, const void *p, size_t n, struct x
 int sf_writer_record_body_copy(struct sf_writer *w, const void *p, size_t n, int src_fd,
                                uint64_t src_off, struct xerr *err);
 
-/* For a regular file without zstd: from here on a thread reads back what the writer wrote
+/* For a regular file open O_RDWR, without zstd: from here on a thread reads back what it wrote
  * (its pages are in the cache) and hashes it there, beside the writer instead of in its way,
  * and starts its writeback. 1 started, 0 not such a file (hashing stays in line). */
 int sf_writer_hash_behind(struct sf_writer *w);
 
 /* Direct mode, for a stream another writer (libxl) appends to the fd itself, as xl has it
- * write: 1 with *fd when the writer can (a regular file, no zstd; its buffer is flushed), 0
+ * write: 1 with *fd when the writer can (a regular file open for reading too, no zstd; its buffer is flushed), 0
  * when it cannot (relay the bytes through sf_writer_write). A thread reads the bytes back
  * behind that writer (its pages are in the cache) for the hash and starts their writeback.
  * _end once it is done (ok 0: it failed; the writer fails too): its bytes are from the start

@@ -150,9 +150,19 @@ static void test_direct_failed(void)
     close(fd);
 }
 
-/* A pipe, or zstd: the bytes must go through the writer. */
+/* A pipe, zstd, or a file open only for writing (nothing can read it back): the bytes must go
+ * through the writer, and are hashed there. */
 static void test_direct_refused(void)
 {
+    char path[256];
+    snprintf(path, sizeof path, "%s/wronly.sav", dir);
+    int wo = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    struct sf_writer *ww = start(wo, 0);
+    int wfd = -1;
+    CHECK(sf_writer_direct_begin(ww, &wfd, &err) == 0 && wfd == -1);
+    CHECK(sf_writer_hash_behind(ww) == 0);
+    sf_writer_free(ww);
+    close(wo);
     int p[2];
     CHECK(pipe(p) == 0);
     struct sf_writer *w = start(p[1], 0);

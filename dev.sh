@@ -10,6 +10,9 @@
 #                    cfg_parse, cfg_diff
 #   ./dev.sh xen     install, build, run the real-Xen-in-QEMU checks (spec/xen/run.sh)
 #   ./dev.sh build   install and build only
+#   ./dev.sh bench [quick|xen]  the benchmark suite (spec/bench/bench.sh) on a Release build in
+#                    build-release: xlua against cat+fsync, lua5.4, libxlutil (quick: small
+#                    inputs, every line once); xen: xl against xlua save/restore inside QEMU
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -68,9 +71,20 @@ case "${1:-}" in
   xen)
     install_missing "${PACKAGES[@]}"; XLUA_XEN_TESTS=ON build
     ctest --test-dir "$BUILD" -L xen --output-on-failure ;;
+  bench)
+    install_missing "${PACKAGES[@]}"
+    RELEASE=${XLUA_RELEASE_BUILD_DIR:-$BUILD-release}
+    cmake -S . -B "$RELEASE" -DCMAKE_BUILD_TYPE=Release -DXLUA_WERROR=ON \
+      -DXLUA_XEN_TESTS="$([ "${2:-}" = xen ] && echo ON || echo OFF)" >/dev/null
+    cmake --build "$RELEASE" -j "$(nproc)"
+    if [ "${2:-}" = xen ]; then
+      XLUA_BUILD_DIR=$RELEASE XLUA_XEN_NO_BUILD=1 XLUA_XEN_ONLY="${XLUA_XEN_ONLY:-bench.*}" \
+        exec spec/xen/run.sh
+    fi
+    exec spec/bench/bench.sh "$RELEASE" "${2:-full}" ;;
   demo)
     install_missing "${PACKAGES[@]}"; build
     exec "$BUILD/bin/xlua" examples/demo.lua ;;
   *)
-    echo "usage: ./dev.sh demo|test|xen|build|sanitize|fuzz TARGET [SECONDS]" >&2; exit 2 ;;
+    echo "usage: ./dev.sh demo|test|xen|build|sanitize|bench [quick|xen]|fuzz TARGET [SECONDS]" >&2; exit 2 ;;
 esac

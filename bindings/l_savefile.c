@@ -49,7 +49,7 @@
  *   never a torn one. Temporary files left by a killed save to the same path are removed.
  * w:header{config = s, json = true, streamv2 = true, zstd = false, zstd_level = n,
  *          extensions = {{tag = n, data = s}, ...}}   json adds the NUL and the JSON flag;
- *   zstd_level 0 is zstd's default, else from zstd's minimum (negative) to its maximum (22)
+ *   zstd_level 0 is xlua's default (-1), else from zstd's minimum (negative) to its maximum (22)
  * w:write(bytes)        raw stream bytes (through zstd when the header said so)
  * w:libxl_header()      "LibxlFmt", version 2, this host's endianness
  * w:libxc_headers{domain_type = 1, page_shift = 12, xen_major = 4, xen_minor = 17, version = 3}

@@ -1,6 +1,7 @@
 -- Save a domain, its config and its config as written into one savefile (atomically).
 local cli = require("xlua.cli")
-local compat = require("xlua.compat")
+-- the compatibility check only runs for a replacement CONFIG: loaded then, not on every save
+local function compat() return require("xlua.compat") end
 local domains = require("xlua.domains")
 local progress = require("xlua.progress")
 local save = require("xlua.save")
@@ -35,7 +36,7 @@ return cli.main({
   end
   local rules, err, code
   if config then
-    rules, err, code = compat.site_rules(opts.site_dir)
+    rules, err, code = compat().site_rules(opts.site_dir)
     if not rules then
       return cli.fail(cli.BAD_INPUT, "%s", err)
     end
@@ -67,7 +68,7 @@ return cli.main({
   reporter.finish()
   if not result then
     if code == "INCOMPATIBLE" then
-      io.stderr:write(compat.text(extra))
+      io.stderr:write(compat().text(extra))
       err = err .. " (use --force to save it anyway)"
     end
     -- a bad CONFIG or a target that is a directory is a bad input (exit 2), the rest the
@@ -75,7 +76,7 @@ return cli.main({
     return cli.fail(cli.status(code, extra), "Failed to save domain %s: %s", domain, err)
   end
   if result.report and #result.report.differences > 0 then
-    io.stderr:write(compat.text(result.report))
+    io.stderr:write(compat().text(result.report))
   end
   if result.kept_for_stream then
     cli.fail(cli.OK, "domain %s left paused: a save to a stream never destroys it (destroy it once "

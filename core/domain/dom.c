@@ -99,6 +99,11 @@ int dom_find(struct dom_backend *b, const char *name_or_id, struct dom_info *out
             return xerr_set(err, "NODOMAIN", "no domain with id %s", name_or_id);
         return dom_info(b, (uint32_t)v, out, err);
     }
+    if (b->ops->find_name) {
+        int rc = b->ops->find_name(b, name_or_id, out, err);
+        if (rc <= 0)
+            return rc;
+    }
     struct dom_info *all;
     size_t n;
     if (dom_list(b, &all, &n, err) < 0)

@@ -173,6 +173,10 @@ struct dom_ops {
                      struct xerr *err);
     int (*sched_credit2)(struct dom_backend *b, uint32_t domid, const struct dom_sched *set,
                          struct dom_sched *out, struct xerr *err);
+    /* performance (issue 14): optional; a domain by name without listing every domain:
+     * 0 found, -1 error (NODOMAIN), 1 cannot tell (dom_find then lists). */
+    int (*find_name)(struct dom_backend *b, const char *name, struct dom_info *out,
+                     struct xerr *err);
 };
 
 struct dom_backend {

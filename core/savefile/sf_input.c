@@ -137,6 +137,26 @@ int sf_input_raw(struct sf_input *in, void *dst, size_t n, size_t *got, struct x
 {
     size_t done = 0;
     while (done < n) {
+        if (dst && in->pos == in->len && !in->eof && n - done >= RAW_BUF) {
+            /* A large read with the buffer empty goes straight to dst: no copy. */
+            ssize_t r = read(in->fd, (unsigned char *)dst + done, n - done);
+            if (r < 0 && xcancel_retry(errno))
+                continue;
+            if (r < 0)
+                return xerr_errno(err, errno, "%s: read failed at byte %llu", in->name,
+                                  (unsigned long long)in->raw_off);
+            if (r == 0) {
+                in->eof = 1;
+                break;
+            }
+            if (in->hashing) {
+                XXH3_128bits_update(in->hash, (unsigned char *)dst + done, (size_t)r);
+                in->hashed += (uint64_t)r;
+            }
+            in->raw_off += (uint64_t)r;
+            done += (size_t)r;
+            continue;
+        }
         int avail = fill(in, err);
         if (avail < 0)
             return -1;

@@ -34,6 +34,7 @@ void sf_reader_free(struct sf_reader *r)
 {
     if (!r)
         return;
+    sf_reader_handoff_free(r);
     if (r->close_fd && r->fd >= 0)
         close(r->fd);
     sf_input_free(r->in);

@@ -84,6 +84,16 @@ struct sf_trailer {
  * partial one is BADTRAILER) and nothing after it. */
 enum sf_trailer_mode { SF_TRAILER_OPTIONAL, SF_TRAILER_NONE, SF_TRAILER_REQUIRED };
 
+/* The stream part of a regular, uncompressed file with a trailer, handed to another reader
+ * (libxl) as xl hands it the file: 1 with *fd positioned at the stream's first byte, and a
+ * thread checks the trailer against the whole file meanwhile; 0 for any other file (walk the
+ * stream with sf_reader_next). The reader itself reads no more after a 1. _progress: bytes the
+ * other reader consumed. _check: wait for the check: 0 the file is whole, -1 BADTRAILER or a
+ * read error. */
+int sf_reader_handoff(struct sf_reader *r, int *fd, struct xerr *err);
+uint64_t sf_reader_handoff_progress(const struct sf_reader *r);
+int sf_reader_handoff_check(struct sf_reader *r, struct xerr *err);
+
 /* Reader over fd; name starts every message. close_fd: sf_reader_free closes fd. */
 struct sf_reader *sf_reader_new(int fd, const char *name, int close_fd, struct xerr *err);
 void sf_reader_free(struct sf_reader *r);

@@ -45,6 +45,8 @@ struct sf_reader {
     enum sf_trailer_mode trailer_mode;
     int trailer_done;
     struct sf_trailer trailer;
+
+    struct sf_handoff *handoff; /* sf_handoff.c: the stream went to another reader */
 };
 
 /* The name every message starts with. */
@@ -60,5 +62,7 @@ int sf_reader_report(const struct sf_reader *r, struct xerr *err);
 /* The internal steps, each reading what it needs first; 0 or -1 (sticky). */
 int sf_reader_read_header(struct sf_reader *r);
 int sf_reader_read_optdata(struct sf_reader *r);
+/* sf_handoff.c: wait for the trailer check of a handed-off stream, if any, and forget it. */
+void sf_reader_handoff_free(struct sf_reader *r);
 
 #endif

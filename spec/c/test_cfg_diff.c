@@ -39,6 +39,8 @@ struct buf {
 
 static void put(struct buf *b, const void *s, size_t n)
 {
+    if (n > SIZE_MAX / 4)      /* never: tells an optimising gcc the memcpy bound is sane */
+        abort();
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (b->len + n + 1 > cap)

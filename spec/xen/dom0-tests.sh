@@ -1017,6 +1017,37 @@ c_interop_xlua_migrates_to_xl() {
   t xlua destroy xm || { fail "xlua destroy xm failed"; return 1; }
 }
 
+# ---- benchmark: xl against xlua save/restore (./dev.sh bench xen) --------------------------
+
+# secs_of CMD...: run it, print the seconds it took (uptime's 10 ms ticks) on stdout.
+secs_of() { _b=$(now); "$@" >/dev/null 2>&1 || return 1; awk -v a="$_b" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+
+# The same 256 MiB guest, the same boot, alternating xl and xlua; the file in dom0's /tmp.
+c_bench_save_restore() {
+  t xlua create -e $T/configs/bench-guest.cfg || { fail "xlua create of xbench failed"; return 1; }
+  wait_alive xbench 0 120 >/dev/null || { fail "xbench did not boot"; return 1; }
+  xs="" xr="" ls="" lr=""
+  for round in 1 2; do
+    s=$(secs_of t xl save xbench /tmp/bench.save) || { fail "xl save failed"; return 1; }; xs="$xs $s"
+    s=$(secs_of t xl restore -e /tmp/bench.save) || { fail "xl restore failed"; return 1; }; xr="$xr $s"
+    rm -f /tmp/bench.save
+    s=$(secs_of t xlua save xbench /tmp/bench.save) || { fail "xlua save failed"; return 1; }; ls="$ls $s"
+    s=$(secs_of t xlua restore -e /tmp/bench.save) || { fail "xlua restore failed"; return 1; }; lr="$lr $s"
+    rm -f /tmp/bench.save
+    echo "XLUA-TIME bench.round$round.xl.save ${xs##* }" >&3
+    echo "XLUA-TIME bench.round$round.xl.restore ${xr##* }" >&3
+    echo "XLUA-TIME bench.round$round.xlua.save ${ls##* }" >&3
+    echo "XLUA-TIME bench.round$round.xlua.restore ${lr##* }" >&3
+  done
+  running xbench || return 1
+  t xl destroy xbench
+  best() { echo $1 | tr ' ' '\n' | sort -n | head -n 1; }
+  ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+  rs=$(ratio "$(best "$ls")" "$(best "$xs")") rr=$(ratio "$(best "$lr")" "$(best "$xr")")
+  echo "XLUA-INFO bench: save xl$xs xlua$ls ratio $rs (target <= 1.05); restore xl$xr xlua$lr ratio $rr (target <= 1.05)" >&3
+  DETAIL="save ratio $rs, restore ratio $rr (best of 2; target 1.05)"
+}
+
 # ---- run ---------------------------------------------------------------------------------------
 
 echo "XLUA-INFO xlua $(xlua --version 2>&1); commands: $(xlua --help 2>/dev/null | awk '/^Commands/ { on = 1; next } on && NF { printf "%s ", $1 }')"
@@ -1089,3 +1120,5 @@ check xlua.migrate c_xlua_migrate
 check xlua.migrate.refused c_xlua_migrate_refused
 check interop.xl-migrates-to-xlua c_interop_xl_migrates_to_xlua
 check interop.xlua-migrates-to-xl c_interop_xlua_migrates_to_xl
+
+check bench.save-restore c_bench_save_restore

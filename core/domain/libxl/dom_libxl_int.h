@@ -47,6 +47,19 @@ void lxb_destroy_quietly(struct lx *x, uint32_t domid);
 
 void lxb_fill_info(struct lx *x, const libxl_dominfo *d, struct dom_info *i);
 
+/* dom_libxl_direct.c: libxl writes the stream into w's file itself (a regular file, no zstd):
+ * 0 saved, -1 failed (the caller resumes the guest), 1 not such a file (relay it). */
+struct sf_writer;
+int lxb_save_direct(struct lx *x, uint32_t domid, struct sf_writer *w, int flags,
+                    uint64_t total, const struct dom_progress *p, struct xerr *err);
+/* libxl reads the stream from r's file itself (regular, no zstd, a trailer), the trailer
+ * checked meanwhile: 0 restored (paused), -1 failed (*domid: what to destroy, or
+ * INVALID_DOMID), 1 not such a file (relay it). */
+struct sf_reader;
+int lxb_restore_direct(struct lx *x, libxl_domain_config *dc, struct sf_reader *r,
+                       uint64_t total, const struct dom_progress *p, uint32_t *domid,
+                       struct xerr *err);
+
 /* dom_libxl_life.c */
 int lxb_request(struct dom_backend *b, uint32_t domid, enum dom_request req, int fallback,
                 struct xerr *err);

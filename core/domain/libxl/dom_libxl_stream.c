@@ -171,21 +171,25 @@ int lxb_save(struct dom_backend *b, uint32_t domid, struct sf_writer *w, int liv
         return xerr_set(err, "BADSTATE", "domain %u is shut down or dying: it cannot be saved",
                         domid);
     struct job j = { .x = x, .domid = domid, .flags = live ? LIBXL_SUSPEND_LIVE : 0 };
-    pthread_t t;
-    int mine;
-    sigset_t old;
     lxb_log_clear(x);
-    block_sigchld(&old);
-    if (start_job(&j, &t, &mine, err) < 0) {
+    /* A regular file without zstd: libxl writes into it itself (dom_libxl_direct.c). */
+    int rc = lxb_save_direct(x, domid, w, j.flags, total, p, err);
+    if (rc == 1) {
+        pthread_t t;
+        int mine;
+        sigset_t old;
+        block_sigchld(&old);
+        if (start_job(&j, &t, &mine, err) < 0) {
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
+            return -1;
+        }
+        rc = relay_out(mine, w, total, p, err);
+        close(mine);              /* a relay failure makes libxl's writes fail: it returns */
+        pthread_join(t, NULL);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
-        return -1;
+        if (rc == 0 && j.rc)
+            rc = lxb_fail(x, err, j.rc, "libxl_domain_suspend of domain %u", domid);
     }
-    int rc = relay_out(mine, w, total, p, err);
-    close(mine);              /* a relay failure makes libxl's writes fail: it returns */
-    pthread_join(t, NULL);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc == 0 && j.rc)
-        rc = lxb_fail(x, err, j.rc, "libxl_domain_suspend of domain %u", domid);
     if (rc < 0) {
         resume_if_suspended(x, domid);
         return -1;
@@ -292,26 +296,31 @@ int lxb_restore(struct dom_backend *b, const struct dom_create *c, struct sf_rea
         return -1;
     }
     struct job j = { .x = x, .restore = 1, .domid = INVALID_DOMID, .dc = &dc };
-    pthread_t t;
-    int mine;
-    sigset_t old;
     lxb_log_clear(x);
-    block_sigchld(&old);
-    if (start_job(&j, &t, &mine, err) < 0) {
+    /* A regular file with a trailer, no zstd: libxl reads it itself (dom_libxl_direct.c). */
+    int rc = lxb_restore_direct(x, &dc, r, c->memory_kb * 1024, p, &j.domid, err);
+    if (rc == 1) {
+        pthread_t t;
+        int mine;
+        sigset_t old;
+        block_sigchld(&old);
+        if (start_job(&j, &t, &mine, err) < 0) {
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
+            libxl_domain_config_dispose(&dc);
+            return -1;
+        }
+        rc = relay_in(mine, r, si, c->memory_kb * 1024, p, err);
+        /* A relay failure ends libxl's stream early: it fails and returns. The domain stays
+         * paused until the trailer has been checked. */
+        close(mine);
+        pthread_join(t, NULL);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
-        libxl_domain_config_dispose(&dc);
-        return -1;
+        /* libxl stopping to read (EPIPE) is its failure: say what libxl said, not "broken
+         * pipe". */
+        int libxl_first = rc < 0 && err && err->code && strcmp(err->code, "EPIPE") == 0;
+        if ((rc == 0 || libxl_first) && j.rc)
+            rc = lxb_fail(x, err, j.rc, "libxl_domain_create_restore of '%s'", dc.c_info.name);
     }
-    int rc = relay_in(mine, r, si, c->memory_kb * 1024, p, err);
-    /* A relay failure ends libxl's stream early: it fails and returns. The domain stays
-     * paused until the trailer has been checked. */
-    close(mine);
-    pthread_join(t, NULL);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    /* libxl stopping to read (EPIPE) is its failure: say what libxl said, not "broken pipe". */
-    int libxl_first = rc < 0 && err && err->code && strcmp(err->code, "EPIPE") == 0;
-    if ((rc == 0 || libxl_first) && j.rc)
-        rc = lxb_fail(x, err, j.rc, "libxl_domain_create_restore of '%s'", dc.c_info.name);
     if (rc == 0 && !c->paused && (j.rc = libxl_domain_unpause(x->ctx, j.domid, NULL)) != 0)
         rc = lxb_fail(x, err, j.rc, "libxl_domain_unpause of restored domain %u", j.domid);
     libxl_domain_config_dispose(&dc);

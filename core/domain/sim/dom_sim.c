@@ -166,22 +166,19 @@ static int sim_list(struct dom_backend *b, struct dom_info **out, size_t *n, str
 
 static int sim_host(struct dom_backend *b, struct dom_host *out, struct xerr *err)
 {
-    struct dom_info *all;
-    size_t n;
-    if (sim_list(b, &all, &n, err) < 0)
+    struct dom_info dom0;
+    uint64_t used;
+    if (sim_used_memory(S(b), &used, err) < 0)
         return -1;
+    dom0_info(&dom0);
     const char *env = getenv("XLUA_SIM_HOST_MEMORY_KB");
     char *end;
     unsigned long long total = env && *env ? strtoull(env, &end, 10) : 0;
     if (!env || !*env || *end != '\0')
-        total = all[0].memory_kb; /* Domain-0's: this machine's memory */
-    uint64_t used = 0;
-    for (size_t i = 1; i < n; i++)
-        used += all[i].memory_kb;
+        total = dom0.memory_kb; /* Domain-0's: this machine's memory */
     out->total_memory_kb = total;
     out->free_memory_kb = used < total ? total - used : 0;
-    out->cpus = all[0].vcpus;
-    free(all);
+    out->cpus = dom0.vcpus;
     /* Every cpu online, the nodes in equal runs of cpus (the last one takes the rest). */
     out->max_cpus = out->cpus < DOM_HOST_MAX_CPUS ? out->cpus : DOM_HOST_MAX_CPUS;
     env = getenv("XLUA_SIM_HOST_NODES");
@@ -281,7 +278,7 @@ int sim_finish_build(struct sim *s, struct sim_dom *d, const struct dom_create *
     int rc = -1;
     if (!c->json && !json)
         xerr_errno(err, ENOMEM, "cannot build domain '%s'", d->info.name);
-    else if (sim_digest(path, d->info.digest, err) == 0)
+    else if (d->info.digest[0] || sim_digest(path, d->info.digest, err) == 0)
         rc = sim_write_file(s, id, "config.json", c->json ? c->json : json,
                             strlen(c->json ? c->json : json), err);
     free(json);
@@ -314,7 +311,7 @@ static int sim_create(struct dom_backend *b, const struct dom_create *c, uint32_
         return -1;
     uint32_t id = d.info.domid;
     sim_dom_path(s, id, "memory", path);
-    if (sim_fill_memory(path, d.info.uuid, d.info.memory_kb * 1024, err) < 0) {
+    if (sim_fill_memory(path, d.info.uuid, d.info.memory_kb * 1024, d.info.digest, err) < 0) {
         sim_abandon(s, id);
         return -1;
     }
@@ -385,6 +382,7 @@ static int do_rename(struct sim *s, struct sim_dom *d, const void *arg, struct x
         return 0;
     struct sim_dom *all;
     size_t n;
+    sim_index_drop(s);
     if (sim_scan(s, 1, &all, &n, err) < 0)
         return -1;
     int taken = strcmp(name, "Domain-0") == 0;
@@ -563,6 +561,7 @@ static const struct dom_ops sim_ops = {
     .console = sim_console,
     .trigger = sim_trigger,
     .soft_reset = sim_soft_reset,
+    .find_name = sim_find_name,
     .info = sim_info,
     .create = sim_create,
     .destroy = sim_destroy,

@@ -188,6 +188,7 @@ static int do_preserve(struct sim *s, struct sim_dom *d, const void *arg, struct
                         d->info.name, p->suffix);
     struct sim_dom *all;
     size_t n;
+    sim_index_drop(s);
     if (sim_scan(s, 1, &all, &n, err) < 0)
         return -1;
     int taken = 0;

@@ -1,11 +1,14 @@
 /* core/domain/sim/dom_sim_int.h: the sim backend's internals, shared by dom_sim.c (operations),
- * dom_sim_state.c (state directory, lock, metadata, memory images) and dom_sim_stream.c
- * (save and restore). Not for use outside core/domain/sim/. */
+ * dom_sim_state.c (state directory, lock, metadata), dom_sim_index.c (domids and names),
+ * dom_sim_image.c (memory images) and dom_sim_stream.c (save and restore). Not for use outside
+ * core/domain/sim/. */
 #ifndef XLUA_DOM_SIM_INT_H
 #define XLUA_DOM_SIM_INT_H
 
 #include <stdint.h>
 #include <sys/types.h>
+
+#include <xxhash.h>
 
 #include "dom_sim.h"
 
@@ -53,6 +56,32 @@ int sim_publish(struct sim *s, struct sim_dom *d, enum dom_state state, struct x
 /* Remove a domain's directory entirely (rename first, so readers never see half of it). */
 int sim_remove(struct sim *s, uint32_t domid, struct xerr *err);
 
+/* dom_sim_index.c: DIR/index, the domids, builders and names of every domain directory. */
+struct sim_index_entry {
+    uint32_t domid;            /* 0: an entry removed meanwhile */
+    pid_t creator;
+    uint64_t memory_kb;
+    char name[DOM_NAME_MAX + 1];
+};
+struct sim_index {
+    size_t n, cap;
+    struct sim_index_entry *e;
+};
+/* Under the lock: the index, rebuilt from a full (cleaning) scan when there is none. */
+int sim_index_load(struct sim *s, struct sim_index *ix, struct xerr *err);
+void sim_index_save(struct sim *s, const struct sim_index *ix);
+void sim_index_free(struct sim_index *ix);
+/* Under the lock: one entry added or changed, or removed (an absent index stays absent). */
+void sim_index_set(struct sim *s, const struct sim_dom *d);
+void sim_index_remove(struct sim *s, uint32_t domid);
+/* Under the lock, before names change another way: the next reader rebuilds it. */
+void sim_index_drop(struct sim *s);
+/* The memory of every built domain, from the index (takes the lock). */
+int sim_used_memory(struct sim *s, uint64_t *kb, struct xerr *err);
+/* The find_name op: 0 found, -1 error (NODOMAIN), 1 the index was stale: scan instead. */
+int sim_find_name(struct dom_backend *b, const char *name, struct dom_info *out,
+                  struct xerr *err);
+
 /* Write a file atomically inside the domain's directory (temp + rename). */
 int sim_write_file(struct sim *s, uint32_t domid, const char *leaf, const void *p, size_t n,
                    struct xerr *err);
@@ -61,9 +90,13 @@ int sim_write_at(int fd, const void *p, size_t n, uint64_t off);
 /* Read a whole file; *p malloc'd and NUL-terminated. ENOENT when absent. */
 int sim_read_file(const char *path, char **p, size_t *n, struct xerr *err);
 
-/* Memory images: a sparse file of memory_kb KiB filled from the uuid, and its digest. */
-int sim_fill_memory(const char *path, const char *uuid, uint64_t bytes, struct xerr *err);
+/* Memory images: a sparse file of memory_kb KiB filled from the uuid (its digest into
+ * digest when not NULL, taken as it is written), and the digest of an image. */
+int sim_fill_memory(const char *path, const char *uuid, uint64_t bytes, char digest[33],
+                    struct xerr *err);
 int sim_digest(const char *path, char hex[33], struct xerr *err);
+/* The hex digest of an XXH3-128 state (what sim_digest gives for the same bytes). */
+void sim_digest_hex(const XXH3_state_t *h, char hex[33]);
 
 /* The stored config with c_info.name and c_info.uuid set to the domain's current ones. */
 char *sim_json_patch(const char *json, const char *name, const char *uuid);
@@ -105,7 +138,8 @@ int sim_restore(struct dom_backend *b, const struct dom_create *c, struct sf_rea
 int sim_new_dom(const struct dom_create *c, struct sim_dom *d, struct xerr *err);
 /* Both: after a failed build, remove it (taking the lock). */
 void sim_abandon(struct sim *s, uint32_t domid);
-/* Both, once the memory image is in place: digest it, write config.json (c->json or a
+/* Both, once the memory image is in place: digest it (unless d->info.digest is set: the
+ * builder hashed the pages as it wrote them), write config.json (c->json or a
  * minimal one) and publish the domain (paused if c->paused). Abandons the build on failure. */
 int sim_finish_build(struct sim *s, struct sim_dom *d, const struct dom_create *c,
                      uint32_t *domid, struct xerr *err);

@@ -1,7 +1,9 @@
 /* core/domain/sim/dom_sim_state.c: the sim backend's state directory: the lock, domid allocation,
  * per-domain metadata written atomically, memory images filled from the uuid, and digests.
  *
- * Layout: DIR/lock, DIR/next-domid, DIR/domains/<domid>/{meta, config.json, memory, store/}.
+ * (Memory images are filled and digested in dom_sim_image.c.)
+ * Layout: DIR/lock, DIR/next-domid, DIR/index (dom_sim_index.c), DIR/freed/ (images of
+ * destroyed domains being freed), DIR/domains/<domid>/{meta, config.json, memory, store/}.
  * Domids increase and are not reused while the state directory lives (wrapping below
  * 0x7FF0 to the lowest free one), as Xen's own allocator does. */
 #include "dom_sim_int.h"
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -245,18 +248,86 @@ static void rm_tree(const char *path)
     nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* A destroyed domain's memory image is freed in a detached process: freeing its blocks takes
+ * milliseconds per MiB on a disk that discards them (24 ms for 4 MiB here, seconds for GiBs),
+ * and Xen too relinquishes a dead domain's memory after the toolstack moved on. The image is
+ * first moved to DIR/freed/, so the domain's directory is gone at once; the process holds no fd
+ * of ours (no lock, no pipe a caller waits on). Without a process, freed here. */
+static void unlink_later(const char *path)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        unlink(path);
+        return;
+    }
+    if (pid == 0) {
+        if (fork() == 0) {
+            if (close_range(0, ~0u, 0) < 0)
+                for (int fd = 0; fd < 1024; fd++)
+                    close(fd);
+            setsid();
+            unlink(path);
+        }
+        _exit(0);
+    }
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
+/* Left by a remover or a freeing process that was killed: a minute old. */
+static int stale(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 && time(NULL) - st.st_ctime > 60;
+}
+
+static void free_image_later(struct sim *s, const char *dead, uint32_t domid, unsigned n)
+{
+    char image[PATH_MAX + 16], freed[PATH_MAX];
+    struct stat st;
+    snprintf(image, sizeof image, "%s/memory", dead);
+    if (stat(image, &st) < 0 || st.st_blocks == 0)
+        return;
+    snprintf(freed, sizeof freed, "%s/freed", s->dir);
+    if (mkdir(freed, 0700) < 0 && errno != EEXIST)
+        return;
+    snprintf(freed, sizeof freed, "%s/freed/%u-%ld-%u", s->dir, domid, (long)getpid(), n);
+    if (rename(image, freed) == 0)
+        unlink_later(freed);
+}
+
+/* What killed removers left: trees in domains/ and images in freed/. */
+static void clean_freed(struct sim *s)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/freed", s->dir);
+    DIR *dir = opendir(path);
+    struct dirent *de;
+    while (dir && (de = readdir(dir))) {
+        char f[PATH_MAX + 256];
+        snprintf(f, sizeof f, "%s/%s", path, de->d_name);
+        if (de->d_name[0] != '.' && stale(f))
+            unlink(f);
+    }
+    if (dir)
+        closedir(dir);
+}
+
 int sim_remove(struct sim *s, uint32_t domid, struct xerr *err)
 {
     static unsigned counter;
     char path[PATH_MAX], dead[PATH_MAX];
+    unsigned n = counter++;
     sim_dom_path(s, domid, NULL, path);
     snprintf(dead, sizeof dead, "%s/domains/.destroyed-%u-%ld-%u", s->dir, domid,
-             (long)getpid(), counter++);
+             (long)getpid(), n);
     if (rename(path, dead) < 0) {
         if (errno == ENOENT)
             return xerr_set(err, "NODOMAIN", "no domain with id %u", domid);
         return xerr_errno(err, errno, "%s: cannot remove", path);
     }
+    sim_index_remove(s, domid);
+    free_image_later(s, dead, domid, n);
     rm_tree(dead);
     return 0;
 }
@@ -290,12 +361,15 @@ int sim_scan(struct sim *s, int clean, struct sim_dom **out, size_t *n, struct x
     size_t len = 0, cap = 0;
     struct dirent *de;
     int rc = 0;
+    if (clean)
+        clean_freed(s);
     while ((de = readdir(dir))) {
         uint32_t domid;
         if (clean && strncmp(de->d_name, ".destroyed-", 11) == 0) {
             char dead[PATH_MAX + 256];
             snprintf(dead, sizeof dead, "%s/%s", path, de->d_name);
-            rm_tree(dead);
+            if (stale(dead))
+                rm_tree(dead);
             continue;
         }
         if (parse_domid(de->d_name, &domid) < 0)
@@ -391,38 +465,44 @@ static int write_next_domid(struct sim *s, uint32_t next, struct xerr *err)
 
 int sim_reserve(struct sim *s, struct sim_dom *d, struct xerr *err)
 {
-    struct sim_dom *all;
-    size_t n;
-    if (sim_scan(s, 1, &all, &n, err) < 0)
+    struct sim_index ix;
+    if (sim_index_load(s, &ix, err) < 0)
         return -1;
+    /* What a full scan would clean: builders that died. */
+    for (size_t i = 0; i < ix.n; i++) {
+        if (ix.e[i].domid && ix.e[i].creator && creator_dead(ix.e[i].creator)) {
+            sim_remove(s, ix.e[i].domid, NULL);
+            ix.e[i].domid = 0;
+        }
+    }
     int taken = strcmp(d->info.name, "Domain-0") == 0;
-    for (size_t i = 0; i < n && !taken; i++)
-        taken = strcmp(all[i].info.name, d->info.name) == 0;
+    for (size_t i = 0; i < ix.n && !taken; i++)
+        taken = ix.e[i].domid && strcmp(ix.e[i].name, d->info.name) == 0;
     if (taken) {
-        free(all);
+        sim_index_free(&ix);
         return xerr_set(err, "EXISTS", "a domain named '%s' already exists", d->info.name);
     }
     uint32_t domid = read_next_domid(s);
     char path[PATH_MAX];
     for (uint32_t tries = 0;; tries++, domid = domid + 1 >= SIM_DOMID_LIMIT ? 1 : domid + 1) {
         if (tries >= SIM_DOMID_LIMIT) {
-            free(all);
+            sim_index_free(&ix);
             return xerr_set(err, "ENOSPC", "no free domid left");
         }
         int used = 0;
-        for (size_t i = 0; i < n && !used; i++)
-            used = all[i].info.domid == domid;
+        for (size_t i = 0; i < ix.n && !used; i++)
+            used = ix.e[i].domid == domid;
         if (used)
             continue;
         sim_dom_path(s, domid, NULL, path);
         if (mkdir(path, 0700) == 0)
             break;
         if (errno != EEXIST) {
-            free(all);
+            sim_index_free(&ix);
             return xerr_errno(err, errno, "%s: cannot create", path);
         }
     }
-    free(all);
+    sim_index_free(&ix);
     d->info.domid = domid;
     d->creator = getpid();
     sim_dom_path(s, domid, "store", path);
@@ -436,6 +516,7 @@ int sim_reserve(struct sim *s, struct sim_dom *d, struct xerr *err)
         sim_remove(s, domid, NULL);
         return -1;
     }
+    sim_index_set(s, d);
     return 0;
 }
 
@@ -450,135 +531,9 @@ int sim_publish(struct sim *s, struct sim_dom *d, enum dom_state state, struct x
     char line[DOM_NAME_MAX + 64];
     snprintf(line, sizeof line, "Booting %s (domid %u)", d->info.name, d->info.domid);
     sim_guest_console(s, d->info.domid, line);
-    return sim_write_meta(s, d, err);
-}
-
-/* ---- memory images ---- */
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
-
-/* A third of the pages zero, a third random, a third text-like (compressible): roughly what
- * a booted guest holds, so savefiles and their compression behave like real ones. */
-static int fill_page(unsigned char *page, uint64_t pfn, uint64_t *rng)
-{
-    uint64_t kind = splitmix64(rng) % 3;
-    if (kind == 0)
-        return 0;
-    if (kind == 1) {
-        for (unsigned i = 0; i < SIM_PAGE; i += 8) {
-            uint64_t v = splitmix64(rng);
-            memcpy(page + i, &v, 8);
-        }
-        return 1;
-    }
-    char line[64];
-    int len = snprintf(line, sizeof line, "sim page %llu tag %016llx\n",
-                       (unsigned long long)pfn, (unsigned long long)splitmix64(rng));
-    for (unsigned i = 0; i < SIM_PAGE; i++)
-        page[i] = (unsigned char)line[i % (unsigned)len];
-    return 1;
-}
-
-#define FILL_PAGES 256u
-
-int sim_fill_memory(const char *path, const char *uuid, uint64_t bytes, struct xerr *err)
-{
-    char lower[DOM_UUID_LEN + 1];
-    size_t ulen = strlen(uuid);
-    for (size_t i = 0; i <= ulen && i <= DOM_UUID_LEN; i++)
-        lower[i] = (char)(uuid[i] >= 'A' && uuid[i] <= 'F' ? uuid[i] + 32 : uuid[i]);
-    lower[DOM_UUID_LEN] = '\0';
-    uint64_t rng = XXH3_64bits(lower, strlen(lower));
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return xerr_errno(err, errno, "%s: cannot create the memory image", path);
-    unsigned char *buf = malloc((size_t)FILL_PAGES * SIM_PAGE);
-    if (!buf) {
-        close(fd);
-        return xerr_errno(err, ENOMEM, "cannot allocate a buffer for the memory image");
-    }
-    if (ftruncate(fd, (off_t)bytes) < 0)
-        goto fail;
-    uint64_t pages = bytes / SIM_PAGE;
-    for (uint64_t pfn = 0; pfn < pages;) {
-        /* Write runs of non-zero pages; zero pages stay holes. */
-        unsigned run = 0;
-        uint64_t start = pfn;
-        while (pfn < pages && run < FILL_PAGES) {
-            if (fill_page(buf + (size_t)run * SIM_PAGE, pfn, &rng)) {
-                if (run == 0)
-                    start = pfn;
-                run++;
-                pfn++;
-            } else {
-                pfn++;
-                if (run)
-                    break;
-            }
-        }
-        size_t len = (size_t)run * SIM_PAGE;
-        for (size_t off = 0; off < len;) {
-            ssize_t k = pwrite(fd, buf + off, len - off, (off_t)(start * SIM_PAGE + off));
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k < 0)
-                goto fail;
-            off += (size_t)k;
-        }
-    }
-    free(buf);
-    if (close(fd) < 0)
-        return xerr_errno(err, errno, "%s: cannot write the memory image", path);
-    return 0;
-fail:;
-    int e = errno;
-    free(buf);
-    close(fd);
-    return xerr_errno(err, e, "%s: cannot write the memory image", path);
-}
-
-int sim_digest(const char *path, char hex[33], struct xerr *err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return xerr_errno(err, errno, "%s: cannot open the memory image", path);
-    XXH3_state_t *h = XXH3_createState();
-    unsigned char *buf = malloc(1u << 20);
-    int e = 0;
-    if (!h || !buf || XXH3_128bits_reset(h) != XXH_OK) {
-        e = ENOMEM;
-    } else {
-        for (;;) {
-            ssize_t k = read(fd, buf, 1u << 20);
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k < 0) {
-                e = errno;
-                break;
-            }
-            if (k == 0)
-                break;
-            XXH3_128bits_update(h, buf, (size_t)k);
-        }
-    }
-    if (!e) {
-        XXH128_canonical_t c;
-        XXH128_canonicalFromHash(&c, XXH3_128bits_digest(h));
-        for (int i = 0; i < 16; i++)
-            snprintf(hex + 2 * i, 3, "%02x", c.digest[i]);
-    }
-    free(buf);
-    if (h)
-        XXH3_freeState(h);
-    close(fd);
-    if (e)
-        return xerr_errno(err, e, "%s: cannot read the memory image", path);
+    if (sim_write_meta(s, d, err) < 0)
+        return -1;
+    sim_index_set(s, d);
     return 0;
 }
 

@@ -1,6 +1,8 @@
 /* core/domain/sim/dom_sim_stream.c: saving a sim domain as a libxl migration stream v2 (the
  * records real libxc writes, PAGE_DATA carrying every page) and restoring one from such a stream.
- * Both move the memory image in batches of 1024 pages, so their memory use is one batch. */
+ * Save maps the image a batch of 1024 pages at a time and hands the pages to the writer, which
+ * has the kernel copy them file to file; restore writes each run of non-zero pages with one
+ * pwrite and digests the image as the pages come. Memory use is one batch either way. */
 #include "dom_sim_int.h"
 
 #include <errno.h>
@@ -8,12 +10,17 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <xxhash.h>
 
 #include "savefile/sf_reader.h"
 #include "savefile/sf_writer.h"
 
 #define BATCH 1024u          /* pfns per PAGE_DATA record, as libxc sends them */
+#define PIECE 64u            /* pages read and written at a time: 256 KiB, cache-sized */
 #define XEN_MAJOR 4u
 #define XEN_MINOR 17u
 
@@ -47,41 +54,75 @@ static int read_at(int fd, void *dst, size_t n, uint64_t off)
 
 /* ---- save ---- */
 
+/* Each PAGE_DATA record: its header and pfn list, then the pages read from the image in
+ * pieces that stay in the CPU cache, each handed to the writer (which hashes it and writes it
+ * without another copy). */
 static int write_pages(struct sf_writer *w, const struct dom_info *i, int fd,
                        const struct dom_progress *p, struct xerr *err)
 {
     int big = sf_host_big_endian();
     uint64_t pages = i->memory_kb / 4, pfns = i->max_memory_kb / 4, total = pages * SIM_PAGE;
-    size_t cap = SF_PAGE_DATA_HEADER_LEN + (size_t)BATCH * 8 + (size_t)BATCH * SIM_PAGE;
-    unsigned char *body = malloc(cap);
-    if (!body)
-        return xerr_errno(err, ENOMEM, "cannot allocate a page batch");
+    size_t head_cap = SF_PAGE_DATA_HEADER_LEN + (size_t)BATCH * 8;
+    unsigned char *head = malloc(head_cap), *piece = malloc((size_t)PIECE * SIM_PAGE);
     int rc = 0;
+    if (!head || !piece)
+        rc = xerr_errno(err, ENOMEM, "cannot allocate a page batch");
+    /* Mapped only when the image holds every page (a short one reads as zeros past its end;
+     * a mapping would fault there). */
+    struct stat st;
+    int mappable = fstat(fd, &st) == 0 && (uint64_t)st.st_size >= total;
+    int behind = sf_writer_hash_behind(w);
     for (uint64_t start = 0; start < pfns && rc == 0; start += BATCH) {
         uint32_t count = (uint32_t)(pfns - start < BATCH ? pfns - start : BATCH);
         uint32_t with_data = 0;
-        sf_put32(body, count, big);
-        sf_put32(body + 4, 0, big);
+        sf_put32(head, count, big);
+        sf_put32(head + 4, 0, big);
         for (uint32_t k = 0; k < count; k++) {
             uint64_t pfn = start + k, type = pfn < pages ? 0 : SF_PAGE_XTAB;
-            sf_put64(body + SF_PAGE_DATA_HEADER_LEN + 8 * k, pfn | type << SF_PFN_TYPE_SHIFT,
+            sf_put64(head + SF_PAGE_DATA_HEADER_LEN + 8 * k, pfn | type << SF_PFN_TYPE_SHIFT,
                      big);
             with_data += pfn < pages;
         }
-        unsigned char *data = body + SF_PAGE_DATA_HEADER_LEN + (size_t)count * 8;
-        if (with_data && read_at(fd, data, (size_t)with_data * SIM_PAGE, start * SIM_PAGE) < 0) {
-            rc = xerr_errno(err, errno, "cannot read the memory image of domain %u",
-                            i->domid);
+        size_t head_len = SF_PAGE_DATA_HEADER_LEN + (size_t)count * 8;
+        if (sf_writer_record_begin(w, SF_LIBXC_PAGE_DATA,
+                                   head_len + (uint64_t)with_data * SIM_PAGE, err) < 0 ||
+            sf_writer_record_body(w, head, head_len, err) < 0) {
+            rc = -1;
             break;
         }
-        size_t len = (size_t)(data - body) + (size_t)with_data * SIM_PAGE;
-        rc = sf_writer_record(w, SF_LIBXC_PAGE_DATA, body, len, err);
+        /* The pages copied file to file by the kernel (sf_writer_record_body_copy): hashed by
+         * the writer's thread behind it, or else from a mapping of the batch; read into a
+         * piece where no copy can be made. */
+        size_t map_len = (size_t)with_data * SIM_PAGE;
+        unsigned char *map = !behind && mappable && with_data
+            ? mmap(NULL, map_len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd,
+                   (off_t)(start * SIM_PAGE))
+            : MAP_FAILED;
+        for (uint32_t k = 0; k < with_data && rc == 0; k += PIECE) {
+            size_t n = (size_t)(with_data - k < PIECE ? with_data - k : PIECE) * SIM_PAGE;
+            uint64_t at = (start + k) * SIM_PAGE;
+            int copied = 1;
+            if (behind && mappable)
+                copied = sf_writer_record_body_copy(w, NULL, n, fd, at, err);
+            if (copied <= 0)
+                rc = copied;
+            else if (map != MAP_FAILED)
+                rc = sf_writer_record_body_copy(w, map + (size_t)k * SIM_PAGE, n, fd, at, err);
+            else if (read_at(fd, piece, n, at) < 0)
+                rc = xerr_errno(err, errno, "cannot read the memory image of domain %u",
+                                i->domid);
+            else
+                rc = sf_writer_record_body(w, piece, n, err);
+        }
+        if (map != MAP_FAILED)
+            munmap(map, map_len);
         if (rc == 0 && with_data) {
             uint64_t done = start + with_data >= pages ? total : (start + with_data) * SIM_PAGE;
             rc = cancelled(p, done, total, err);
         }
     }
-    free(body);
+    free(head);
+    free(piece);
     return rc;
 }
 
@@ -194,6 +235,10 @@ struct restoring {
     const struct dom_info *info;
     int fd;
     uint64_t data_pages;
+    unsigned char *written;      /* a bit per pfn given data so far: the image starts all holes */
+    XXH3_state_t *digest;        /* the image's digest, while the pages come in pfn order */
+    uint64_t digested;           /* pfns hashed so far (the pages below it) */
+    int in_order;
     int type_checked;            /* the libxc headers last read were checked */
     const struct sf_stream_info *si;
     const char *name;            /* the reader's, to start every message */
@@ -230,13 +275,42 @@ static int is_zero(const unsigned char *p)
     return memcmp(p, zero, SIM_PAGE) == 0;
 }
 
+/* The digest of the image (sim_digest's) taken as the pages arrive: pages not sent are holes,
+ * zeros. A pfn sent twice, or out of order, leaves it to sim_digest to read the image after. */
+static void digest_page(struct restoring *x, uint64_t pfn, const unsigned char *data)
+{
+    static const unsigned char zero[SIM_PAGE];
+    if (!x->in_order)
+        return;
+    if (pfn < x->digested) {
+        x->in_order = 0;
+        return;
+    }
+    for (; x->digested < pfn; x->digested++)
+        XXH3_128bits_update(x->digest, zero, SIM_PAGE);
+    XXH3_128bits_update(x->digest, data, SIM_PAGE);
+    x->digested++;
+}
+
+static int write_run(struct restoring *x, const unsigned char *data, uint64_t pfn, uint64_t n,
+                     struct xerr *err)
+{
+    if (n && sim_write_at(x->fd, data, (size_t)(n * SIM_PAGE), pfn * SIM_PAGE) < 0)
+        return xerr_errno(err, errno, "cannot write the memory image of domain %u",
+                          x->info->domid);
+    return 0;
+}
+
+/* One pwrite per run of non-zero pages at consecutive pfns; a zero page stays the hole it is,
+ * unless this restore wrote data there before (then it becomes a hole again). */
 static int put_pages(struct restoring *x, const struct sf_record *rec, struct xerr *err)
 {
     int big = x->si->libxc_big_endian;
     uint64_t pages = x->info->memory_kb / 4;
     const unsigned char *e = rec->body + SF_PAGE_DATA_HEADER_LEN;
     uint32_t count = sf_get32(rec->body, big);
-    const unsigned char *data = e + (size_t)count * 8;
+    const unsigned char *data = e + (size_t)count * 8, *run = NULL;
+    uint64_t run_pfn = 0, run_len = 0;
     for (uint32_t k = 0; k < count; k++) {
         uint64_t v = sf_get64(e + 8 * k, big), pfn = v & SF_PFN_MASK;
         if (!sf_page_type_has_data((unsigned)(v >> SF_PFN_TYPE_SHIFT)))
@@ -246,19 +320,37 @@ static int put_pages(struct restoring *x, const struct sf_record *rec, struct xe
                             "pfn %llu, past the domain's %llu pages", x->name,
                             (unsigned long long)rec->offset, x->dz, (unsigned long long)pfn,
                             (unsigned long long)pages);
-        int rc = 0;
-        if (!is_zero(data))
-            rc = sim_write_at(x->fd, data, SIM_PAGE, pfn * SIM_PAGE);
-        else if (fallocate(x->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                           (off_t)(pfn * SIM_PAGE), SIM_PAGE) < 0)
-            rc = sim_write_at(x->fd, data, SIM_PAGE, pfn * SIM_PAGE);
-        if (rc < 0)
-            return xerr_errno(err, errno, "cannot write the memory image of domain %u",
-                              x->info->domid);
+        digest_page(x, pfn, data);
+        unsigned char bit = (unsigned char)(1u << (pfn & 7));
+        if (!is_zero(data)) {
+            if (run && pfn != run_pfn + run_len) {
+                if (write_run(x, run, run_pfn, run_len, err) < 0)
+                    return -1;
+                run = NULL;
+            }
+            if (!run) {
+                run = data;
+                run_pfn = pfn;
+                run_len = 0;
+            }
+            run_len++;
+            x->written[pfn >> 3] |= bit;
+        } else {
+            if (run && write_run(x, run, run_pfn, run_len, err) < 0)
+                return -1;
+            run = NULL;
+            if (x->written[pfn >> 3] & bit) {
+                x->written[pfn >> 3] &= (unsigned char)~bit;
+                if (fallocate(x->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                              (off_t)(pfn * SIM_PAGE), SIM_PAGE) < 0 &&
+                    write_run(x, data, pfn, 1, err) < 0)
+                    return -1;
+            }
+        }
         data += SIM_PAGE;
         x->data_pages++;
     }
-    return 0;
+    return run ? write_run(x, run, run_pfn, run_len, err) : 0;
 }
 
 static int read_stream(struct sf_reader *r, struct restoring *x, const struct dom_progress *p,
@@ -331,18 +423,36 @@ int sim_restore(struct dom_backend *b, const struct dom_create *c, struct sf_rea
         xerr_errno(err, errno, "%s: cannot size the memory image", path);
         goto fail;
     }
+    x.written = calloc((size_t)(d.info.memory_kb / 4 / 8 + 1), 1);
+    x.digest = XXH3_createState();
+    if (!x.written || !x.digest || XXH3_128bits_reset(x.digest) != XXH_OK) {
+        xerr_errno(err, ENOMEM, "cannot restore domain '%s'", d.info.name);
+        goto fail;
+    }
+    x.in_order = 1;
     if (read_stream(r, &x, p, err) < 0)
         goto fail;
+    if (x.in_order) {
+        static const unsigned char zero[SIM_PAGE];
+        for (uint64_t pages = d.info.memory_kb / 4; x.digested < pages; x.digested++)
+            XXH3_128bits_update(x.digest, zero, SIM_PAGE);
+        sim_digest_hex(x.digest, d.info.digest);
+    }
     if (close(x.fd) < 0) {
         x.fd = -1;
         xerr_errno(err, errno, "%s: cannot write the memory image", path);
         goto fail;
     }
     x.fd = -1;
+    free(x.written);
+    XXH3_freeState(x.digest);
     return sim_finish_build(s, &d, c, domid, err);
 fail:
     if (x.fd >= 0)
         close(x.fd);
+    free(x.written);
+    if (x.digest)
+        XXH3_freeState(x.digest);
     sim_abandon(s, id);
     return -1;
 }

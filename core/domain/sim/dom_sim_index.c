@@ -1,0 +1,250 @@
+/* core/domain/sim/dom_sim_index.c: the sim's index of its domains, DIR/index: one line
+ * "domid creator name" per domain directory, so that creating a domain or finding one by name
+ * reads one small file, not every domain's metadata; "domid creator memory_kb name".
+ *
+ * Only a holder of the lock writes it, atomically (temp + rename). Whoever changes names or the
+ * set of domains either updates it in the same locked step (reserve, publish, remove) or
+ * removes it first (rename, preserve); a holder of the lock that finds no index rebuilds it
+ * from a full scan. A process killed between a change and the index update leaves at worst
+ * an entry whose domain is gone (skipped when read) or no index at all. */
+#include "dom_sim_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define INDEX_MAGIC "xlua-sim-index 1\n"
+
+static void index_path(const struct sim *s, char *out)
+{
+    snprintf(out, PATH_MAX, "%s/index", s->dir);
+}
+
+void sim_index_free(struct sim_index *ix)
+{
+    free(ix->e);
+    ix->e = NULL;
+    ix->n = ix->cap = 0;
+}
+
+static int add(struct sim_index *ix, uint32_t domid, pid_t creator, uint64_t memory_kb,
+               const char *name)
+{
+    if (ix->n == ix->cap) {
+        size_t cap = ix->cap ? 2 * ix->cap : 64;
+        struct sim_index_entry *e = realloc(ix->e, cap * sizeof *e);
+        if (!e)
+            return -1;
+        ix->e = e;
+        ix->cap = cap;
+    }
+    struct sim_index_entry *e = &ix->e[ix->n++];
+    e->domid = domid;
+    e->creator = creator;
+    e->memory_kb = memory_kb;
+    snprintf(e->name, sizeof e->name, "%s", name);
+    return 0;
+}
+
+/* 1 read, 0 there is no index (or it is not one), -1 error. */
+static int read_index(struct sim *s, struct sim_index *ix, struct xerr *err)
+{
+    char path[PATH_MAX], *text;
+    size_t len;
+    struct xerr e;
+    memset(ix, 0, sizeof *ix);
+    index_path(s, path);
+    if (sim_read_file(path, &text, &len, &e) < 0) {
+        if (e.code && strcmp(e.code, "ENOENT") == 0)
+            return 0;
+        if (err)
+            *err = e;
+        return -1;
+    }
+    int ok = len >= strlen(INDEX_MAGIC) && memcmp(text, INDEX_MAGIC, strlen(INDEX_MAGIC)) == 0;
+    for (char *line = text + (ok ? strlen(INDEX_MAGIC) : len), *next; ok && *line; line = next) {
+        next = strchr(line, '\n');
+        if (!next) {
+            ok = 0;
+            break;
+        }
+        *next++ = '\0';
+        char *sp1 = strchr(line, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+        char *sp3 = sp2 ? strchr(sp2 + 1, ' ') : NULL;
+        if (!sp3 || strlen(sp3 + 1) > DOM_NAME_MAX) {
+            ok = 0;
+            break;
+        }
+        unsigned long domid = strtoul(line, NULL, 10);
+        long creator = strtol(sp1 + 1, NULL, 10);
+        unsigned long long memory_kb = strtoull(sp2 + 1, NULL, 10);
+        if (domid == 0 || domid >= SIM_DOMID_LIMIT ||
+            add(ix, (uint32_t)domid, (pid_t)creator, memory_kb, sp3 + 1) < 0) {
+            ok = 0;
+            break;
+        }
+    }
+    free(text);
+    if (!ok)
+        sim_index_free(ix);
+    return ok;
+}
+
+void sim_index_drop(struct sim *s)
+{
+    char path[PATH_MAX];
+    index_path(s, path);
+    unlink(path);
+}
+
+/* Write it whole, or leave no index at all (the next reader rebuilds it). */
+static void write_index(struct sim *s, const struct sim_index *ix)
+{
+    size_t cap = strlen(INDEX_MAGIC) + ix->n * (DOM_NAME_MAX + 32) + 1, len;
+    char *text = malloc(cap), path[PATH_MAX], tmp[PATH_MAX];
+    index_path(s, path);
+    if (!text) {
+        unlink(path);
+        return;
+    }
+    len = (size_t)snprintf(text, cap, "%s", INDEX_MAGIC);
+    for (size_t i = 0; i < ix->n; i++)
+        if (ix->e[i].domid)
+            len += (size_t)snprintf(text + len, cap - len, "%u %ld %llu %s\n", ix->e[i].domid,
+                                    (long)ix->e[i].creator,
+                                    (unsigned long long)ix->e[i].memory_kb, ix->e[i].name);
+    snprintf(tmp, sizeof tmp, "%s/.index.XXXXXX", s->dir);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    int ok = fd >= 0 && sim_write_at(fd, text, len, 0) == 0;
+    if (fd >= 0 && close(fd) < 0)
+        ok = 0;
+    if (ok && rename(tmp, path) < 0)
+        ok = 0;
+    if (!ok) {
+        if (fd >= 0)
+            unlink(tmp);
+        unlink(path);
+    }
+    free(text);
+}
+
+int sim_index_load(struct sim *s, struct sim_index *ix, struct xerr *err)
+{
+    int rc = read_index(s, ix, err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    struct sim_dom *all;
+    size_t n;
+    if (sim_scan(s, 1, &all, &n, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (add(ix, all[i].info.domid, all[i].creator, all[i].info.memory_kb,
+                all[i].info.name) < 0) {
+            free(all);
+            sim_index_free(ix);
+            return xerr_errno(err, ENOMEM, "cannot index the sim domains");
+        }
+    }
+    free(all);
+    write_index(s, ix);
+    return 0;
+}
+
+void sim_index_save(struct sim *s, const struct sim_index *ix)
+{
+    write_index(s, ix);
+}
+
+/* Change one entry of an index that exists (a missing one stays missing). */
+static void update(struct sim *s, uint32_t domid, pid_t creator, uint64_t memory_kb,
+                   const char *name, int remove)
+{
+    struct sim_index ix;
+    if (read_index(s, &ix, NULL) <= 0) {
+        if (remove)
+            return;
+        sim_index_drop(s);
+        return;
+    }
+    size_t i = 0;
+    while (i < ix.n && ix.e[i].domid != domid)
+        i++;
+    if (remove) {
+        if (i < ix.n)
+            ix.e[i].domid = 0;
+    } else if (i < ix.n) {
+        ix.e[i].creator = creator;
+        ix.e[i].memory_kb = memory_kb;
+        snprintf(ix.e[i].name, sizeof ix.e[i].name, "%s", name);
+    } else if (add(&ix, domid, creator, memory_kb, name) < 0) {
+        sim_index_free(&ix);
+        sim_index_drop(s);
+        return;
+    }
+    write_index(s, &ix);
+    sim_index_free(&ix);
+}
+
+void sim_index_set(struct sim *s, const struct sim_dom *d)
+{
+    update(s, d->info.domid, d->creator, d->info.memory_kb, d->info.name, 0);
+}
+
+void sim_index_remove(struct sim *s, uint32_t domid)
+{
+    update(s, domid, 0, 0, NULL, 1);
+}
+
+int sim_used_memory(struct sim *s, uint64_t *kb, struct xerr *err)
+{
+    struct sim_index ix;
+    if (sim_lock(s, err) < 0)
+        return -1;
+    int rc = sim_index_load(s, &ix, err);
+    sim_unlock(s);
+    if (rc < 0)
+        return -1;
+    *kb = 0;
+    for (size_t i = 0; i < ix.n; i++)
+        if (ix.e[i].domid && !ix.e[i].creator)
+            *kb += ix.e[i].memory_kb;
+    sim_index_free(&ix);
+    return 0;
+}
+
+int sim_find_name(struct dom_backend *b, const char *name, struct dom_info *out,
+                  struct xerr *err)
+{
+    struct sim *s = (struct sim *)b;
+    struct sim_index ix;
+    if (strcmp(name, "Domain-0") == 0)
+        return 1;
+    if (sim_lock(s, err) < 0)
+        return -1;
+    int rc = sim_index_load(s, &ix, err);
+    sim_unlock(s);
+    if (rc < 0)
+        return -1;
+    uint32_t domid = 0;
+    for (size_t i = 0; i < ix.n && !domid; i++)
+        if (ix.e[i].domid && !ix.e[i].creator && strcmp(ix.e[i].name, name) == 0)
+            domid = ix.e[i].domid;
+    sim_index_free(&ix);
+    struct sim_dom d;
+    if (domid && sim_get(s, domid, "", &d, NULL) == 0 && strcmp(d.info.name, name) == 0) {
+        *out = d.info;
+        return 0;
+    }
+    if (domid) {               /* the index was wrong: forget it, look at every domain */
+        if (sim_lock(s, err) < 0)
+            return -1;
+        sim_index_drop(s);
+        sim_unlock(s);
+        return 1;
+    }
+    return xerr_set(err, "NODOMAIN", "no domain named '%s'", name);
+}

@@ -78,6 +78,21 @@ local function settle(s, name)
   return domain(s, name)
 end
 
+-- Runs `xlua ARGS` on host s in the background; once its standard error contains text, or
+-- after 10 s, sends it signal (TERM, INT, HUP) -> its exit status and standard error.
+local function signal_on(s, args, text, signal)
+  local dir = helper.tmpdir()
+  local script = string.format([[
+%s 2>%s/err &
+pid=$!
+for i in $(seq 500); do grep -qF %s %s/err && break; sleep 0.02; done
+kill -%s $pid
+wait $pid; echo $? >%s/status
+]], on(s, args), q(dir), q(text), q(dir), signal, q(dir))
+  os.execute("bash -c " .. q(script) .. " >/dev/null 2>&1")
+  return tonumber(helper.slurp(dir .. "/status")), helper.slurp(dir .. "/err")
+end
+
 describe("xlua migrate between two xlua hosts", function()
   it("moves a domain: gone here, running there with the same memory and stored config", function()
     local a, b = hosts()
@@ -193,6 +208,24 @@ describe("xlua migrate between two xlua hosts", function()
     assert.equal("running", domain(a, "web").state)
     assert.is_nil(settle(b, "web--incoming"))
     assert.is_nil(domain(b, "web"))
+  end)
+
+  it("destroys the old copy at once when the receiver reports success: a SIGTERM after it says so", function()
+    local a, b = hosts()
+    local mine = create(a, "d9")
+    -- the transport outlives the receiver: the sender waits for it after the success report
+    local rune = receiver(b) .. "; sleep 3"
+    local status, err = signal_on(a, "migrate --answer-wait 5 -s '' d9 " .. q(rune),
+      "Target reports successful startup", "TERM")
+    assert.equal(143, status, err)
+    assert.matches("xlua migrate: migration of d9: the domain runs at the receiver and its old copy here "
+      .. "was destroyed; interrupted by SIGTERM\n$", err)
+    assert.not_matches("the domain runs here", err, 1, true)
+    assert.is_nil(domain(a, "d9--migratedaway"))
+    assert.is_nil(domain(a, "d9"))
+    local there = settle(b, "d9")
+    assert.equal("running", there.state)
+    assert.equal(mine.digest, there.digest)
   end)
 
   it("fails when the receiver cannot be started, and the domain keeps running", function()

@@ -20,7 +20,7 @@ return cli.main({
     .. "  -p         leave the domain paused at the receiver\n"
     .. "  -D         keep the domain's domid at the receiver\n"
     .. "  -z         compress the stream with zstd (xlua receivers only)\n"
-    .. "  --debug    the receiver runs with -d\n"
+    .. "  --debug    suspend with libxl's debugging here, and the receiver runs with -d\n"
     .. "  --answer-wait SECONDS  how long to wait for an xlua receiver's verdict before sending\n"
     .. "             the memory anyway (default 2; an xl receiver never answers)\n"
     .. "Exit 0 when the domain runs at HOST and is gone here; 1 when the migration failed and the\n"
@@ -58,6 +58,7 @@ return cli.main({
     config = opts.config,
     preserve_domid = opts.preserve_domid,
     zstd = opts.zstd,
+    debug = opts.debug,
     answer_wait = wait,
     progress = reporter.update,
     say = function(line)

@@ -37,7 +37,8 @@ end
 -- migrate.migrate(h, domain, opts) -> {name, domid, peer = "xl" | "xlua"}
 --   | nil, msg, code, extra
 -- opts: rune (the transport command), config (-C: a config file replacing the stored one),
--- preserve_domid (-D), zstd (-z: only an xlua receiver takes it), answer_wait (seconds),
+-- preserve_domid (-D), zstd (-z: only an xlua receiver takes it), debug (--debug: the backend's
+-- suspend debugging, as xl's LIBXL_SUSPEND_DEBUG), answer_wait (seconds),
 -- progress (function(done, total)), say (function(line): xl's progress lines).
 -- Codes: the save's and the backend's; REFUSED (the receiver refused: extra.report holds its
 -- compatibility report), PEERGONE (the receiver or its transport ended), PROTOCOL, TARGETFAILED
@@ -238,7 +239,7 @@ function migrate.migrate(h, domain, opts)
     end
   end
 
-  ok, err, code = h:save(info.domid, w, { live = true, progress = opts.progress, ledger = ledger })
+  ok, err, code = h:save(info.domid, w, { live = true, debug = opts.debug, progress = opts.progress, ledger = ledger })
   if not ok then
     return failed(err, code)
   end

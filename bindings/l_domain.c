@@ -15,9 +15,10 @@
  * h:destroy(domid), h:pause(domid), h:unpause(domid), h:rename(domid, name)
  *                         -> true | nil, msg, code
  * h:config(domid)         -> the domain's libxl JSON as it is now | nil, msg, code
- * h:save(domid, writer [, {live = bool, progress = function(done, total)}]) -> true | nil, msg,
- *                            code. writer: an xlua.savefile.writer whose header is written. The
- *                            domain is left paused on success, as it was on failure.
+ * h:save(domid, writer [, {live = bool, debug = bool, progress = function(done, total)}])
+ *                         -> true | nil, msg, code. writer: an xlua.savefile.writer whose
+ *                            header is written. The domain is left paused on success, as it
+ *                            was on failure. debug: the backend's suspend debugging (libxl).
  * h:restore{json=, name=, uuid=, type=, memory_kb=, max_memory_kb=, vcpus=, paused=,
  *           reader = xlua.savefile.reader after its optional data, progress = fn}
  *                         -> domid | nil, msg, code
@@ -455,7 +456,8 @@ static int l_save(lua_State *L)
     struct lprogress lp = { L, 0, 0 };
     if (!lua_isnoneornil(L, 4)) {
         luaL_checktype(L, 4, LUA_TTABLE);
-        live = opt_bool_field(L, 4, "live");
+        live = (opt_bool_field(L, 4, "live") ? DOM_SAVE_LIVE : 0)
+               | (opt_bool_field(L, 4, "debug") ? DOM_SAVE_DEBUG : 0);
         lp.fn = progress_field(L, 4);
         ledger = opt_ledger(L, 4);
     }

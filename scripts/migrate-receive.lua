@@ -48,11 +48,14 @@ return cli.main({
   })
   reporter.finish()
   if not result then
+    -- the fourth result: the compatibility report of a refusal, or the signal that INTERRUPTED
+    if code == "INTERRUPTED" then
+      return cli.fail(cli.status(code, report), "migration target: %s", err)
+    end
     if type(report) == "string" then
       io.stderr:write(report)
     end
-    return cli.fail(code == "INTERRUPTED" and cli.status(code, report) or cli.FAILED,
-      "migration target: %s", err)
+    return cli.fail(cli.FAILED, "migration target: %s", err)
   end
   h:close()
   return require("xlua.life").after_start(opts, result)

@@ -20,13 +20,14 @@ return cli.main({
     .. "  -p         leave the domain paused at the receiver\n"
     .. "  -D         keep the domain's domid at the receiver\n"
     .. "  -z         compress the stream with zstd (xlua receivers only)\n"
-    .. "  --debug    the receiver runs with -d\n"
+    .. "  --debug    suspend with libxl's debugging here, and the receiver runs with -d\n"
     .. "  --answer-wait SECONDS  how long to wait for an xlua receiver's verdict before sending\n"
     .. "             the memory anyway (default 2; an xl receiver never answers)\n"
     .. "Exit 0 when the domain runs at HOST and is gone here; 1 when the migration failed and the\n"
     .. "domain runs here (resumed); 2 for bad input; 3 when the final handshake broke after the\n"
     .. "receiver was allowed to start the domain (check both hosts; it is left paused here as\n"
-    .. "DOMAIN--migratedaway); 128+N when signal N stopped it before that point (domain resumed).",
+    .. "DOMAIN--migratedaway); 128+N when signal N stopped it (the message says where the domain\n"
+    .. "runs: before the receiver was allowed to start it, here).",
   options = {
     ["-s"] = { "ssh", value = true }, ["-e"] = "no_monitor", ["-F"] = "foreground",
     ["-C"] = { "config", value = true }, ["-p"] = "paused", ["-D"] = "preserve_domid",
@@ -50,11 +51,14 @@ return cli.main({
   local rune = migration.rune(opts.ssh or "ssh", host, flags)
   local reporter = progress.new({ label = "Migrating " .. domain })
   local result, extra, signal
+  local outcome = {}   -- where the domain is, whether this returns or a signal stops it
   result, err, code, extra = cli.interruptible(migrate.migrate, h, domain, {
+    outcome = outcome,
     rune = rune,
     config = opts.config,
     preserve_domid = opts.preserve_domid,
     zstd = opts.zstd,
+    debug = opts.debug,
     answer_wait = wait,
     progress = reporter.update,
     say = function(line)
@@ -69,23 +73,24 @@ return cli.main({
     return cli.OK
   end
   if code == "INTERRUPTED" then
-    -- before GO the domain was put back; after it, the message says so
-    signal, extra = extra, { resumed = not err:find("GO was sent", 1, true) }
+    signal, extra = extra, nil
   end
   extra = type(extra) == "table" and extra or {}
   if extra.report and extra.report ~= "" then
     io.stderr:write(extra.report)
   end
-  if code == "UNDEFINED" then
+  local interrupted = code == "INTERRUPTED"
+  if outcome.where == "undefined" then
     io.stderr:write("** Migration failed during final handshake **\n"
       .. "Domain state is now undefined !\n"
       .. "Please CHECK AT BOTH ENDS for running instances, before renaming and\n"
       .. " resuming at most one instance.\n")
-    return cli.fail(UNDEFINED, "migration of %s: %s", domain, err)
+    return cli.fail(interrupted and cli.status(code, signal) or UNDEFINED, "migration of %s: %s", domain, err)
   end
-  if extra.moved then
-    return cli.fail(cli.FAILED, "%s", err)
+  if outcome.where == "there" then
+    -- the domain moved: what failed or stopped after that is in the message
+    return cli.fail(interrupted and cli.status(code, signal) or cli.FAILED, "migration of %s: %s", domain, err)
   end
-  local where = extra.resumed and "; the domain runs here" or ""
+  local where = outcome.resumed and "; the domain runs here" or ""
   return cli.fail(cli.status(code, signal), "migration of %s failed: %s%s", domain, err, where)
 end)

@@ -209,6 +209,8 @@ describe("xlua.domain", function()
         print("mem=" .. raises(h.create, h, {name = "x", memory_kb = "lots"}))
         print("paused=" .. raises(h.create, h, {name = "x", memory_kb = 64, paused = 1}))
         print("writer=" .. raises(h.save, h, 0, {}))
+        local w = assert(savefile.writer(assert(io.open("/dev/null", "wb"))))
+        print("debug=" .. raises(h.save, h, 0, w, {live = true, debug = "yes"}))
         print("reader=" .. raises(h.restore, h, {name = "x", memory_kb = 64}))
         do local h2 <close> = assert(domain.open()); h = h2 end
         print("closed=" .. raises(h.list, h), "str=" .. tostring(h))
@@ -217,7 +219,7 @@ describe("xlua.domain", function()
         h3:close()
         print("closed_twice=" .. raises(h3.info, h3, 0))]])
       assert.same({ domid = "true", domid_type = "true", type = "true", mem = "true",
-        paused = "true", writer = "true", reader = "true", closed = "true",
+        paused = "true", writer = "true", debug = "true", reader = "true", closed = "true",
         str = "domain backend (closed)", closed_twice = "true" }, r)
     end)
   end)

@@ -78,6 +78,21 @@ local function settle(s, name)
   return domain(s, name)
 end
 
+-- Runs `xlua ARGS` on host s in the background; once its standard error contains text, or
+-- after 10 s, sends it signal (TERM, INT, HUP) -> its exit status and standard error.
+local function signal_on(s, args, text, signal)
+  local dir = helper.tmpdir()
+  local script = string.format([[
+%s 2>%s/err &
+pid=$!
+for i in $(seq 500); do grep -qF %s %s/err && break; sleep 0.02; done
+kill -%s $pid
+wait $pid; echo $? >%s/status
+]], on(s, args), q(dir), q(text), q(dir), signal, q(dir))
+  os.execute("bash -c " .. q(script) .. " >/dev/null 2>&1")
+  return tonumber(helper.slurp(dir .. "/status")), helper.slurp(dir .. "/err")
+end
+
 describe("xlua migrate between two xlua hosts", function()
   it("moves a domain: gone here, running there with the same memory and stored config", function()
     local a, b = hosts()
@@ -94,10 +109,10 @@ describe("xlua migrate between two xlua hosts", function()
     assert.equal(stored, (b.x({ "config", "web" })))
   end)
 
-  it("leaves it paused at the receiver with -p, and compresses with -z", function()
+  it("leaves it paused at the receiver with -p, and compresses with -z (and --debug)", function()
     local a, b = hosts()
     local before = create(a, "web")
-    local _, err, code = migrate(a, { "-p", "-z", "-s", "", "web", receiver(b, " -p") })
+    local _, err, code = migrate(a, { "-p", "-z", "--debug", "-s", "", "web", receiver(b, " -p") })
     assert.equal(0, code, err)
     local after = domain(b, "web")
     assert.equal("paused", after.state)
@@ -125,7 +140,9 @@ describe("xlua migrate between two xlua hosts", function()
     assert.equal(1, code)
     assert.matches("already exists", err, 1, true)
     assert.matches("the domain runs here", err, 1, true)
-    assert.same(mine, domain(a, "web"))
+    local still = domain(a, "web")
+    mine.cpu_time, still.cpu_time = nil, nil -- it runs on
+    assert.same(mine, still)
     assert.equal(theirs.uuid, domain(b, "web").uuid)
     assert.is_nil(domain(b, "web--incoming"))
   end)
@@ -193,6 +210,54 @@ describe("xlua migrate between two xlua hosts", function()
     assert.equal("running", domain(a, "web").state)
     assert.is_nil(settle(b, "web--incoming"))
     assert.is_nil(domain(b, "web"))
+  end)
+
+  it("destroys the old copy at once when the receiver reports success: a SIGTERM after it says so", function()
+    local a, b = hosts()
+    local mine = create(a, "d9")
+    -- the transport outlives the receiver: the sender waits for it after the success report
+    local rune = receiver(b) .. "; sleep 3"
+    local status, err = signal_on(a, "migrate --answer-wait 5 -s '' d9 " .. q(rune),
+      "Target reports successful startup", "TERM")
+    assert.equal(143, status, err)
+    assert.matches("xlua migrate: migration of d9: the domain runs at the receiver and its old copy here "
+      .. "was destroyed; interrupted by SIGTERM\n$", err)
+    assert.not_matches("the domain runs here", err, 1, true)
+    assert.is_nil(domain(a, "d9--migratedaway"))
+    assert.is_nil(domain(a, "d9"))
+    local there = settle(b, "d9")
+    assert.equal("running", there.state)
+    assert.equal(mine.digest, there.digest)
+  end)
+
+  it("keeps the receiver's copy when a signal stops the receiver right after it reported success", function()
+    local a, b = hosts()
+    local mine = create(a, "web")
+    local stopped = on(b, q(FAKES .. "receiver_stopped_after_report.lua") .. " -e")
+    local _, err, code = migrate(a, { "-s", "", "web", stopped })
+    -- the sender got the success report and destroyed its copy: the receiver's must live
+    assert.equal(0, code, err)
+    assert.is_nil(domain(a, "web"))
+    assert.is_nil(domain(a, "web--migratedaway"))
+    local there = settle(b, "web")
+    assert.equal("running", there.state)
+    assert.equal(mine.digest, there.digest)
+    assert.matches("\nxlua migrate%-receive: migration target: web runs here %(domid %d+%); interrupted by SIGTERM\n", err)
+  end)
+
+  it("the receiver stopped by SIGTERM mid-stream says so in one line; the domain runs at the sender", function()
+    local a, b = hosts()
+    create(a, "web", 32)
+    local pidfile = b.root .. "/receiver.pid"
+    local rune = string.format("{ head -c 3000000; kill -TERM $(cat %s); cat; } | sh -c 'echo $$ > %s; exec \"$0\" \"$@\"' %s",
+      q(pidfile), q(pidfile), receiver(b))
+    local _, err, code = migrate(a, { "-s", "", "web", rune })
+    assert.equal(1, code)
+    assert.matches("\nxlua migrate%-receive: migration target: [^\n]*interrupted by SIGTERM\n", err)
+    assert.not_matches("SIGTERMxlua", err, 1, true)
+    assert.equal("running", domain(a, "web").state)
+    assert.equal(1, running_copies("web", a, b))
+    assert.is_nil(settle(b, "web--incoming"))
   end)
 
   it("fails when the receiver cannot be started, and the domain keeps running", function()

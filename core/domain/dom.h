@@ -222,8 +222,11 @@ int dom_rename(struct dom_backend *b, uint32_t domid, const char *name, struct x
 int dom_config(struct dom_backend *b, uint32_t domid, char **json, struct xerr *err);
 
 /* Write the domain's migration stream (libxl v2) into w, whose header is already written.
- * live: copy while it runs (libxl) -- the sim's memory never changes, so it only matters
- * there. On success the domain is left paused; on failure it is put back as it was. */
+ * live: flags, DOM_SAVE_LIVE: copy while it runs (libxl) -- the sim's memory never changes,
+ * so it only matters there; DOM_SAVE_DEBUG: libxl's suspend debugging (xl migrate --debug).
+ * On success the domain is left paused; on failure it is put back as it was. */
+#define DOM_SAVE_LIVE 1
+#define DOM_SAVE_DEBUG 2
 int dom_save(struct dom_backend *b, uint32_t domid, struct sf_writer *w, int live,
              const struct dom_progress *p, struct xerr *err);
 /* Create a domain from the stream in r (positioned after its optional data). The stream's

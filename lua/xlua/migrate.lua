@@ -1,7 +1,7 @@
 -- The sending side of a migration (xlua migrate): xl's protocol (xlua.migration), with the
 -- savefile header of xlua.save and the backend's live stream. The domain is destroyed only
--- once the receiver reports that its copy runs; on any failure before that it is renamed back
--- and resumed here.
+-- once the receiver reports that its copy runs, and then at once (as xl); on any failure
+-- before that it is renamed back and resumed here.
 local domains = require("xlua.domains")
 local json = require("xlua.json")
 local migration = require("xlua.migration")
@@ -37,16 +37,26 @@ end
 -- migrate.migrate(h, domain, opts) -> {name, domid, peer = "xl" | "xlua"}
 --   | nil, msg, code, extra
 -- opts: rune (the transport command), config (-C: a config file replacing the stored one),
--- preserve_domid (-D), zstd (-z: only an xlua receiver takes it), answer_wait (seconds),
+-- preserve_domid (-D), zstd (-z: only an xlua receiver takes it), debug (--debug: the backend's
+-- suspend debugging, as xl's LIBXL_SUSPEND_DEBUG), answer_wait (seconds),
 -- progress (function(done, total)), say (function(line): xl's progress lines).
 -- Codes: the save's and the backend's; REFUSED (the receiver refused: extra.report holds its
 -- compatibility report), PEERGONE (the receiver or its transport ended), PROTOCOL, TARGETFAILED
 -- (the receiver could not start its copy), UNDEFINED (the final handshake broke after GO: the
 -- domain may run at both ends or at none; it is left paused as NAME--migratedaway here).
 -- extra.resumed: the domain runs here again (or never stopped). The domain's lock is held
--- throughout; an error raised (a signal) before GO puts the domain back as it was.
+-- throughout; an error raised (a signal) before GO puts the domain back as it was, one after
+-- the receiver's success report still destroys the old copy.
+-- opts.outcome (a table): filled as it goes, read it whether this returns or raises:
+--   where = "here" (the domain is here; resumed = whether it was put back running, nil while
+--   the migration had not touched it),
+--   "undefined" (GO was sent and no verdict came: it is left paused here as away),
+--   "there" (it runs at the receiver; away = the name of its old copy here when that could
+--   not be destroyed, nil when it was).
 function migrate.migrate(h, domain, opts)
   opts = opts or {}
+  local outcome = opts.outcome or {}
+  outcome.where, outcome.resumed, outcome.away = "here", nil, nil
   local say = opts.say or function() end
   local cfg, err, code
   if opts.config then
@@ -100,7 +110,9 @@ function migrate.migrate(h, domain, opts)
   local w
   local ledger = { paused = false }
   local name, away = info.name, nil
-  local stage = "start"    -- "go": GO may have reached the receiver; "done": nothing to undo
+  -- "go": GO may have reached the receiver; "moved": its copy runs, ours goes; "done": nothing
+  -- left to undo
+  local stage = "start"
   local function hang_up()
     if w then
       w:close()
@@ -126,7 +138,22 @@ function migrate.migrate(h, domain, opts)
       domains.rename(h, info.domid, name)
       away = nil
     end
-    return h:unpause(info.domid, ledger)
+    local ok, uerr, ucode = h:unpause(info.domid, ledger)
+    outcome.resumed = ok and true or false
+    return ok, uerr, ucode
+  end
+  -- The receiver's copy runs: ours goes. Destroyed, or gone already (a signal may have cut in
+  -- after the backend destroyed it).
+  local function destroy_old()
+    local ok, derr, dcode = h:destroy(info.domid)
+    if not ok then
+      local still = h:info(info.domid)
+      if still and still.uuid == info.uuid then
+        return nil, derr, dcode
+      end
+    end
+    outcome.away = nil
+    return true
   end
   local function failed(msg, c, extra)
     hang_up()
@@ -149,13 +176,26 @@ function migrate.migrate(h, domain, opts)
       return
     end
     hang_up()
-    if stage ~= "go" then
+    local old_gone, derr = true, nil
+    if stage == "moved" then
+      if outcome.away then
+        old_gone, derr = destroy_old()
+      end
+    elseif stage ~= "go" then
       resume()
     end
     finish_transport()
-    if stage == "go" and type(raised) == "string" then
+    if type(raised) ~= "string" then
+      return
+    end
+    if stage == "go" then
       error(string.format("%s may run at the receiver already (GO was sent; it is left paused here "
         .. "as %s): check both ends, then %s", name, tostring(away), raised), 0)
+    elseif stage == "moved" and old_gone then
+      error("the domain runs at the receiver and its old copy here was destroyed; " .. raised, 0)
+    elseif stage == "moved" then
+      error(string.format("the domain runs at the receiver, but its old copy here (%s, paused: never "
+        .. "unpause it) could not be destroyed (%s); %s", away, tostring(derr), raised), 0)
     end
   end })
 
@@ -199,7 +239,7 @@ function migrate.migrate(h, domain, opts)
     end
   end
 
-  ok, err, code = h:save(info.domid, w, { live = true, progress = opts.progress, ledger = ledger })
+  ok, err, code = h:save(info.domid, w, { live = true, debug = opts.debug, progress = opts.progress, ledger = ledger })
   if not ok then
     return failed(err, code)
   end
@@ -244,11 +284,11 @@ function migrate.migrate(h, domain, opts)
   end
   away = away_name
   say("migration sender: Giving target permission to start.")
-  stage = "go"
+  stage, outcome.where = "go", "undefined"
   ok, err, code = transport.write(peer.send, migration.GO)
   if not ok then
     -- a pipe write of GO is all or nothing: a receiver that is gone never got it
-    stage = "start"
+    stage, outcome.where = "start", "here"
     return failed("the receiver left before it was given permission to start: " .. err, "PEERGONE")
   end
   ok, err, code = migration.expect(peer.recv, "success/failure report message", migration.REPORT)
@@ -272,17 +312,19 @@ function migrate.migrate(h, domain, opts)
       return nil, "the receiver failed to start its copy and did not confirm it destroyed it ("
         .. tostring(err) .. ")", "UNDEFINED", { resumed = false }
     end
-    stage = "start"
+    stage, outcome.where = "start", "here"
     say("migration sender: Trying to resume at our end.")
     return failed("the receiver could not start its copy", "TARGETFAILED")
   end
+  -- From here the old copy goes whatever happens, before the transport's end is awaited.
+  stage, outcome.where, outcome.away = "moved", "there", away_name
   say("migration sender: Target reports successful startup.")
-  stage = "done"
+  ok, err, code = destroy_old()
   finish_transport()
-  ok, err, code = h:destroy(info.domid)
+  stage = "done"
   if not ok then
-    return nil, string.format("the domain runs at the receiver, but its old copy here (%s) could not be "
-      .. "destroyed: %s", away_name, tostring(err)), code, { resumed = false, moved = true }
+    return nil, string.format("the domain runs at the receiver, but its old copy here (%s, paused: never "
+      .. "unpause it) could not be destroyed: %s", away_name, tostring(err)), code, { resumed = false, moved = true }
   end
   return { name = name, domid = info.domid, peer = peer_kind }
 end

@@ -113,10 +113,12 @@ function receive.receive(h, opts)
   local domid
   local started = false
   -- Whatever stops this end before its copy was handed over (an error, a signal), the copy
-  -- goes: the sender still has the domain, or gets it back.
-  local _ <close> = setmetatable({}, { __close = function()
+  -- goes: the sender still has the domain, or gets it back. Once started, it stays.
+  local _ <close> = setmetatable({}, { __close = function(_, raised)
     if domid and not started then
       h:destroy(domid)
+    elseif started and type(raised) == "string" then
+      error(string.format("%s runs here (domid %d); %s", name, domid, raised), 0)
     end
   end })
   local result
@@ -145,10 +147,13 @@ function receive.receive(h, opts)
       ok, err, code = h:unpause(domid)
     end
   end
+  -- Ours is the domain now, before the report says so: once the sender may have read it (and
+  -- destroyed its copy), nothing here may take ours. A report lost to a signal leaves the
+  -- sender its paused copy, the safe side.
+  started = ok and true or false
   -- The report: one byte after it, 0 when the domain runs here.
   local sent = transport.write(send, migration.REPORT .. (ok and "\0" or "\1"))
   if ok then
-    started = true
     say("migration target: Domain started successsfully.")
     return { name = name, domid = domid, report = plan.report, peer = sender and "xlua" or "xl",
       reported = sent and true or false }

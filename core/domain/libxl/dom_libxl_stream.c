@@ -170,7 +170,9 @@ int lxb_save(struct dom_backend *b, uint32_t domid, struct sf_writer *w, int liv
     if (bad)
         return xerr_set(err, "BADSTATE", "domain %u is shut down or dying: it cannot be saved",
                         domid);
-    struct job j = { .x = x, .domid = domid, .flags = live ? LIBXL_SUSPEND_LIVE : 0 };
+    struct job j = { .x = x, .domid = domid,
+                     .flags = (live & DOM_SAVE_LIVE ? LIBXL_SUSPEND_LIVE : 0)
+                              | (live & DOM_SAVE_DEBUG ? LIBXL_SUSPEND_DEBUG : 0) };
     lxb_log_clear(x);
     /* A regular file without zstd: libxl writes into it itself (dom_libxl_direct.c). */
     int rc = lxb_save_direct(x, domid, w, j.flags, total, p, err);

@@ -210,8 +210,33 @@ describe("block-attach, block-detach, block-list", function()
     refused("b1", { "block-attach", "Domain-0", disk_b .. ",raw,xvdc,rw" })
   end)
 
+  it("knows a disk by its device number: the same number under another name is refused", function()
+    for _, taken in ipairs({ "51728", "d1p0", "0xca10" }) do -- xvdb
+      local err = refused("b1", { "block-attach", "b1", disk_b .. ",raw," .. taken .. ",rw" })
+      assert.matches("already has a disk xvdb", err)
+    end
+    -- beyond libxl's limits (and no overflow): refused as libxl refuses them
+    for _, bad in ipairs({ "xvdzzzzzzzzzzzzzzzzzz", "xvdaaaaaa", "xvdb0", "xvdb256", "sdq",
+        "hde", "4294967296" }) do
+      refused("b1", { "block-attach", "b1", disk_b .. ",raw," .. bad .. ",rw" })
+    end
+    local vdev = require("xlua.runtime.vdev")
+    assert.equal(51776, vdev.devid("xvde"))
+    assert.equal((1 << 28) | (16 << 8) | 3, vdev.devid("xvdq3"))
+    assert.equal((1 << 28) | (((1 << 20) - 1) << 8) | 255, vdev.devid("d1048575p255"))
+    assert.equal((22 << 8) | (1 << 6) | 63, vdev.devid("hdd63"))
+    assert.equal(0x7fffffff, vdev.devid("2147483647"))
+  end)
+
+  it("refuses a disk whose file is not there, as libxl stats it; an empty cdrom needs none", function()
+    local err = refused("b1", { "block-attach", "b1", s.root .. "/no-such.img,raw,xvdd,rw" })
+    assert.matches("no%-such%.img", err)
+    ok({ "block-attach", "b1", "vdev=xvde,devtype=cdrom,access=r,target=" })
+    ok({ "block-detach", "b1", "xvde" })
+  end)
+
   it("detaches a disk", function()
-    ok({ "block-detach", "b1", "xvdb" })
+    ok({ "block-detach", "b1", "51728" }) -- xvdb by its number, as xl takes it
     assert.equal(1, #config("b1").disks)
     assert.not_matches("\n51728 ", ok({ "block-list", "b1" }))
     local id = domid("b1")

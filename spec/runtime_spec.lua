@@ -119,8 +119,14 @@ describe("mem-set and mem-max", function()
   it("refuses a maximum below the target, a bad size, no domain, and Domain-0 on the sim", function()
     refused("m1", { "mem-max", "m1", "64m" })
     refused("m1", { "mem-set", "m1", "12q" })
+    -- sizes that would wrap: one line, nothing changed (not a maximum of 1 GiB, no Lua error)
+    assert.matches("invalid memory size", refused("m1", { "mem-max", "m1", "17592186044417g" }))
+    assert.matches("invalid memory size", refused("m1", { "mem-set", "m1", "8589934592t" }))
+    refused("m1", { "mem-set", "m1", "99999999999999999999999" })
     refused("m1", { "mem-set", "nosuch", "64m" })
-    refused("m1", { "mem-set", "0", "64m" })
+    local err = refused("m1", { "mem-set", "0", "64m" })
+    assert.equal("xlua mem-set: cannot set the memory of Domain-0: the sim's Domain-0 only "
+      .. "stands for the host, it is not changed\n", err) -- said once, with its reason
     local _, _, code = x({ "mem-set", "m1" }) -- a usage mistake, as xl's
     assert.equal(2, code)
   end)

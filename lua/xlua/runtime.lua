@@ -27,13 +27,13 @@ end
 function runtime.mem_kb(text)
   local digits, unit = tostring(text):match("^%s*%+?(%d+)(%a?)$")
   local n = digits and math.tointeger(tonumber(digits))
-  if not n or n > (1 << 50) then
+  if not n then
     return nil
   end
   unit = unit:lower()
   local shift = ({ t = 30, g = 20, m = 10, [""] = 10, k = 0 })[unit]
   if shift then
-    return n << shift
+    return n <= (math.maxinteger >> shift) and n << shift or nil -- no size that wraps
   elseif unit == "b" then
     return n >> 10
   end
@@ -42,6 +42,16 @@ end
 
 local function name(info)
   return string.format("%s (id %d)", info.name, info.domid)
+end
+
+-- The backend's refusal after what was asked, once: a backend message that says what it
+-- could not do already ("cannot set the memory of Domain-0: ...") is the line as it is.
+function runtime.failed(what, err, code)
+  err = tostring(err)
+  if err:match("^cannot ") then
+    return nil, err, code
+  end
+  return nil, what .. ": " .. err, code
 end
 
 -- runtime.mem_set(h, info, text) -> true | nil, msg, code (xl mem-set). The target must not pass
@@ -59,7 +69,8 @@ function runtime.mem_set(h, info, text)
   end
   local ok, err, code = h:mem_set(info.domid, kb)
   if not ok then
-    return nil, string.format("cannot set the memory of %s to %s: %s", name(info), text, err), code
+    return runtime.failed(string.format("cannot set the memory of %s to %s", name(info), text),
+      err, code)
   end
   return runtime.changed(h, info, "memory", string.format("mem-set: memory %d KiB -> %d KiB",
     info.memory_kb or 0, kb))
@@ -77,8 +88,8 @@ function runtime.mem_max(h, info, text)
   end
   local ok, err, code = h:mem_max(info.domid, kb)
   if not ok then
-    return nil, string.format("cannot set the maximum memory of %s to %s: %s", name(info), text,
-      err), code
+    return runtime.failed(string.format("cannot set the maximum memory of %s to %s", name(info),
+      text), err, code)
   end
   return runtime.changed(h, info, "max_memory", string.format("mem-max: maximum memory %d KiB "
     .. "-> %d KiB", info.max_memory_kb or 0, kb))
@@ -111,7 +122,8 @@ function runtime.vcpu_set(h, info, text, ignore_host)
   end
   local ok, err, code = h:vcpu_set(info.domid, n)
   if not ok then
-    return nil, string.format("cannot set the vcpus of %s to %d: %s", name(info), n, err), code
+    return runtime.failed(string.format("cannot set the vcpus of %s to %d", name(info), n), err,
+      code)
   end
   return runtime.changed(h, info, "vcpus", string.format("vcpu-set: vcpus online %d -> %d",
     info.vcpus or 0, n))

@@ -57,7 +57,7 @@ end
 local function attach(h, info, kind, device, what)
   local ok, err, code = h:device_add(info.domid, kind, json.encode(device))
   if not ok then
-    return nil, string.format("cannot add %s to %s: %s", what, name(info), err), code
+    return runtime.failed(string.format("cannot add %s to %s", what, name(info)), err, code)
   end
   return runtime.changed(h, info, kind, "attached " .. what)
 end

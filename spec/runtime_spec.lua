@@ -155,6 +155,9 @@ describe("vcpu-set", function()
     refused("v1", { "vcpu-set", "v1", "0" })
     refused("v1", { "vcpu-set", "v1", "65" })
     refused("v1", { "vcpu-set", "v1", "many" })
+    -- past what a backend takes: one line, not a Lua error
+    assert.matches("at most 4096 vcpus", refused("v1", { "vcpu-set", "-i", "0", "99999" }))
+    refused("v1", { "vcpu-set", "-i", "v1", "99999" })
     local n = host_cpus() + 1
     if n <= 64 then
       local err = refused("v1", { "vcpu-set", "v1", tostring(n) })
@@ -180,6 +183,34 @@ describe("vcpu-pin and vcpu-list", function()
     refused("p1", { "vcpu-pin", "p1", "64", "0" })
     refused("p1", { "vcpu-pin", "p1", "x", "0" })
     refused("p1", { "vcpu-pin", "p1", "0", "3-1" })
+    assert.matches("no vcpu 4096", refused("p1", { "vcpu-pin", "p1", "4096", "0" }))
+    -- a range past any host is refused at once (it was a loop of 1e11 steps)
+    assert.matches("past the most", refused("p1", { "vcpu-pin", "p1", "0", "0-99999999999" }))
+    refused("p1", { "vcpu-pin", "p1", "0", "node:0-99999999999" })
+  end)
+
+  it("creates a domain with cpus= past the host's cpus: the host's cpus, at once", function()
+    local cfg = CFG:format("p2", disk_a) .. 'cpus = "0-99999999999"\n'
+    local _, err, code = x({ "create", file("p2.cfg", cfg) })
+    assert.equal(0, code, err)
+    assert.matches(" all / all", ok({ "vcpu-list", "p2" }))
+    x({ "destroy", "p2" })
+  end)
+
+  it("lets a signal through the cpu list's check: no bad input but the interrupt", function()
+    local runtime = require("xlua.runtime")
+    local cpus = require("xlua.convert.cpus")
+    local real = cpus.cpu_set
+    cpus.cpu_set = function()
+      error("interrupted by SIGTERM!", 0)
+    end
+    local h = { host = function() return { max_cpus = 4, cpus = 4 } end }
+    local ok, e = pcall(runtime.cpu_list, h, "0-3")
+    cpus.cpu_set = real
+    assert.is_false(ok)
+    assert.equal("interrupted by SIGTERM!", e)
+    assert.equal("interrupted!", select(2, pcall(runtime.pass_interrupt, "interrupted!")))
+    assert.equal("bad", runtime.pass_interrupt("bad"))
   end)
 end)
 

@@ -7,6 +7,8 @@ local record = require("xlua.runtime.record")
 
 local runtime = {}
 
+runtime.MAX_CPUS = 4096 -- DOM_HOST_MAX_CPUS: the most cpus or vcpus the backends take
+
 -- The live libxl config as a table (nil when it cannot be read).
 function runtime.live(h, domid)
   local text = h:config(domid)
@@ -109,6 +111,9 @@ function runtime.vcpu_set(h, info, text, ignore_host)
     return nil, "invalid number of vcpus: " .. tostring(text), "BADVALUE"
   elseif n == 0 then
     return nil, name(info) .. ": a domain needs at least one vcpu online, not 0", "EINVAL"
+  elseif n > runtime.MAX_CPUS then
+    return nil, string.format("%s: a domain has at most %d vcpus, not %s", name(info),
+      runtime.MAX_CPUS, text), "EINVAL"
   end
   local max = info.domid ~= 0 and max_vcpus(h, info)
   if max and n > max then
@@ -129,6 +134,15 @@ function runtime.vcpu_set(h, info, text, ignore_host)
     info.vcpus or 0, n))
 end
 
+-- A signal's error (the host raises "interrupted!" or "interrupted by SIGTERM!") caught by a
+-- pcall meant for bad input is raised again, so that the command ends as the signal says.
+function runtime.pass_interrupt(e)
+  if type(e) == "string" and (e:match("interrupted!$") or e:match("interrupted by SIG%u+!$")) then
+    error(e, 0)
+  end
+  return e
+end
+
 -- A cpu list as xl's parse_cpurange reads it ("3", "0-3,^2", "all", "node:1"), every cpu one the
 -- host has. -> list | nil, msg, code
 function runtime.cpu_list(h, text)
@@ -138,6 +152,7 @@ function runtime.cpu_list(h, text)
   local ok, set = pcall(require("xlua.convert.cpus").cpu_set, "cpus", text,
     (text:find("all", 1, true) or text:find("node", 1, true)) and layout or nil)
   if not ok then
+    runtime.pass_interrupt(set)
     local msg = type(set) == "table" and set.message or tostring(set)
     return nil, "invalid cpu list " .. text .. ": " .. msg, "BADVALUE"
   end
@@ -158,6 +173,9 @@ function runtime.vcpu_pin(h, info, vcpu, hard, soft)
     id = -1
   elseif not id or id < 0 then
     return nil, "Invalid argument " .. tostring(vcpu) .. " as VCPU", "BADVALUE"
+  elseif id >= runtime.MAX_CPUS then
+    return nil, string.format("%s has no vcpu %s (a domain has at most %d)", name(info), vcpu,
+      runtime.MAX_CPUS), "EINVAL"
   end
   local maps = {}
   for i, text in ipairs({ hard, soft or "-" }) do

@@ -176,6 +176,7 @@ function devices.network_attach(h, info, specs, warn)
   warn = warn or function() end
   local ok, nic = pcall(require("xlua.convert.devices").nic, table.concat(specs, ","), nil, warn)
   if not ok then
+    runtime.pass_interrupt(nic)
     return nil, "invalid vif: " .. (type(nic) == "table" and nic.message or tostring(nic)),
       "BADVALUE"
   end

@@ -170,11 +170,25 @@ end
 
 ---------------------------------------------------------------- nics
 
+-- What xl network-attach only warns about (parse_nic_config goes on); every other complaint of
+-- the vif parser (a bad mac or type, an unknown option) refuses the nic, as xl exits 1 there.
+-- Only vif= in a config file is read leniently.
+local VIF_WARNINGS = {
+  ["vif: netdev= is deprecated, use gatewaydev="] = true,
+  ["vif: accel= is not supported (xl ignores it too)"] = true,
+}
+
 -- devices.network_attach(h, info, specs [, warn]) -> true | nil, msg, code: specs are xl's
 -- vif options (bridge=..., mac=..., ...), one per argument.
 function devices.network_attach(h, info, specs, warn)
   warn = warn or function() end
-  local ok, nic = pcall(require("xlua.convert.devices").nic, table.concat(specs, ","), nil, warn)
+  local function strict(fmt, ...)
+    if VIF_WARNINGS[fmt] then
+      return warn(fmt, ...)
+    end
+    error((string.format(fmt, ...):gsub("^vif: ", ""):gsub(", ignored$", "")), 0)
+  end
+  local ok, nic = pcall(require("xlua.convert.devices").nic, table.concat(specs, ","), nil, strict)
   if not ok then
     runtime.pass_interrupt(nic)
     return nil, "invalid vif: " .. (type(nic) == "table" and nic.message or tostring(nic)),

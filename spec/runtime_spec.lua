@@ -132,6 +132,28 @@ describe("mem-set and mem-max", function()
   end)
 end)
 
+describe("a runtime change during a save", function()
+  domain("l1")
+
+  it("is refused at once (BUSY, exit 1, one line), nothing changed, the save unharmed", function()
+    local dir = s.root .. "/lock"
+    os.execute("mkdir -p " .. helper.shell_quote(dir))
+    local envs = string.format("XLUA_SIM_DIR=%s XLUA_BACKEND=sim", helper.shell_quote(s.env.XLUA_SIM_DIR))
+    local before = snapshot("l1")
+    -- the save holds the domain's lock while its reader sleeps
+    local script = string.format("%s %s save -c l1 - 2>/dev/null | (sleep 1.5; cat >/dev/null) & "
+      .. "sleep 0.5; %s %s mem-set l1 128m 2>%s/err; echo $? >%s/status; wait", envs,
+      helper.shell_quote(helper.xlua), envs, helper.shell_quote(helper.xlua), dir, dir)
+    os.execute("bash -c " .. helper.shell_quote(script))
+    local err = helper.slurp(dir .. "/err")
+    assert.equal(1, tonumber(helper.slurp(dir .. "/status")), err)
+    assert.matches("^xlua mem%-set: [^\n]*busy[^\n]*\n$", err)
+    assert.same(before, snapshot("l1"))
+    ok({ "mem-set", "l1", "128m" }) -- once the save is done
+    assert.equal(131072, info("l1").memory_kb)
+  end)
+end)
+
 describe("vcpu-set", function()
   domain("v1")
 
@@ -446,7 +468,7 @@ describe("the fake domain handle", function()
 end)
 
 teardown(function()
-  for _, name in ipairs({ "m1", "v1", "p1", "b1", "s1", "o1", "n1", "c1", "d1", "w1" }) do
+  for _, name in ipairs({ "m1", "l1", "v1", "p1", "b1", "s1", "o1", "n1", "c1", "d1", "w1" }) do
     x({ "destroy", name })
   end
   helper.run({ "-e", "" })

@@ -186,7 +186,9 @@ function devices.network_attach(h, info, specs, warn)
     if VIF_WARNINGS[fmt] then
       return warn(fmt, ...)
     end
-    error((string.format(fmt, ...):gsub("^vif: ", ""):gsub(", ignored$", "")), 0)
+    -- what the file reading keeps or ignores does not apply here: the nic is refused
+    local msg = string.format(fmt, ...):gsub("^vif: ", ""):gsub(", ignored$", "")
+    error((msg:gsub(" %(xl keeps the bytes before the bad one%)$", "")), 0)
   end
   local ok, nic = pcall(require("xlua.convert.devices").nic, table.concat(specs, ","), nil, strict)
   if not ok then

@@ -119,10 +119,38 @@ describe("mem-set and mem-max", function()
   it("refuses a maximum below the target, a bad size, no domain, and Domain-0 on the sim", function()
     refused("m1", { "mem-max", "m1", "64m" })
     refused("m1", { "mem-set", "m1", "12q" })
+    -- sizes that would wrap: one line, nothing changed (not a maximum of 1 GiB, no Lua error)
+    assert.matches("invalid memory size", refused("m1", { "mem-max", "m1", "17592186044417g" }))
+    assert.matches("invalid memory size", refused("m1", { "mem-set", "m1", "8589934592t" }))
+    refused("m1", { "mem-set", "m1", "99999999999999999999999" })
     refused("m1", { "mem-set", "nosuch", "64m" })
-    refused("m1", { "mem-set", "0", "64m" })
+    local err = refused("m1", { "mem-set", "0", "64m" })
+    assert.equal("xlua mem-set: cannot set the memory of Domain-0: the sim's Domain-0 only "
+      .. "stands for the host, it is not changed\n", err) -- said once, with its reason
     local _, _, code = x({ "mem-set", "m1" }) -- a usage mistake, as xl's
     assert.equal(2, code)
+  end)
+end)
+
+describe("a runtime change during a save", function()
+  domain("l1")
+
+  it("is refused at once (BUSY, exit 1, one line), nothing changed, the save unharmed", function()
+    local dir = s.root .. "/lock"
+    os.execute("mkdir -p " .. helper.shell_quote(dir))
+    local envs = string.format("XLUA_SIM_DIR=%s XLUA_BACKEND=sim", helper.shell_quote(s.env.XLUA_SIM_DIR))
+    local before = snapshot("l1")
+    -- the save holds the domain's lock while its reader sleeps
+    local script = string.format("%s %s save -c l1 - 2>/dev/null | (sleep 1.5; cat >/dev/null) & "
+      .. "sleep 0.5; %s %s mem-set l1 128m 2>%s/err; echo $? >%s/status; wait", envs,
+      helper.shell_quote(helper.xlua), envs, helper.shell_quote(helper.xlua), dir, dir)
+    os.execute("bash -c " .. helper.shell_quote(script))
+    local err = helper.slurp(dir .. "/err")
+    assert.equal(1, tonumber(helper.slurp(dir .. "/status")), err)
+    assert.matches("^xlua mem%-set: [^\n]*busy[^\n]*\n$", err)
+    assert.same(before, snapshot("l1"))
+    ok({ "mem-set", "l1", "128m" }) -- once the save is done
+    assert.equal(131072, info("l1").memory_kb)
   end)
 end)
 
@@ -149,6 +177,9 @@ describe("vcpu-set", function()
     refused("v1", { "vcpu-set", "v1", "0" })
     refused("v1", { "vcpu-set", "v1", "65" })
     refused("v1", { "vcpu-set", "v1", "many" })
+    -- past what a backend takes: one line, not a Lua error
+    assert.matches("at most 4096 vcpus", refused("v1", { "vcpu-set", "-i", "0", "99999" }))
+    refused("v1", { "vcpu-set", "-i", "v1", "99999" })
     local n = host_cpus() + 1
     if n <= 64 then
       local err = refused("v1", { "vcpu-set", "v1", tostring(n) })
@@ -174,6 +205,34 @@ describe("vcpu-pin and vcpu-list", function()
     refused("p1", { "vcpu-pin", "p1", "64", "0" })
     refused("p1", { "vcpu-pin", "p1", "x", "0" })
     refused("p1", { "vcpu-pin", "p1", "0", "3-1" })
+    assert.matches("no vcpu 4096", refused("p1", { "vcpu-pin", "p1", "4096", "0" }))
+    -- a range past any host is refused at once (it was a loop of 1e11 steps)
+    assert.matches("past the most", refused("p1", { "vcpu-pin", "p1", "0", "0-99999999999" }))
+    refused("p1", { "vcpu-pin", "p1", "0", "node:0-99999999999" })
+  end)
+
+  it("creates a domain with cpus= past the host's cpus: the host's cpus, at once", function()
+    local cfg = CFG:format("p2", disk_a) .. 'cpus = "0-99999999999"\n'
+    local _, err, code = x({ "create", file("p2.cfg", cfg) })
+    assert.equal(0, code, err)
+    assert.matches(" all / all", ok({ "vcpu-list", "p2" }))
+    x({ "destroy", "p2" })
+  end)
+
+  it("lets a signal through the cpu list's check: no bad input but the interrupt", function()
+    local runtime = require("xlua.runtime")
+    local cpus = require("xlua.convert.cpus")
+    local real = cpus.cpu_set
+    cpus.cpu_set = function()
+      error("interrupted by SIGTERM!", 0)
+    end
+    local h = { host = function() return { max_cpus = 4, cpus = 4 } end }
+    local ok, e = pcall(runtime.cpu_list, h, "0-3")
+    cpus.cpu_set = real
+    assert.is_false(ok)
+    assert.equal("interrupted by SIGTERM!", e)
+    assert.equal("interrupted!", select(2, pcall(runtime.pass_interrupt, "interrupted!")))
+    assert.equal("bad", runtime.pass_interrupt("bad"))
   end)
 end)
 
@@ -210,8 +269,33 @@ describe("block-attach, block-detach, block-list", function()
     refused("b1", { "block-attach", "Domain-0", disk_b .. ",raw,xvdc,rw" })
   end)
 
+  it("knows a disk by its device number: the same number under another name is refused", function()
+    for _, taken in ipairs({ "51728", "d1p0", "0xca10" }) do -- xvdb
+      local err = refused("b1", { "block-attach", "b1", disk_b .. ",raw," .. taken .. ",rw" })
+      assert.matches("already has a disk xvdb", err)
+    end
+    -- beyond libxl's limits (and no overflow): refused as libxl refuses them
+    for _, bad in ipairs({ "xvdzzzzzzzzzzzzzzzzzz", "xvdaaaaaa", "xvdb0", "xvdb256", "sdq",
+        "hde", "4294967296" }) do
+      refused("b1", { "block-attach", "b1", disk_b .. ",raw," .. bad .. ",rw" })
+    end
+    local vdev = require("xlua.runtime.vdev")
+    assert.equal(51776, vdev.devid("xvde"))
+    assert.equal((1 << 28) | (16 << 8) | 3, vdev.devid("xvdq3"))
+    assert.equal((1 << 28) | (((1 << 20) - 1) << 8) | 255, vdev.devid("d1048575p255"))
+    assert.equal((22 << 8) | (1 << 6) | 63, vdev.devid("hdd63"))
+    assert.equal(0x7fffffff, vdev.devid("2147483647"))
+  end)
+
+  it("refuses a disk whose file is not there, as libxl stats it; an empty cdrom needs none", function()
+    local err = refused("b1", { "block-attach", "b1", s.root .. "/no-such.img,raw,xvdd,rw" })
+    assert.matches("no%-such%.img", err)
+    ok({ "block-attach", "b1", "vdev=xvde,devtype=cdrom,access=r,target=" })
+    ok({ "block-detach", "b1", "xvde" })
+  end)
+
   it("detaches a disk", function()
-    ok({ "block-detach", "b1", "xvdb" })
+    ok({ "block-detach", "b1", "51728" }) -- xvdb by its number, as xl takes it
     assert.equal(1, #config("b1").disks)
     assert.not_matches("\n51728 ", ok({ "block-list", "b1" }))
     local id = domid("b1")
@@ -304,6 +388,11 @@ describe("network-attach, network-detach, network-list", function()
   it("refuses an unknown nic and a devid that is taken", function()
     refused("n1", { "network-detach", "n1", "7" })
     refused("n1", { "network-attach", "n1", "devid=0" })
+    -- xl's network-attach exits 1 on what parse_nic_config refuses (vif= in a file only warns)
+    assert.matches("mac", refused("n1", { "network-attach", "n1", "mac=zz:zz" }))
+    assert.matches("foo", refused("n1", { "network-attach", "n1", "foo=bar" }))
+    refused("n1", { "network-attach", "n1", "bridge=xenbr1", "type=bogus" })
+    refused("n1", { "network-attach", "n1", "bridge=xenbr1", "loose" })
   end)
 end)
 
@@ -379,7 +468,7 @@ describe("the fake domain handle", function()
 end)
 
 teardown(function()
-  for _, name in ipairs({ "m1", "v1", "p1", "b1", "s1", "o1", "n1", "c1", "d1", "w1" }) do
+  for _, name in ipairs({ "m1", "l1", "v1", "p1", "b1", "s1", "o1", "n1", "c1", "d1", "w1" }) do
     x({ "destroy", name })
   end
   helper.run({ "-e", "" })

@@ -13,6 +13,11 @@ local SIGNALS = { SIGHUP = 1, SIGINT = 2, SIGTERM = 15 }
 
 local command = "xlua"
 
+-- The running command's name, "xlua CMD".
+function cli.name()
+  return command
+end
+
 -- Print "xlua CMD: message" on stderr and return status.
 function cli.fail(status, fmt, ...)
   local msg = select("#", ...) > 0 and string.format(fmt, ...) or tostring(fmt)

@@ -7,6 +7,8 @@ local record = require("xlua.runtime.record")
 
 local runtime = {}
 
+runtime.MAX_CPUS = 4096 -- DOM_HOST_MAX_CPUS: the most cpus or vcpus the backends take
+
 -- The live libxl config as a table (nil when it cannot be read).
 function runtime.live(h, domid)
   local text = h:config(domid)
@@ -27,13 +29,13 @@ end
 function runtime.mem_kb(text)
   local digits, unit = tostring(text):match("^%s*%+?(%d+)(%a?)$")
   local n = digits and math.tointeger(tonumber(digits))
-  if not n or n > (1 << 50) then
+  if not n then
     return nil
   end
   unit = unit:lower()
   local shift = ({ t = 30, g = 20, m = 10, [""] = 10, k = 0 })[unit]
   if shift then
-    return n << shift
+    return n <= (math.maxinteger >> shift) and n << shift or nil -- no size that wraps
   elseif unit == "b" then
     return n >> 10
   end
@@ -42,6 +44,16 @@ end
 
 local function name(info)
   return string.format("%s (id %d)", info.name, info.domid)
+end
+
+-- The backend's refusal after what was asked, once: a backend message that says what it
+-- could not do already ("cannot set the memory of Domain-0: ...") is the line as it is.
+function runtime.failed(what, err, code)
+  err = tostring(err)
+  if err:match("^cannot ") then
+    return nil, err, code
+  end
+  return nil, what .. ": " .. err, code
 end
 
 -- runtime.mem_set(h, info, text) -> true | nil, msg, code (xl mem-set). The target must not pass
@@ -59,7 +71,8 @@ function runtime.mem_set(h, info, text)
   end
   local ok, err, code = h:mem_set(info.domid, kb)
   if not ok then
-    return nil, string.format("cannot set the memory of %s to %s: %s", name(info), text, err), code
+    return runtime.failed(string.format("cannot set the memory of %s to %s", name(info), text),
+      err, code)
   end
   return runtime.changed(h, info, "memory", string.format("mem-set: memory %d KiB -> %d KiB",
     info.memory_kb or 0, kb))
@@ -77,8 +90,8 @@ function runtime.mem_max(h, info, text)
   end
   local ok, err, code = h:mem_max(info.domid, kb)
   if not ok then
-    return nil, string.format("cannot set the maximum memory of %s to %s: %s", name(info), text,
-      err), code
+    return runtime.failed(string.format("cannot set the maximum memory of %s to %s", name(info),
+      text), err, code)
   end
   return runtime.changed(h, info, "max_memory", string.format("mem-max: maximum memory %d KiB "
     .. "-> %d KiB", info.max_memory_kb or 0, kb))
@@ -98,6 +111,9 @@ function runtime.vcpu_set(h, info, text, ignore_host)
     return nil, "invalid number of vcpus: " .. tostring(text), "BADVALUE"
   elseif n == 0 then
     return nil, name(info) .. ": a domain needs at least one vcpu online, not 0", "EINVAL"
+  elseif n > runtime.MAX_CPUS then
+    return nil, string.format("%s: a domain has at most %d vcpus, not %s", name(info),
+      runtime.MAX_CPUS, text), "EINVAL"
   end
   local max = info.domid ~= 0 and max_vcpus(h, info)
   if max and n > max then
@@ -111,10 +127,20 @@ function runtime.vcpu_set(h, info, text, ignore_host)
   end
   local ok, err, code = h:vcpu_set(info.domid, n)
   if not ok then
-    return nil, string.format("cannot set the vcpus of %s to %d: %s", name(info), n, err), code
+    return runtime.failed(string.format("cannot set the vcpus of %s to %d", name(info), n), err,
+      code)
   end
   return runtime.changed(h, info, "vcpus", string.format("vcpu-set: vcpus online %d -> %d",
     info.vcpus or 0, n))
+end
+
+-- A signal's error (the host raises "interrupted!" or "interrupted by SIGTERM!") caught by a
+-- pcall meant for bad input is raised again, so that the command ends as the signal says.
+function runtime.pass_interrupt(e)
+  if type(e) == "string" and (e:match("interrupted!$") or e:match("interrupted by SIG%u+!$")) then
+    error(e, 0)
+  end
+  return e
 end
 
 -- A cpu list as xl's parse_cpurange reads it ("3", "0-3,^2", "all", "node:1"), every cpu one the
@@ -126,6 +152,7 @@ function runtime.cpu_list(h, text)
   local ok, set = pcall(require("xlua.convert.cpus").cpu_set, "cpus", text,
     (text:find("all", 1, true) or text:find("node", 1, true)) and layout or nil)
   if not ok then
+    runtime.pass_interrupt(set)
     local msg = type(set) == "table" and set.message or tostring(set)
     return nil, "invalid cpu list " .. text .. ": " .. msg, "BADVALUE"
   end
@@ -146,6 +173,9 @@ function runtime.vcpu_pin(h, info, vcpu, hard, soft)
     id = -1
   elseif not id or id < 0 then
     return nil, "Invalid argument " .. tostring(vcpu) .. " as VCPU", "BADVALUE"
+  elseif id >= runtime.MAX_CPUS then
+    return nil, string.format("%s has no vcpu %s (a domain has at most %d)", name(info), vcpu,
+      runtime.MAX_CPUS), "EINVAL"
   end
   local maps = {}
   for i, text in ipairs({ hard, soft or "-" }) do

@@ -156,6 +156,17 @@ static void test_devices(struct dom_backend *b)
     CHECK_OK(dom_device_add(b, domid, DOM_DEV_DISK, xvdb, &err));
     REFUSED(dom_device_add(b, domid, DOM_DEV_DISK, xvdb, &err), "EXISTS");
     REFUSED(dom_device_add(b, domid, DOM_DEV_DISK, "{\"vdev\": \"floppy\"}", &err), "EINVAL");
+    /* a disk is its device number, whatever the name: xvdb is 51728 and d1p0 */
+    REFUSED(dom_device_add(b, domid, DOM_DEV_DISK, "{\"vdev\": \"51728\"}", &err), "EXISTS");
+    REFUSED(dom_device_add(b, domid, DOM_DEV_DISK, "{\"vdev\": \"d1p0\"}", &err), "EXISTS");
+    /* libxl's limits: no leading zero, xvd partitions < 256, disks < 2^20, sd 16, hd 4 */
+    static const char *const bad[] = { "xvdb0", "xvdb256", "xvdzzzzzzzzzzzzzzzzzz", "xvdaaaaaa",
+                                       "sdq", "sda16", "hde", "hda64", "4294967296", "xvd" };
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        char dev[80];
+        snprintf(dev, sizeof dev, "{\"vdev\": \"%s\"}", bad[k]);
+        REFUSED(dom_device_add(b, domid, DOM_DEV_DISK, dev, &err), "EINVAL");
+    }
     REFUSED(dom_device_add(b, domid, DOM_DEV_DISK, "not json", &err), "EINVAL");
     REFUSED(dom_device_remove(b, domid, DOM_DEV_DISK, "xvdc", 0, &err), "ENODEV");
     char *list = NULL;
@@ -186,7 +197,7 @@ static void test_devices(struct dom_backend *b)
     CHECK_OK(dom_device_add(b, domid, DOM_DEV_PCI, "{\"bus\": 3, \"func\": 1}", &err));
     REFUSED(dom_device_add(b, domid, DOM_DEV_PCI, "{\"bus\": 3, \"func\": 1}", &err), "EXISTS");
     CHECK_OK(dom_device_remove(b, domid, DOM_DEV_PCI, "0000:03:00.1", 1, &err));
-    CHECK_OK(dom_device_remove(b, domid, DOM_DEV_DISK, "xvdb", 0, &err));
+    CHECK_OK(dom_device_remove(b, domid, DOM_DEV_DISK, "51728", 0, &err)); /* xvdb by number */
     cfg = config_of(b, domid);
     CHECKM(!strstr(cfg, "xvdb") && strstr(cfg, "hdc") != NULL && strstr(cfg, "br1") != NULL &&
            !strstr(cfg, "br0"), "%s", cfg);

@@ -282,7 +282,10 @@ int lxb_devices(struct dom_backend *b, uint32_t domid, enum dom_device kind, cha
     libxl_dominfo_dispose(&d);
     int n = 0;
     size_t len = 1;
-    char *out = strdup("[");
+    /* "[", then room for the closing "]" and its NUL (append keeps that room after each item) */
+    char *out = malloc(3);
+    if (out)
+        strcpy(out, "[");
     lxb_log_clear(x);
     if (kind == DOM_DEV_DISK) {
         libxl_device_disk *v = libxl_device_disk_list(x->ctx, domid, &n);

@@ -24,35 +24,74 @@ static const char *array_key(enum dom_device kind)
     return kind == DOM_DEV_DISK ? "disks" : kind == DOM_DEV_NIC ? "nics" : "pcidevs";
 }
 
-/* The number Linux and libxl give a virtual disk (xvdX, hdX, sdX, or a number), -1 if none. */
+/* A decimal number of digits only, no leading zero, at most max. -> 1 | 0 */
+static int small_number(const char *p, long max, long *out)
+{
+    long n = 0;
+    if (*p < '1' || *p > '9')
+        return *p == '0' && !p[1] ? (*out = 0, 1) : 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        n = n * 10 + (*p - '0');
+        if (n > max)
+            return 0;
+    }
+    *out = n;
+    return !*p;
+}
+
+/* prefix, drive letters ("a" 0, "z" 25, "aa" 26, ...) and an optional partition (no leading
+ * zero), within libxl's limits for the prefix. -> 1 | 0 */
+static int disk_name(const char *vdev, const char *prefix, long max_disk, long max_part,
+                     long *disk, long *part)
+{
+    size_t l = strlen(prefix);
+    const char *p = vdev + l;
+    if (strncmp(vdev, prefix, l) != 0 || *p < 'a' || *p > 'z')
+        return 0;
+    long d = -1;
+    for (; *p >= 'a' && *p <= 'z'; p++) {
+        d = (d + 1) * 26 + (*p - 'a');
+        if (d > max_disk)
+            return 0;
+    }
+    *disk = d;
+    *part = 0;
+    return !*p || (*p != '0' && small_number(p, max_part, part));
+}
+
+/* The number libxl gives a virtual disk (libxl__device_disk_dev_number's scheme and limits:
+ * xvdX or dNpM with disk < 2^20 and partition < 256, the basic 202 major for disk and
+ * partition < 16; a number up to INT_MAX; hdX up to 4 disks, 64 partitions; sdX up to 16 disks,
+ * 16 partitions), -1 if it is none of these. */
 static long vdev_devid(const char *vdev)
 {
-    char *end;
-    if (vdev[0] >= '0' && vdev[0] <= '9') {
-        long n = strtol(vdev, &end, 10);
-        return *end ? -1 : n;
+    long disk, part;
+    const char *p = strchr(vdev, 'p');
+    int dp = vdev[0] == 'd' && p && p > vdev + 1;
+    if (dp) {
+        char num[16];
+        size_t l = (size_t)(p - vdev - 1);
+        dp = l < sizeof num;
+        if (dp) {
+            memcpy(num, vdev + 1, l);
+            num[l] = '\0';
+            dp = small_number(num, (1L << 20) - 1, &disk) && small_number(p + 1, 255, &part);
+        }
     }
-    int major = strncmp(vdev, "xvd", 3) == 0 ? 202 : strncmp(vdev, "hd", 2) == 0 ? 3
-              : strncmp(vdev, "sd", 2) == 0 ? 8 : 0;
-    if (!major)
-        return -1;
-    const char *p = vdev + (major == 202 ? 3 : 2);
-    long disk = 0;
-    if (*p < 'a' || *p > 'z')
-        return -1;
-    while (*p >= 'a' && *p <= 'z')
-        disk = disk * 26 + (*p++ - 'a' + 1);
-    disk--;
-    long part = *p ? strtol(p, &end, 10) : 0;
-    if (*p && *end)
-        return -1;
-    if (major == 202)
-        return disk < 16 && part < 16 ? (202 << 8) | (disk << 4) | part
+    if (dp || disk_name(vdev, "xvd", (1L << 20) - 1, 255, &disk, &part))
+        return disk < 16 && part < 16 ? (202L << 8) | (disk << 4) | part
                                       : (1L << 28) | (disk << 8) | part;
-    if (major == 3)
-        return disk < 2 ? (3 << 8) | (disk << 6) | part
-             : disk < 4 ? (22 << 8) | ((disk - 2) << 6) | part : -1;
-    return disk < 16 ? (8 << 8) | (disk << 4) | part : -1;
+    if (vdev[0] >= '0' && vdev[0] <= '9') {
+        char *end;
+        errno = 0;
+        unsigned long n = strtoul(vdev, &end, 0);
+        return errno || *end || n > INT_MAX ? -1 : (long)n;
+    }
+    if (disk_name(vdev, "hd", 3, 63, &disk, &part))
+        return ((disk < 2 ? 3L : 22L) << 8) | ((disk & 1) << 6) | part;
+    if (disk_name(vdev, "sd", 15, 15, &disk, &part))
+        return (8L << 8) | (disk << 4) | part;
+    return -1;
 }
 
 /* The identity of a device as dom_device_remove names it: vdev, devid, "DDDD:BB:DD.F". */
@@ -79,6 +118,8 @@ static int device_is(enum dom_device kind, const char *dev, const char *id)
 {
     char own[64];
     device_id(kind, dev, own, sizeof own);
+    if (kind == DOM_DEV_DISK && own[0] && vdev_devid(id) >= 0)
+        return vdev_devid(own) == vdev_devid(id); /* xvde, 51776 and d4p0 are one disk */
     if (own[0] && strcasecmp(own, id) == 0)
         return 1;
     if (kind == DOM_DEV_NIC && sim_json_str(dev, "mac", own, sizeof own))
@@ -161,8 +202,8 @@ static int do_device(struct sim *s, struct sim_dom *d, const void *arg, struct x
         else
             device_id(op->kind, dev, ident, sizeof ident);
         if (rc == 0 && op->kind == DOM_DEV_DISK && vdev_devid(ident) < 0)
-            rc = xerr_set(err, "EINVAL", "'%s' is not a virtual disk name (xvdX, hdX, sdX)",
-                          ident);
+            rc = xerr_set(err, "EINVAL", "'%s' is not a virtual disk libxl can number "
+                          "(xvdX, hdX, sdX, dNpM or a number, within libxl's limits)", ident);
         else if (rc == 0 && device_find(op->kind, v, n, ident) < n)
             rc = xerr_set(err, "EXISTS", "domain %u (%s) already has the %s %s", id,
                           d->info.name, kind, ident);

@@ -412,7 +412,8 @@ int sim_get(struct sim *s, uint32_t domid, const char *what, struct sim_dom *d,
             struct xerr *err)
 {
     if (domid == 0)
-        return xerr_set(err, "EPERM", "%s Domain-0", what);
+        return xerr_set(err, "EPERM", "%s Domain-0: the sim's Domain-0 only stands for the "
+                        "host, it is not changed", what);
     if (domid >= SIM_DOMID_LIMIT)
         return xerr_set(err, "NODOMAIN", "no domain with id %u", domid);
     if (sim_read_meta(s, domid, d, err) < 0)

@@ -5,6 +5,8 @@ local values = require("xlua.convert.values")
 
 local cpus = {}
 
+local MAX_CPUS = 4096 -- DOM_HOST_MAX_CPUS (core/domain/dom.h): no range runs past it
+
 -- parse_cpurange: "3", "0-3", "^2", "all", "node:1", comma separated. host = { max_cpus =,
 -- nodes = { [0] = {cpus...} } } is needed for "all" and nodes, which depend on the machine.
 local function cpu_set(key, text, host)
@@ -45,6 +47,12 @@ local function cpu_set(key, text, host)
       a, b = tonumber(a), tonumber(b)
       if not a or b < a then
         values.fail(key, text, "invalid pcpu range " .. part)
+      end
+      if limit and not nodes then
+        b = math.min(b, limit - 1) -- the cpus past the host's are dropped anyway
+      elseif b >= MAX_CPUS then
+        values.fail(key, text, string.format("%s %s is past the most a host has (%d)",
+          nodes and "node" or "pcpu", part, MAX_CPUS))
       end
       for id = a, b do
         if nodes then

@@ -11,9 +11,21 @@ local function status(code)
 end
 
 -- command.on_domain(opts, which, act) -> exit status: act(h, info) -> true | nil, msg, code.
+-- The change holds the domain's lock (as save and migrate do), so that it is not lost under
+-- a save or migration that holds it: then it is refused at once (BUSY, exit 1).
 function command.on_domain(opts, which, act)
   return cli.domain_command(opts, which, function(h, info)
-    local ok, err, code = act(h, info)
+    local what = cli.name():gsub("^xlua ", "") .. " of " .. info.name
+    local lock <close>, err, code = h:lock(info.uuid, what)
+    if not lock then
+      return cli.fail(status(code), "%s", err)
+    end
+    local now = h:info(info.domid) -- what it is now that it is ours
+    if not now or now.uuid ~= info.uuid then
+      return cli.fail(cli.FAILED, "domain %s is gone", info.name)
+    end
+    local ok
+    ok, err, code = act(h, now)
     if ok then
       return cli.OK
     end

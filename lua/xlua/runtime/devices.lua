@@ -6,6 +6,7 @@
 local json = require("xlua.json")
 local xlutil = require("xlua.xlutil")
 local runtime = require("xlua.runtime")
+local vdev_of = require("xlua.runtime.vdev")
 
 local devices = {}
 
@@ -43,10 +44,20 @@ local function find(list, field, value)
   return nil
 end
 
+-- The listed disk with device number devid (by its vdev, as libxl numbers it), or nil.
+local function find_disk(list, devid)
+  for _, item in ipairs(list) do
+    if item.device and item.device.vdev and vdev_of.devid(item.device.vdev) == devid then
+      return item
+    end
+  end
+  return nil
+end
+
 local function attach(h, info, kind, device, what)
   local ok, err, code = h:device_add(info.domid, kind, json.encode(device))
   if not ok then
-    return nil, string.format("cannot add %s to %s: %s", what, name(info), err), code
+    return runtime.failed(string.format("cannot add %s to %s", what, name(info)), err, code)
   end
   return runtime.changed(h, info, kind, "attached " .. what)
 end
@@ -69,20 +80,32 @@ function devices.block_attach(h, info, specs)
   if not list then
     return nil, err, code
   end
-  if find(list, "vdev", disk.vdev) then
-    return nil, string.format("%s already has a disk %s", name(info), disk.vdev), "EXISTS"
+  local devid = vdev_of.devid(disk.vdev)
+  if not devid then
+    return nil, string.format("invalid disk specification %s: %s is not a virtual disk libxl "
+      .. "can number", spec, disk.vdev), "EINVAL"
+  end
+  local taken = find_disk(list, devid)
+  if taken then
+    return nil, string.format("%s already has a disk %s (device %d)", name(info),
+      taken.device.vdev, devid), "EXISTS"
+  end
+  if disk.format ~= "empty" and disk.pdev_path and not require("xlua").stat(disk.pdev_path) then
+    return nil, "Cannot stat file: " .. disk.pdev_path, "ENOENT"
   end
   return attach(h, info, "disk", disk, string.format("disk %s (%s)", disk.vdev,
     disk.pdev_path or "empty"))
 end
 
--- devices.block_detach(h, info, vdev, force) -> true | nil, msg, code
+-- devices.block_detach(h, info, vdev, force) -> true | nil, msg, code: vdev a name or a device
+-- number, as libxl_vdev_to_device_disk takes it.
 function devices.block_detach(h, info, vdev, force)
   local list, err, code = devices.list(h, info.domid, "disk")
   if not list then
     return nil, err, code
   end
-  if not find(list, "vdev", vdev) then
+  local devid = vdev_of.devid(vdev)
+  if not devid or not find_disk(list, devid) then
     return nil, string.format("Device %s not connected to %s", vdev, name(info)), "ENODEV"
   end
   local ok
@@ -147,12 +170,29 @@ end
 
 ---------------------------------------------------------------- nics
 
+-- What xl network-attach only warns about (parse_nic_config goes on); every other complaint of
+-- the vif parser (a bad mac or type, an unknown option) refuses the nic, as xl exits 1 there.
+-- Only vif= in a config file is read leniently.
+local VIF_WARNINGS = {
+  ["vif: netdev= is deprecated, use gatewaydev="] = true,
+  ["vif: accel= is not supported (xl ignores it too)"] = true,
+}
+
 -- devices.network_attach(h, info, specs [, warn]) -> true | nil, msg, code: specs are xl's
 -- vif options (bridge=..., mac=..., ...), one per argument.
 function devices.network_attach(h, info, specs, warn)
   warn = warn or function() end
-  local ok, nic = pcall(require("xlua.convert.devices").nic, table.concat(specs, ","), nil, warn)
+  local function strict(fmt, ...)
+    if VIF_WARNINGS[fmt] then
+      return warn(fmt, ...)
+    end
+    -- what the file reading keeps or ignores does not apply here: the nic is refused
+    local msg = string.format(fmt, ...):gsub("^vif: ", ""):gsub(", ignored$", "")
+    error((msg:gsub(" %(xl keeps the bytes before the bad one%)$", "")), 0)
+  end
+  local ok, nic = pcall(require("xlua.convert.devices").nic, table.concat(specs, ","), nil, strict)
   if not ok then
+    runtime.pass_interrupt(nic)
     return nil, "invalid vif: " .. (type(nic) == "table" and nic.message or tostring(nic)),
       "BADVALUE"
   end

@@ -928,13 +928,17 @@ c_xlua_runtime_save_restore() {
 # ---- xlua migrate / migrate-receive on one host (-s '': HOST is the receiving command) ---------
 
 # A migrated guest is created as NAME--incoming: xenconsoled names its console log then, so the
-# counting goes on in guest-NAME--incoming.log (appended to by every later migration).
+# counting goes on in guest-NAME--incoming.log (appended to by every later migration, so the
+# old copy may have written there too while it ran). Once the migration returned the old copy
+# is gone: only a line above what the log holds then proves the new copy runs.
 migrated_continues() {
-  local n
+  local n at
   exists "$1" || { fail "$1 is not in xl list after the migration"; return 1; }
   ! exists "$1--incoming" && ! exists "$1--migratedaway" || { fail "a temporary name stayed"; return 1; }
-  n=$(wait_alive "$1--incoming" "$2" 60) ||
-    { fail "$1 console did not continue after GUEST-ALIVE $2"; return 1; }
+  at=$(last_alive "$1--incoming")
+  [ "$at" -gt "$2" ] || at=$2
+  n=$(wait_alive "$1--incoming" "$at" 60) ||
+    { fail "$1 console did not continue after GUEST-ALIVE $at"; return 1; }
   DETAIL="$DETAIL console went on from $2 to $n;"
 }
 

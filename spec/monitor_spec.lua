@@ -264,6 +264,34 @@ describe("the monitor on the sim", function()
     assert.is_not_nil(io.open("/proc/" .. pid .. "/stat"), "the pid in the BUSY message is not alive")
   end)
 
+  it("waits for the monitor of an earlier life of the uuid to let go (save then restore at once)", function()
+    local cfg = s.file("m10.cfg", 'name = "m10"\nkernel = "/k"\nmemory = 16\n')
+    local _, err, code = x({ "create", "-e", cfg })
+    assert.equal(0, code, err)
+    local uuid = list().m10.uuid
+    -- an old monitor: holds the monitor lock for 0.8 s more, as one that has yet to see its
+    -- domain gone
+    local held = root .. "/m10.held"
+    local old = string.format([[
+      local h = assert(require("xlua.domain").open())
+      local lock = assert(h:lock(%q, "monitor of m10", "monitor"))
+      io.open(%q, "w"):close()
+      require("xlua.process").sleep(0.8)
+      lock:unlock()]], uuid, held)
+    local envs = {}
+    for k, v in pairs(env) do
+      envs[#envs + 1] = k .. "=" .. q(v)
+    end
+    os.execute(string.format("env %s %s -e %s >/dev/null 2>&1 &", table.concat(envs, " "),
+      q(helper.xlua), q(old)))
+    eventually(function() return io.open(held) ~= nil end, "the old monitor's lock")
+    local out
+    out, err, code = x({ "monitor", "m10" })
+    assert.equal(0, code, out .. err)
+    assert.matches("monitor of m10 running as pid", err)
+    x({ "destroy", "m10" })
+  end)
+
   it("runs one monitor per domain; -e starts none; a killed monitor leaves the domain alone", function()
     local _, pid = create("m4")
     local _, err, code = x({ "monitor", "m4" })

@@ -7,8 +7,12 @@
 -- action for one event, e.g. to log or to refuse a restart.
 local domains = require("xlua.domains")
 local json = require("xlua.json")
+local xlua = require("xlua")
 
 local monitor = {}
+
+-- How long a new monitor waits for the one of an earlier life of the same uuid to end.
+local MONITOR_HANDOVER_S = 2
 
 -- A domain that dies within this many seconds of its start is not restarted again: a guest
 -- that crashes on boot would otherwise be restarted for ever. (xend waited 20 s; xl 4.17 has
@@ -277,8 +281,18 @@ function monitor.start(backend, domid, opts)
     h:close()
     return nil, err, code
   end
+  -- The monitor of an earlier life of this uuid (saved and restored, migrated on this host)
+  -- lets go of the lock once it sees its domain gone, within its poll: wait that long before
+  -- calling the lock another monitor's.
   local lock
-  lock, err, code = h:lock(info.uuid, "monitor of " .. info.name, "monitor")
+  local deadline = xlua.clock() + MONITOR_HANDOVER_S
+  repeat
+    lock, err, code = h:lock(info.uuid, "monitor of " .. info.name, "monitor")
+    if lock or code ~= "BUSY" or xlua.clock() >= deadline then
+      break
+    end
+    require("xlua.process").sleep(0.05)
+  until false
   if not lock then
     h:close()
     return nil, string.format("domain %s already has a monitor (%s)", info.name, err), code

@@ -42,7 +42,7 @@ return cli.main({
     progress = reporter.update,
     say = function(line)
       reporter.finish()
-      io.stderr:write(line, "\n")
+      io.stderr:write(line .. "\n")
       io.stderr:flush()
     end,
   })

@@ -23,7 +23,9 @@ function cli.fail(status, fmt, ...)
   local msg = select("#", ...) > 0 and string.format(fmt, ...) or tostring(fmt)
   -- names and messages may come from files: nothing raw reaches the terminal
   msg = require("xlua.printable").escape(msg)
-  io.stderr:write(command, ": ", msg, "\n")
+  -- one write: a line from another process sharing stderr (the two ends of a migration) cannot
+  -- land inside it
+  io.stderr:write(command .. ": " .. msg .. "\n")
   io.stderr:flush()
   return status
 end

@@ -321,6 +321,9 @@ static const luaL_Reg xlutil_funcs[] = {
     {NULL, NULL},
 };
 
+/* Its own module (lib/xlua/xlua_xlutil.so, loaded by xlua_libdir.c): the one symbol exported. */
+__attribute__((visibility("default"))) int luaopen_xlua_xlutil(lua_State *L);
+
 int luaopen_xlua_xlutil(lua_State *L)
 {
     if (luaL_newmetatable(L, SCRATCH_MT)) {

@@ -36,7 +36,7 @@ int luaopen_xlua_savefile(lua_State *L);
 int luaopen_xlua_readline(lua_State *L);
 int luaopen_xlua_cfg(lua_State *L);
 int luaopen_xlua_sandbox(lua_State *L);
-int luaopen_xlua_xlutil(lua_State *L);
+int luaopen_xlua_xlutil_loader(lua_State *L);     /* xlua_libdir.c: lib/xlua/xlua_xlutil.so */
 int luaopen_xlua_domain(lua_State *L);
 int luaopen_xlua_process(lua_State *L);
 int luaopen_xlua_transport(lua_State *L);

@@ -29,7 +29,7 @@ static const struct {
     {"xlua.readline", luaopen_xlua_readline},
     {"xlua.cfg", luaopen_xlua_cfg},
     {"xlua.sandbox", luaopen_xlua_sandbox},
-    {"xlua.xlutil", luaopen_xlua_xlutil},
+    {"xlua.xlutil", luaopen_xlua_xlutil_loader},
     {"xlua.domain", luaopen_xlua_domain},
     {"xlua.process", luaopen_xlua_process},
     {"xlua.transport", luaopen_xlua_transport},

@@ -47,7 +47,10 @@ describe("xlua info", function()
     assert.equal(0, status, err)
     local out = s.x({ "info", "free_memory" })
     assert.equal("8128\n", out)
+    local pools = "io.write(assert(require('xlua.domain').open():host()).cpupools[1].n_domains)"
+    assert.equal("2", (s.x({ "-e", pools })))   -- Domain-0 and m, in Pool-0
     s.x({ "destroy", "m" })
+    assert.equal("1", (s.x({ "-e", pools })))
   end)
 
   it("prints only the values of the keys NAME begins, as xl info NAME", function()

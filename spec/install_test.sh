@@ -22,6 +22,12 @@ case "$path" in
 esac
 case "$path" in *"$build"*) fail "package.path still points into the build tree: $path" ;; esac
 "$xlua" -e 'assert(require("xlua.compat").check)' || fail "the Lua library does not load"
+# The C modules loaded on first use, from the moved tree's lib/xlua.
+"$xlua" -e 'assert(require("xlua.xlutil").disk)' || fail "xlua.xlutil does not load"
+caps="$work/capabilities"
+echo control_d >"$caps"
+out=$(XLUA_XEN_CAPABILITIES=$caps "$xlua" --backend libxl list 2>&1 || true)
+case "$out" in *"cannot load the libxl backend"*) fail "the libxl backend does not load: $out" ;; esac
 # A command from the moved tree, end to end on the sim backend.
 cfg="$work/g.cfg"
 printf 'name = "g"\nkernel = "/k"\nmemory = 16\n' >"$cfg"

@@ -621,6 +621,13 @@ static void test_choose(void)
     fclose(f);
     CHECK_OK(dom_choose(NULL, &name, &err));
     CHECK(streq(name, "libxl"));
+    /* a dom0 whose libxl backend module cannot be loaded: NOXEN, saying why, no backend */
+    setenv("XLUA_LIB_DIR", "/nonexistent", 1);
+    CHECK_CODE(dom_open(NULL, &b, &err), "NOXEN");
+    CHECK(b == NULL);
+    CHECK(strstr(err.message, "cannot load the libxl backend: /nonexistent/xlua_libxl.so: ")
+          == err.message);
+    unsetenv("XLUA_LIB_DIR");
     setenv("XLUA_BACKEND", "sim", 1);
     CHECK_OK(dom_choose(NULL, &name, &err));
     CHECK(streq(name, "sim"));

@@ -204,7 +204,9 @@ build_overlay() {
       esac
     done
   done
-  add_libs "$root" "$root/opt/xlua/bin/xlua" $(find "$root/usr/lib" -name '*.so' 2>/dev/null)
+  # lib/xlua: the modules xlua loads on first use (the libxl backend, libxlutil's parsers).
+  add_libs "$root" "$root/opt/xlua/bin/xlua" $(find "$root/usr/lib" "$root/opt/xlua/lib" \
+    -name '*.so' 2>/dev/null)
   put "$HERE/dom0-init" "$root/init"
   chmod 755 "$root/init"
   cp "$HERE/dom0-tests.sh" "$HERE/block-ram" "$root/xen-tests/"

@@ -3,6 +3,7 @@
  * dom_libxl_stream.c, the config store in dom_libxl_store.c. */
 #include "dom_libxl.h"
 #include "dom_libxl_int.h"
+#include "dom_libxl_module.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -75,11 +76,9 @@ static const libxl_childproc_hooks childproc_hooks = {
     .chldowner = libxl_sigchld_owner_libxl_always_selective_reap,
 };
 
-int dom_libxl_open(struct dom_backend **out, struct xerr *err)
+static int lxb_open(struct dom_backend **out, struct xerr *err)
 {
     *out = NULL;
-    if (dom_libxl_probe(err) <= 0)
-        return -1;
     struct lx *x = calloc(1, sizeof *x);
     if (!x)
         return xerr_errno(err, ENOMEM, "cannot open the libxl backend");
@@ -419,4 +418,10 @@ static const struct dom_ops libxl_ops = {
     .devices = lxb_devices,
     .cd_insert = lxb_cd_insert,
     .sched_credit2 = lxb_sched_credit2,
+};
+
+/* What the core's loader (dom_libxl_load.c) looks up: the only symbol this module exports. */
+__attribute__((visibility("default"))) const struct dom_libxl_module xlua_libxl_module = {
+    .ops_size = sizeof(struct dom_ops),
+    .open = lxb_open,
 };

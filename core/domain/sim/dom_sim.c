@@ -168,7 +168,7 @@ static int sim_host(struct dom_backend *b, struct dom_host *out, struct xerr *er
 {
     struct dom_info dom0;
     uint64_t used;
-    if (sim_used_memory(S(b), &used, err) < 0)
+    if (sim_used_memory(S(b), &used, NULL, err) < 0)
         return -1;
     dom0_info(&dom0);
     const char *env = getenv("XLUA_SIM_HOST_MEMORY_KB");

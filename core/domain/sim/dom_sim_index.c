@@ -199,7 +199,7 @@ void sim_index_remove(struct sim *s, uint32_t domid)
     update(s, domid, 0, 0, NULL, 1);
 }
 
-int sim_used_memory(struct sim *s, uint64_t *kb, struct xerr *err)
+int sim_used_memory(struct sim *s, uint64_t *kb, size_t *count, struct xerr *err)
 {
     struct sim_index ix;
     if (sim_lock(s, err) < 0)
@@ -209,9 +209,14 @@ int sim_used_memory(struct sim *s, uint64_t *kb, struct xerr *err)
     if (rc < 0)
         return -1;
     *kb = 0;
+    size_t built = 0;
     for (size_t i = 0; i < ix.n; i++)
-        if (ix.e[i].domid && !ix.e[i].creator)
+        if (ix.e[i].domid && !ix.e[i].creator) {
             *kb += ix.e[i].memory_kb;
+            built++;
+        }
+    if (count)
+        *count = built;
     sim_index_free(&ix);
     return 0;
 }

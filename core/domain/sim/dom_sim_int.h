@@ -76,8 +76,9 @@ void sim_index_set(struct sim *s, const struct sim_dom *d);
 void sim_index_remove(struct sim *s, uint32_t domid);
 /* Under the lock, before names change another way: the next reader rebuilds it. */
 void sim_index_drop(struct sim *s);
-/* The memory of every built domain, from the index (takes the lock). */
-int sim_used_memory(struct sim *s, uint64_t *kb, struct xerr *err);
+/* The memory of every built domain and (count not NULL) how many there are, from the index
+ * (takes the lock). */
+int sim_used_memory(struct sim *s, uint64_t *kb, size_t *count, struct xerr *err);
 /* The find_name op: 0 found, -1 error (NODOMAIN), 1 the index was stale: scan instead. */
 int sim_find_name(struct dom_backend *b, const char *name, struct dom_info *out,
                   struct xerr *err);

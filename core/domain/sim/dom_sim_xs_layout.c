@@ -357,6 +357,7 @@ static int do_refresh(struct xst_tree *t, uint64_t gen, void *arg, struct xerr *
             n->path = np;
             n->gen = gen;
         }
+        xst_reindex(t);
         if (xst_write(t, path, vm, strlen(vm), NULL, gen, err) < 0)
             return -1;
         snprintf(path, sizeof path, "%s/uuid", vm);

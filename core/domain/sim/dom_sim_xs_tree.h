@@ -22,6 +22,10 @@ struct xst_tree {
     uint64_t introduced, released;   /* domains created and destroyed: the @ watches */
     struct xst_node *v;   /* in creation order, as xenstored lists children */
     size_t n, cap;
+    /* v's indexes by path (open addressing, index + 1, 0 empty; nslots a power of two), kept
+     * by push: a tree holds some 30 nodes a domain, and a create looks up hundreds. */
+    uint32_t *slots;
+    size_t nslots;
 };
 
 /* Read DIR/xenstore (an absent file is the bare tree: "/", "/local", "/local/domain",
@@ -35,6 +39,8 @@ void xst_free(struct xst_tree *t);
 int xst_copy(const struct xst_tree *from, struct xst_tree *to);
 
 struct xst_node *xst_find(const struct xst_tree *t, const char *path);
+/* After nodes were removed or their paths changed in place: index them again. */
+void xst_reindex(struct xst_tree *t);
 /* Set a node's value, creating it and missing parents (perms from the nearest parent, or
  * perms when given); stamps them with gen. */
 int xst_write(struct xst_tree *t, const char *path, const void *v, size_t n,

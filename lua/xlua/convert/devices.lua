@@ -3,7 +3,9 @@
 -- Each list item is either xl's spec string or, in a Lua config, a table of the same
 -- key=value options ({ target = "/dev/vg/a", vdev = "xvda" }).
 local values = require("xlua.convert.values")
-local xlutil = require("xlua.xlutil")
+-- xlua.xlutil brings libxlutil and libxenlight into the process: loaded on the first spec
+-- parsed, not by every create (most configs here have no disk, rate or PCI device).
+local xlutil = setmetatable({}, { __index = function(_, k) return require("xlua.xlutil")[k] end })
 
 local devices = {}
 

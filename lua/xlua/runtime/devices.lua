@@ -4,7 +4,9 @@
 -- xlua.convert.devices), a clear refusal when the device is there already or not there, the
 -- change through the backend, then the stored config kept true (xlua.runtime.record).
 local json = require("xlua.json")
-local xlutil = require("xlua.xlutil")
+-- xlua.xlutil brings libxlutil and libxenlight into the process: loaded on the first spec
+-- parsed, not by every create (most configs here have no disk, rate or PCI device).
+local xlutil = setmetatable({}, { __index = function(_, k) return require("xlua.xlutil")[k] end })
 local runtime = require("xlua.runtime")
 local vdev_of = require("xlua.runtime.vdev")
 

@@ -73,18 +73,12 @@ function migrate.migrate(h, domain, opts)
   if info.domid == 0 then
     return nil, "Domain-0 cannot be migrated", "EPERM"
   end
-  local lock <close>, lerr, lcode = h:lock(info.uuid, "migration of " .. info.name)
-  if not lock then
-    return nil, lerr, lcode
+  local claimed, lock, lcode = save.claim(h, info, "migration", "migrated")
+  if not claimed then
+    return nil, lock, lcode
   end
-  local now = h:info(info.domid)
-  if not now or now.uuid ~= info.uuid then
-    return nil, string.format("domain %s is gone", info.name), "NODOMAIN"
-  end
-  info = now
-  if info.state ~= "running" and info.state ~= "paused" then
-    return nil, string.format("domain %s is %s, it cannot be migrated", info.name, info.state), "BADSTATE"
-  end
+  local _ <close> = lock
+  info = claimed
   local original
   if cfg then
     original, err, code = running_config(h, info)

@@ -87,6 +87,28 @@ local function check_config(h, info, cfg, opts)
     { site_rules = opts.site_rules, context = opts.context, force = opts.force })
 end
 
+-- save.claim(h, info, noun, participle) -> info, lock | nil, msg, code: the domain's lock for
+-- a save or a migration ("migration", "migrated"), and the domain as it is once the lock is
+-- held (another command may have changed it meanwhile): NODOMAIN when it is gone, BADSTATE
+-- unless it runs or is paused. Close the lock when done.
+function save.claim(h, info, noun, participle)
+  local lock, err, code = h:lock(info.uuid, noun .. " of " .. info.name)
+  if not lock then
+    return nil, err, code
+  end
+  local now = h:info(info.domid)
+  if not now or now.uuid ~= info.uuid then
+    lock:unlock()
+    return nil, string.format("domain %s is gone", info.name), "NODOMAIN"
+  end
+  if now.state ~= "running" and now.state ~= "paused" then
+    lock:unlock()
+    return nil, string.format("domain %s is %s, it cannot be %s", now.name, now.state, participle),
+      "BADSTATE"
+  end
+  return now, lock
+end
+
 -- save.save(h, domain, path, opts) -> result | nil, msg, code [, report]
 -- domain: a name or domid; path: a file, or "-" for standard output (opts.out: a Lua file to
 -- write to instead). opts: checkpoint (-c: leave it running), pause (-p: leave it paused),
@@ -127,19 +149,12 @@ function save.save(h, domain, path, opts)
       return nil, err, code
     end
   end
-  local lock <close>, lerr, lcode = h:lock(info.uuid, "save of " .. info.name)
-  if not lock then
-    return nil, lerr, lcode
+  local claimed, lock, lcode = save.claim(h, info, "save", "saved")
+  if not claimed then
+    return nil, lock, lcode
   end
-  -- what it is now that it is ours (another command may have changed it meanwhile)
-  local now = h:info(info.domid)
-  if not now or now.uuid ~= info.uuid then
-    return nil, string.format("domain %s is gone", info.name), "NODOMAIN"
-  end
-  info = now
-  if info.state ~= "running" and info.state ~= "paused" then
-    return nil, string.format("domain %s is %s, it cannot be saved", info.name, info.state), "BADSTATE"
-  end
+  local _ <close> = lock
+  info = claimed
   local report
   if cfg then
     require("xlua.config").keep_identity(cfg, info.uuid)

@@ -64,6 +64,15 @@ local function attach(h, info, kind, device, what)
   return runtime.changed(h, info, kind, "attached " .. what)
 end
 
+-- The twin of attach: id as the backend takes it (vdev, devid or mac, BDF); what names it.
+local function detach(h, info, kind, id, what, force)
+  local ok, err, code = h:device_remove(info.domid, kind, id, force)
+  if not ok then
+    return runtime.failed(string.format("cannot remove %s from %s", what, name(info)), err, code)
+  end
+  return runtime.changed(h, info, kind, "detached " .. what)
+end
+
 ---------------------------------------------------------------- disks
 
 -- devices.block_attach(h, info, specs) -> true | nil, msg, code: specs are the disk spec
@@ -110,12 +119,7 @@ function devices.block_detach(h, info, vdev, force)
   if not devid or not find_disk(list, devid) then
     return nil, string.format("Device %s not connected to %s", vdev, name(info)), "ENODEV"
   end
-  local ok
-  ok, err, code = h:device_remove(info.domid, "disk", vdev, force)
-  if not ok then
-    return nil, string.format("cannot remove disk %s from %s: %s", vdev, name(info), err), code
-  end
-  return runtime.changed(h, info, "disk", "detached disk " .. vdev)
+  return detach(h, info, "disk", vdev, "disk " .. vdev, force)
 end
 
 -- xl block-list's lines for one domain (no header).
@@ -221,12 +225,7 @@ function devices.network_detach(h, info, id)
   if not find(list, by_mac and "mac" or "devid", by_mac and id or devid) then
     return nil, string.format("Unknown device %s of %s", id, name(info)), "ENODEV"
   end
-  local ok
-  ok, err, code = h:device_remove(info.domid, "nic", by_mac and id or tostring(devid))
-  if not ok then
-    return nil, string.format("cannot remove nic %s from %s: %s", id, name(info), err), code
-  end
-  return runtime.changed(h, info, "nic", "detached nic " .. id)
+  return detach(h, info, "nic", by_mac and id or tostring(devid), "nic " .. id)
 end
 
 function devices.network_lines(h, info)
@@ -304,13 +303,7 @@ function devices.pci_detach(h, info, spec, force)
   if not find_pci(list, bdf(pci)) then
     return nil, string.format("%s has no PCI device %s", name(info), bdf(pci)), "ENODEV"
   end
-  local ok
-  ok, err, code = h:device_remove(info.domid, "pci", bdf(pci), force)
-  if not ok then
-    return nil, string.format("cannot remove PCI device %s from %s: %s", bdf(pci), name(info),
-      err), code
-  end
-  return runtime.changed(h, info, "pci", "detached PCI device " .. bdf(pci))
+  return detach(h, info, "pci", bdf(pci), "PCI device " .. bdf(pci), force)
 end
 
 -- xl pci-list's lines ("Vdev Device" first), or an empty list when there is none.

@@ -231,8 +231,6 @@ static int do_device(struct sim *s, struct sim_dom *d, const void *arg, struct x
     free(dev);
     if (rc == 0)
         rc = sim_config_write(s, id, json, err);
-    if (rc == 0)
-        sim_runtime_changed(s, id, json);
     free(json);
     return rc;
 }
@@ -384,8 +382,6 @@ static int do_cd_insert(struct sim *s, struct sim_dom *d, const void *arg, struc
     }
     if (rc == 0)
         rc = sim_config_write(s, id, json, err);
-    if (rc == 0)
-        sim_runtime_changed(s, id, json);
     free(dev);
     free(v);
     free(json);

@@ -181,8 +181,9 @@ int sim_json_elements(const char *array, struct sim_span **out, size_t *n);
 char *sim_json_join(const struct sim_span *v, size_t n, size_t skip, const char *extra);
 
 /* dom_sim_runtime.c: a running domain changed (memory, vcpus, scheduling; dom_sim_devices.c:
- * its devices). A domain's config.json: read it, write it, take an edit of it (next NULL: out
- * of memory or bad JSON, EIO), the elements of one of its top-level arrays (absent: none). */
+ * its devices). A domain's config.json: read it, write it (under the sim lock; its xenstore
+ * device nodes are redrawn from it), take an edit of it (next NULL: out of memory or bad JSON,
+ * EIO), the elements of one of its top-level arrays (absent: none). */
 int sim_config_read(struct sim *s, uint32_t domid, char **json, struct xerr *err);
 int sim_config_write(struct sim *s, uint32_t domid, const char *json, struct xerr *err);
 int sim_config_edited(char **json, char *next, uint32_t domid, struct xerr *err);
@@ -190,12 +191,6 @@ int sim_config_array(const char *json, const char *key, struct sim_span **v, siz
                      uint32_t domid, struct xerr *err);
 /* A domain being built takes its online vcpus from its config's avail_vcpus. */
 void sim_runtime_built(struct sim_dom *d, const char *json);
-/* THE HOOK for the sim's xenstore: called after every runtime change of a domain (a device
- * hotplugged or unplugged, a cdrom's medium, the memory target or maximum, the vcpus online),
- * with the sim lock held (do not take it again) and json its config.json as it now is: the
- * place where the domain's xenstore nodes (backend and frontend device nodes, memory/target,
- * cpu/N/availability) are brought in line with it. */
-void sim_runtime_changed(struct sim *s, uint32_t domid, const char *json);
 int sim_set_memory(struct dom_backend *b, uint32_t domid, uint64_t target_kb, struct xerr *err);
 int sim_set_max_memory(struct dom_backend *b, uint32_t domid, uint64_t max_kb,
                        struct xerr *err);

@@ -49,9 +49,21 @@ static int set_number(char **json, const char *path, uint64_t v, uint32_t domid,
     return sim_config_edited(json, sim_json_set(*json, path, num), domid, err);
 }
 
+/* The sim's xenstore follows every change of a running domain's config (the devices; memory
+ * and cpus follow in mutate_and_refresh, once the metadata is written). */
+static void config_changed(struct sim *s, uint32_t domid, const char *json)
+{
+    /* The xenstore is the sim's picture of the domain, not the domain: a failure to draw it
+     * does not undo the change (as in sim_xs_introduce). */
+    sim_xs_sync_devices(s, domid, json, NULL);
+}
+
 int sim_config_write(struct sim *s, uint32_t domid, const char *json, struct xerr *err)
 {
-    return sim_write_file(s, domid, "config.json", json, strlen(json), err);
+    if (sim_write_file(s, domid, "config.json", json, strlen(json), err) < 0)
+        return -1;
+    config_changed(s, domid, json);
+    return 0;
 }
 
 int sim_config_array(const char *json, const char *key, struct sim_span **v, size_t *n,
@@ -117,15 +129,6 @@ void sim_runtime_built(struct sim_dom *d, const char *json)
         d->info.vcpus = online;
 }
 
-/* ---- the hook for the sim's xenstore (see dom_sim_int.h) ---- */
-
-void sim_runtime_changed(struct sim *s, uint32_t domid, const char *json)
-{
-    /* The xenstore is the sim's picture of the domain, not the domain: a failure to draw it
-     * does not undo the change (as in sim_xs_introduce). */
-    sim_xs_sync_devices(s, domid, json, NULL);
-}
-
 /* A change of the metadata (memory, vcpus) is written by sim_mutate; the xenstore's memory and
  * cpu nodes follow once it is (sim_xs_refresh takes the lock itself). */
 static int mutate_and_refresh(struct sim *s, uint32_t domid, const char *what,
@@ -163,8 +166,6 @@ static int do_set_memory(struct sim *s, struct sim_dom *d, const void *arg, stru
         rc = sim_digest(path, d->info.digest, err);
     if (rc == 0)
         rc = sim_config_write(s, id, json, err);
-    if (rc == 0)
-        sim_runtime_changed(s, id, json);
     free(json);
     if (rc == 0)
         d->info.memory_kb = target;
@@ -193,8 +194,6 @@ static int do_set_max_memory(struct sim *s, struct sim_dom *d, const void *arg,
     int rc = set_number(&json, "b_info.max_memkb", max, id, err);
     if (rc == 0)
         rc = sim_config_write(s, id, json, err);
-    if (rc == 0)
-        sim_runtime_changed(s, id, json);
     free(json);
     if (rc == 0)
         d->info.max_memory_kb = max;
@@ -237,8 +236,6 @@ static int do_set_vcpus(struct sim *s, struct sim_dom *d, const void *arg, struc
     }
     if (rc == 0)
         rc = sim_config_write(s, id, json, err);
-    if (rc == 0)
-        sim_runtime_changed(s, id, json);
     free(json);
     if (rc == 0)
         d->info.vcpus = online;

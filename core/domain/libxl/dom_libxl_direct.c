@@ -30,17 +30,7 @@ struct suspend_job {
 static void *suspend_main(void *arg)
 {
     struct suspend_job *j = arg;
-    sigset_t blocked, chld;
-    /* As the relay's worker: the stop signals go to the caller's thread, SIGCHLD to libxl. */
-    sigemptyset(&blocked);
-    sigaddset(&blocked, SIGPIPE);
-    sigaddset(&blocked, SIGINT);
-    sigaddset(&blocked, SIGTERM);
-    sigaddset(&blocked, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &blocked, NULL);
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
-    pthread_sigmask(SIG_UNBLOCK, &chld, NULL);
+    lxb_libxl_thread_signals();
     j->rc = libxl_domain_suspend(j->x->ctx, j->domid, j->fd, j->flags, NULL);
     close(j->done);
     return NULL;
@@ -125,22 +115,8 @@ struct restore_job {
 static void *restore_main(void *arg)
 {
     struct restore_job *j = arg;
-    sigset_t blocked, chld;
-    sigemptyset(&blocked);
-    sigaddset(&blocked, SIGPIPE);
-    sigaddset(&blocked, SIGINT);
-    sigaddset(&blocked, SIGTERM);
-    sigaddset(&blocked, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &blocked, NULL);
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
-    pthread_sigmask(SIG_UNBLOCK, &chld, NULL);
-    libxl_domain_restore_params p;
-    libxl_domain_restore_params_init(&p);
-    p.checkpointed_stream = LIBXL_CHECKPOINTED_STREAM_NONE;
-    p.stream_version = 2;
-    j->rc = libxl_domain_create_restore(j->x->ctx, j->dc, &j->domid, j->fd, -1, &p, NULL, NULL);
-    libxl_domain_restore_params_dispose(&p);
+    lxb_libxl_thread_signals();
+    j->rc = lxb_create_restore(j->x, j->dc, &j->domid, j->fd);
     close(j->done);
     return NULL;
 }

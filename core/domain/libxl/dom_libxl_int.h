@@ -47,6 +47,12 @@ void lxb_destroy_quietly(struct lx *x, uint32_t domid);
 
 void lxb_fill_info(struct lx *x, const libxl_dominfo *d, struct dom_info *i);
 
+/* dom_libxl_stream.c: what a thread that calls libxl's save or restore sets first (the stop
+ * signals left to the caller's thread, SIGCHLD taken for libxl); libxl's restore of a stream v2
+ * from fd (libxl's error code). */
+void lxb_libxl_thread_signals(void);
+int lxb_create_restore(struct lx *x, libxl_domain_config *dc, uint32_t *domid, int fd);
+
 /* dom_libxl_direct.c: libxl writes the stream into w's file itself (a regular file, no zstd):
  * 0 saved, -1 failed (the caller resumes the guest), 1 not such a file (relay it). */
 struct sf_writer;

@@ -31,33 +31,42 @@ struct job {
     int rc;
 };
 
-static void *worker(void *arg)
+void lxb_libxl_thread_signals(void)
 {
-    struct job *j = arg;
     sigset_t blocked, chld;
     sigemptyset(&blocked);
     sigaddset(&blocked, SIGPIPE);
-    /* The signals that stop a save or restore go to the relaying thread, whose blocking calls
-     * they interrupt; libxl is then stopped through the relay. */
+    /* The signals that stop a save or restore go to the caller's thread, whose blocking calls
+     * they interrupt; libxl is then stopped through the relay (or fails once it returns). */
     sigaddset(&blocked, SIGINT);
     sigaddset(&blocked, SIGTERM);
     sigaddset(&blocked, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &blocked, NULL);
-    /* The caller blocked SIGCHLD for its relay: here libxl must get it. */
+    /* The caller blocked SIGCHLD for itself: here libxl must get it. */
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
     pthread_sigmask(SIG_UNBLOCK, &chld, NULL);
-    if (j->restore) {
-        libxl_domain_restore_params p;
-        libxl_domain_restore_params_init(&p);
-        p.checkpointed_stream = LIBXL_CHECKPOINTED_STREAM_NONE;
-        p.stream_version = 2;
-        j->rc = libxl_domain_create_restore(j->x->ctx, j->dc, &j->domid, j->fd, -1, &p, NULL,
-                                            NULL);
-        libxl_domain_restore_params_dispose(&p);
-    } else {
+}
+
+int lxb_create_restore(struct lx *x, libxl_domain_config *dc, uint32_t *domid, int fd)
+{
+    libxl_domain_restore_params p;
+    libxl_domain_restore_params_init(&p);
+    p.checkpointed_stream = LIBXL_CHECKPOINTED_STREAM_NONE;
+    p.stream_version = 2;
+    int rc = libxl_domain_create_restore(x->ctx, dc, domid, fd, -1, &p, NULL, NULL);
+    libxl_domain_restore_params_dispose(&p);
+    return rc;
+}
+
+static void *worker(void *arg)
+{
+    struct job *j = arg;
+    lxb_libxl_thread_signals();
+    if (j->restore)
+        j->rc = lxb_create_restore(j->x, j->dc, &j->domid, j->fd);
+    else
         j->rc = libxl_domain_suspend(j->x->ctx, j->domid, j->fd, j->flags, NULL);
-    }
     close(j->fd);
     return NULL;
 }

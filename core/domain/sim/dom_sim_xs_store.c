@@ -362,9 +362,8 @@ static int read_v1(struct xst_tree *t, char *text, struct xerr *err)
     if (rc < 0)
         return xerr_set(err, "EIO", "%s/xenstore: damaged sim xenstore", t->s->dir);
     t->families = XST_ALL_DOM | XST_ALL_VM;
-    t->from_v1 = 1;
-    for (size_t i = 0; i < t->n; i++)
-        xst_touch(t, t->v[i].path);
+    t->from_v1 = 1;            /* every part is written by the save (not touched here: a
+                                * read-only use of the old file would pay for it) */
     return 0;
 }
 
@@ -502,6 +501,11 @@ int xst_save(struct sim *s, struct xst_tree *t, struct xerr *err)
     char dir[PATH_MAX], part[XST_PART_MAX + 1];
     if (t->bad_touch)
         return xerr_set(err, "EIO", "sim xenstore: a change in a part not read (not saved)");
+    if (t->from_v1)
+        for (size_t i = 0; i < t->n; i++)
+            xst_touch(t, t->v[i].path);
+    if (t->bad_touch)
+        return xerr_set(err, "ENOMEM", "cannot save the sim xenstore");
     store_path(s, NULL, dir);
     if (mkdir(dir, 0700) < 0 && errno != EEXIST)
         return xerr_errno(err, errno, "%s: cannot create", dir);

@@ -1,7 +1,8 @@
 /* spec/c/test_dom_sim_xs.c: the sim's xenstore through dom_xs.h: values of every byte survive
  * the file, device nodes re-synced from a changed config (dom_sim_xs_sync_devices, for
  * hotplug), a preserved domain's /vm node moving with its uuid, transactions across two
- * connections, watches that see removals once, and a damaged file read as EIO. */
+ * connections, watches that see removals once, and a damaged root file read as EIO (the files
+ * themselves: test_dom_sim_xs_store.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,7 +231,7 @@ static void test_watch(struct dom_xs *x, struct dom_xs *y)
 static void test_damaged(struct dom_xs *x)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/xenstore", state_dir);
+    snprintf(path, sizeof path, "%s/xs/root", state_dir);
     FILE *f = fopen(path, "w");
     CHECK(f != NULL);
     if (f) {

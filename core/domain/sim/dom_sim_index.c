@@ -1,12 +1,16 @@
 /* core/domain/sim/dom_sim_index.c: the sim's index of its domains, DIR/index: one line
- * "domid creator name" per domain directory, so that creating a domain or finding one by name
- * reads one small file, not every domain's metadata; "domid creator memory_kb name".
+ * "domid creator memory_kb name" per domain directory, so that creating a domain or finding one
+ * by name reads one small file, not every domain's metadata.
  *
- * Only a holder of the lock writes it, atomically (temp + rename). Whoever changes names or the
- * set of domains either updates it in the same locked step (reserve, publish, remove) or
- * removes it first (rename, preserve); a holder of the lock that finds no index rebuilds it
- * from a full scan. A process killed between a change and the index update leaves at worst
- * an entry whose domain is gone (skipped when read) or no index at all. */
+ * Only a holder of the lock writes it. A change of one domain appends a line (a later line
+ * for a domid replaces the earlier one, "-domid" removes it), so a create does not rewrite the
+ * index of every other domain; whoever reads it under the lock with twice as many lines as
+ * domains writes it again without the replaced ones (temp + rename). Whoever changes names or
+ * the set of domains either updates it in the same locked step (reserve, publish, remove) or
+ * removes it first (rename, preserve); a holder of the lock that finds no index (or a damaged
+ * one, such as a line cut short) rebuilds it from a full scan. A process killed between a
+ * change and the index update leaves at worst an entry whose domain is gone (skipped when
+ * read) or no index at all. */
 #include "dom_sim_int.h"
 
 #include <errno.h>
@@ -15,9 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#define INDEX_MAGIC "xlua-sim-index 1\n"
+#define INDEX_MAGIC "xlua-sim-index 2\n"
 
 static void index_path(const struct sim *s, char *out)
 {
@@ -50,11 +55,12 @@ static int add(struct sim_index *ix, uint32_t domid, pid_t creator, uint64_t mem
     return 0;
 }
 
-/* 1 read, 0 there is no index (or it is not one), -1 error. */
-static int read_index(struct sim *s, struct sim_index *ix, struct xerr *err)
+/* 1 read, 0 there is no index (or it is not one), -1 error. *lines: how many entry lines it
+ * has (NULL: not wanted). */
+static int read_index(struct sim *s, struct sim_index *ix, size_t *lines, struct xerr *err)
 {
     char path[PATH_MAX], *text;
-    size_t len;
+    size_t len, count = 0;
     struct xerr e;
     memset(ix, 0, sizeof *ix);
     index_path(s, path);
@@ -65,7 +71,10 @@ static int read_index(struct sim *s, struct sim_index *ix, struct xerr *err)
             *err = e;
         return -1;
     }
-    int ok = len >= strlen(INDEX_MAGIC) && memcmp(text, INDEX_MAGIC, strlen(INDEX_MAGIC)) == 0;
+    /* where each domid's entry is in ix->e, plus one (domids are below SIM_DOMID_LIMIT) */
+    uint32_t *at = calloc(SIM_DOMID_LIMIT, sizeof *at);
+    int ok = at && len >= strlen(INDEX_MAGIC) &&
+             memcmp(text, INDEX_MAGIC, strlen(INDEX_MAGIC)) == 0;
     for (char *line = text + (ok ? strlen(INDEX_MAGIC) : len), *next; ok && *line; line = next) {
         next = strchr(line, '\n');
         if (!next) {
@@ -73,6 +82,19 @@ static int read_index(struct sim *s, struct sim_index *ix, struct xerr *err)
             break;
         }
         *next++ = '\0';
+        count++;
+        if (line[0] == '-') {
+            unsigned long gone = strtoul(line + 1, NULL, 10);
+            if (gone == 0 || gone >= SIM_DOMID_LIMIT) {
+                ok = 0;
+                break;
+            }
+            if (at[gone]) {
+                ix->e[at[gone] - 1].domid = 0;
+                at[gone] = 0;
+            }
+            continue;
+        }
         char *sp1 = strchr(line, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
         char *sp3 = sp2 ? strchr(sp2 + 1, ' ') : NULL;
         if (!sp3 || strlen(sp3 + 1) > DOM_NAME_MAX) {
@@ -82,15 +104,28 @@ static int read_index(struct sim *s, struct sim_index *ix, struct xerr *err)
         unsigned long domid = strtoul(line, NULL, 10);
         long creator = strtol(sp1 + 1, NULL, 10);
         unsigned long long memory_kb = strtoull(sp2 + 1, NULL, 10);
-        if (domid == 0 || domid >= SIM_DOMID_LIMIT ||
-            add(ix, (uint32_t)domid, (pid_t)creator, memory_kb, sp3 + 1) < 0) {
+        if (domid == 0 || domid >= SIM_DOMID_LIMIT || strlen(sp3 + 1) == 0) {
             ok = 0;
             break;
         }
+        if (at[domid]) {
+            struct sim_index_entry *x = &ix->e[at[domid] - 1];
+            x->creator = (pid_t)creator;
+            x->memory_kb = memory_kb;
+            snprintf(x->name, sizeof x->name, "%s", sp3 + 1);
+        } else if (add(ix, (uint32_t)domid, (pid_t)creator, memory_kb, sp3 + 1) < 0) {
+            ok = 0;
+            break;
+        } else {
+            at[domid] = (uint32_t)ix->n;
+        }
     }
     free(text);
+    free(at);
     if (!ok)
         sim_index_free(ix);
+    if (lines)
+        *lines = count;
     return ok;
 }
 
@@ -134,9 +169,18 @@ static void write_index(struct sim *s, const struct sim_index *ix)
 
 int sim_index_load(struct sim *s, struct sim_index *ix, struct xerr *err)
 {
-    int rc = read_index(s, ix, err);
-    if (rc != 0)
-        return rc < 0 ? -1 : 0;
+    size_t lines = 0;
+    int rc = read_index(s, ix, &lines, err);
+    if (rc < 0)
+        return -1;
+    if (rc > 0) {
+        size_t live = 0;
+        for (size_t i = 0; i < ix->n; i++)
+            live += ix->e[i].domid != 0;
+        if (lines > 2 * live + 64)
+            write_index(s, ix);        /* the appended changes folded in */
+        return 0;
+    }
     struct sim_dom *all;
     size_t n;
     if (sim_scan(s, 1, &all, &n, err) < 0)
@@ -159,34 +203,31 @@ void sim_index_save(struct sim *s, const struct sim_index *ix)
     write_index(s, ix);
 }
 
-/* Change one entry of an index that exists (a missing one stays missing). */
+/* Change one entry of an index that exists (a missing one stays missing): append its line,
+ * in one write (a line cut short makes the index damaged: rebuilt by the next reader). */
 static void update(struct sim *s, uint32_t domid, pid_t creator, uint64_t memory_kb,
                    const char *name, int remove)
 {
-    struct sim_index ix;
-    if (read_index(s, &ix, NULL) <= 0) {
-        if (remove)
-            return;
-        sim_index_drop(s);
+    char path[PATH_MAX], line[DOM_NAME_MAX + 80];
+    index_path(s, path);
+    int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            unlink(path);
         return;
     }
-    size_t i = 0;
-    while (i < ix.n && ix.e[i].domid != domid)
-        i++;
-    if (remove) {
-        if (i < ix.n)
-            ix.e[i].domid = 0;
-    } else if (i < ix.n) {
-        ix.e[i].creator = creator;
-        ix.e[i].memory_kb = memory_kb;
-        snprintf(ix.e[i].name, sizeof ix.e[i].name, "%s", name);
-    } else if (add(&ix, domid, creator, memory_kb, name) < 0) {
-        sim_index_free(&ix);
-        sim_index_drop(s);
-        return;
-    }
-    write_index(s, &ix);
-    sim_index_free(&ix);
+    int n = remove ? snprintf(line, sizeof line, "-%u\n", domid)
+                   : snprintf(line, sizeof line, "%u %ld %llu %s\n", domid, (long)creator,
+                              (unsigned long long)memory_kb, name);
+    /* after a line cut short, an appended one would read as part of it: drop the index */
+    struct stat st;
+    char last = 0;
+    ssize_t w = -1;
+    if (fstat(fd, &st) == 0 && st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 &&
+        last == '\n' && n > 0 && (size_t)n < sizeof line)
+        w = write(fd, line, (size_t)n);
+    if (close(fd) < 0 || w != n)
+        unlink(path);
 }
 
 void sim_index_set(struct sim *s, const struct sim_dom *d)

@@ -1,9 +1,12 @@
 /* core/domain/sim/dom_sim_xs.c: the sim's xenstore connection (dom_xs.h over the tree of
- * dom_sim_xs_tree.c). Domain-0 is the only caller, so permissions are kept but not enforced.
- * A transaction works on a copy of the tree and commits only when nobody changed the tree
- * since it started (else EAGAIN): coarser than xenstored, which looks at the nodes touched.
- * Watches poll the tree's generation (every 20 ms) and report every node changed or removed
- * under the watched path since the last look. */
+ * dom_sim_xs_tree.c, in the files of dom_sim_xs_store.c). Domain-0 is the only caller, so
+ * permissions are kept but not enforced. Each operation reads only the files of the paths it
+ * names. A transaction works on a copy of the tree (its files read as it goes, under the lock)
+ * and commits only when nobody changed the tree since it started (else EAGAIN): coarser than
+ * xenstored, which looks at the nodes touched. A read-only one fails the same way when it read
+ * a file after such a change (what it saw is no snapshot then). Watches poll the tree's
+ * generation (every 20 ms) and report every node changed or removed under the watched path
+ * since the last look (the files below the watched paths read under the lock). */
 #include "dom_sim_xs_tree.h"
 
 #include <errno.h>
@@ -60,16 +63,20 @@ static struct sim_tx *find_tx(struct sim_xs *x, dom_xs_tx t, struct xerr *err)
     return NULL;
 }
 
-/* The tree to read: the transaction's copy, or the current one loaded into *tmp. */
-static const struct xst_tree *view(struct sim_xs *x, dom_xs_tx t, struct xst_tree *tmp,
+/* The tree to read path (to depth) in: the transaction's copy, or the current one loaded into
+ * *tmp. */
+static const struct xst_tree *view(struct sim_xs *x, dom_xs_tx t, const char *path,
+                                   enum xst_depth depth, struct xst_tree *tmp,
                                    struct xerr *err)
 {
     memset(tmp, 0, sizeof *tmp);
     if (t) {
         struct sim_tx *tx = find_tx(x, t, err);
-        return tx ? &tx->tree : NULL;
+        if (!tx || xst_need(&tx->tree, path, depth, err) < 0)
+            return NULL;
+        return &tx->tree;
     }
-    return xst_load(x->s, tmp, err) < 0 ? NULL : tmp;
+    return xst_load(x->s, tmp, path, depth, err) < 0 ? NULL : tmp;
 }
 
 /* ---- changes: applied to a transaction's copy or, under the lock, to the file ---- */
@@ -121,10 +128,11 @@ static int apply_change(struct xst_tree *t, uint64_t gen, void *arg, struct xerr
 
 static int change(struct sim_xs *x, dom_xs_tx t, struct change *c, struct xerr *err)
 {
+    enum xst_depth depth = c->kind == CH_RM ? XST_SUBTREE : XST_NODE;
     if (!t)
-        return xst_mutate(x->s, apply_change, c, err);
+        return xst_mutate(x->s, c->path, depth, apply_change, c, err);
     struct sim_tx *tx = find_tx(x, t, err);
-    if (!tx)
+    if (!tx || xst_need(&tx->tree, c->path, depth, err) < 0)
         return -1;
     int rc = apply_change(&tx->tree, XST_MODIFIED, c, err);
     if (rc == 1)
@@ -141,7 +149,7 @@ static int sx_read(struct dom_xs *dx, dom_xs_tx t, const char *path, char **v, s
     struct xst_tree tmp;
     if (dom_xs_check_path(path, abs, err) < 0)
         return -1;
-    const struct xst_tree *tree = view(SX(dx), t, &tmp, err);
+    const struct xst_tree *tree = view(SX(dx), t, abs, XST_NODE, &tmp, err);
     if (!tree)
         return -1;
     const struct xst_node *node = xst_find(tree, abs);
@@ -193,7 +201,7 @@ static int sx_directory(struct dom_xs *dx, dom_xs_tx t, const char *path, char *
     struct xst_tree tmp;
     if (dom_xs_check_path(path, abs, err) < 0)
         return -1;
-    const struct xst_tree *tree = view(SX(dx), t, &tmp, err);
+    const struct xst_tree *tree = view(SX(dx), t, abs, XST_CHILDREN, &tmp, err);
     if (!tree)
         return -1;
     int rc = 0;
@@ -237,7 +245,7 @@ static int sx_get_perms(struct dom_xs *dx, dom_xs_tx t, const char *path,
     struct xst_tree tmp;
     if (dom_xs_check_path(path, abs, err) < 0)
         return -1;
-    const struct xst_tree *tree = view(SX(dx), t, &tmp, err);
+    const struct xst_tree *tree = view(SX(dx), t, abs, XST_NODE, &tmp, err);
     if (!tree)
         return -1;
     const struct xst_node *node = xst_find(tree, abs);
@@ -300,8 +308,9 @@ static int sx_tx_start(struct dom_xs *dx, dom_xs_tx *t, struct xerr *err)
     x->tx = nv;
     struct sim_tx *tx = &x->tx[x->ntx];
     memset(tx, 0, sizeof *tx);
-    if (xst_load(x->s, &tx->tree, err) < 0)
+    if (xst_load(x->s, &tx->tree, NULL, XST_NODE, err) < 0)
         return -1;
+    tx->tree.snapshot = 1;
     tx->id = ++x->next_tx;
     x->ntx++;
     *t = tx->id;
@@ -311,7 +320,7 @@ static int sx_tx_start(struct dom_xs *dx, dom_xs_tx *t, struct xerr *err)
 static int commit(struct xst_tree *t, uint64_t gen, void *arg, struct xerr *err)
 {
     struct sim_tx *tx = arg;
-    if (t->gen != tx->tree.gen)
+    if (t->gen != tx->tree.gen || tx->tree.stale)
         return xerr_set(err, "EAGAIN", "the xenstore changed during the transaction: "
                         "run it again");
     for (size_t i = 0; i < tx->tree.n; i++)
@@ -333,7 +342,10 @@ static int sx_tx_end(struct dom_xs *dx, dom_xs_tx t, int abort, struct xerr *err
         return -1;
     int rc = 0;
     if (!abort && tx->changed)
-        rc = xst_mutate(x->s, commit, tx, err);
+        rc = xst_mutate(x->s, NULL, XST_NODE, commit, tx, err);
+    else if (!abort && tx->tree.stale)
+        rc = xerr_set(err, "EAGAIN", "the xenstore changed during the transaction: "
+                      "run it again");
     xst_free(&tx->tree);
     *tx = x->tx[--x->ntx];
     return rc;
@@ -373,15 +385,42 @@ static const char *reported(const struct sim_watch *w, const char *path)
 
 static int collect(struct sim_xs *x, const struct xst_tree *now);
 
-/* Queue the events of every change since the watches last looked: 1 if there was one. */
-static int catch_up(struct sim_xs *x, struct xerr *err)
+/* The tree below every watched path and extra (NULL: none), read under the lock so that the
+ * files agree with the generation. */
+static int load_watched(struct sim_xs *x, const char *extra, struct xst_tree *now,
+                        struct xerr *err)
 {
-    uint64_t in, rel, gen = xst_disk_gen(x->s, &in, &rel);
-    if (gen == x->last.gen && in == x->last.introduced && rel == x->last.released)
-        return 0;
-    struct xst_tree now;
-    if (xst_load(x->s, &now, err) < 0)
+    if (sim_lock(x->s, err) < 0)
         return -1;
+    int rc = xst_load(x->s, now, NULL, XST_NODE, err);
+    for (size_t i = 0; rc == 0 && i <= x->nw; i++) {
+        const char *p = i < x->nw ? x->w[i].path : extra;
+        if (p && !is_special(p))
+            rc = xst_need(now, p, XST_SUBTREE, err);
+    }
+    sim_unlock(x->s);
+    if (rc < 0 && now->s)
+        xst_free(now);
+    return rc;
+}
+
+/* Queue the events of every change since the watches last looked: 1 if there was one. With
+ * extra (a watch being set), the tree read covers its path too. */
+static int catch_up(struct sim_xs *x, const char *extra, struct xerr *err)
+{
+    if (x->have_last && !extra) {
+        uint64_t in, rel, gen = xst_disk_gen(x->s, &in, &rel);
+        if (gen == x->last.gen && in == x->last.introduced && rel == x->last.released)
+            return 0;
+    }
+    struct xst_tree now;
+    if (load_watched(x, extra, &now, err) < 0)
+        return -1;
+    if (!x->have_last) {
+        x->last = now;
+        x->have_last = 1;
+        return 0;
+    }
     if (collect(x, &now) < 0) {
         xst_free(&now);
         return xerr_errno(err, ENOMEM, "cannot read a watch event");
@@ -404,13 +443,8 @@ static int sx_watch(struct dom_xs *dx, const char *path, const char *token, stru
             return xerr_set(err, "EEXIST", "a watch on %s with token '%s' is already set",
                             path, token);
     /* What changed before this watch is the older watches' business, not its own. */
-    if (!x->have_last) {
-        if (xst_load(x->s, &x->last, err) < 0)
-            return -1;
-        x->have_last = 1;
-    } else if (catch_up(x, err) < 0) {
+    if (catch_up(x, abs, err) < 0)
         return -1;
-    }
     struct sim_watch *nw = realloc(x->w, (x->nw + 1) * sizeof *nw);
     if (!nw)
         return xerr_errno(err, ENOMEM, "cannot set a watch");
@@ -497,7 +531,7 @@ static int sx_read_watch(struct dom_xs *dx, int timeout_ms, char **path, char **
             return 1;
         }
         if (x->have_last && x->nw > 0) {
-            int changed = catch_up(x, err);
+            int changed = catch_up(x, NULL, err);
             if (changed < 0)
                 return -1;
             if (changed)

@@ -2,7 +2,9 @@
  * layout libxl gives a real one: /local/domain/<domid>/{vm,name,domid,memory,cpu,control,
  * device,...}, /vm/<uuid>, /libxl/<domid>/type and, for each disk and nic of the config,
  * a frontend under device/ and a backend under /local/domain/0/backend/<kind>/<domid>/<devid>.
- * Written when a domain is published, kept on rename, removed when it is destroyed. */
+ * Written when a domain is published, kept on rename, removed when it is destroyed. Each change
+ * reads and writes the domain's own part of the store (dom-<domid> and vm-<uuid>: see
+ * dom_sim_xs_store.c) and the small root file, whatever the number of domains. */
 #include "dom_sim_xs_tree.h"
 
 #include <errno.h>
@@ -236,6 +238,8 @@ static int do_introduce(struct xst_tree *t, uint64_t gen, void *arg, struct xerr
     snprintf(ro, sizeof ro, "n0,r%u", d);
     snprintf(rw, sizeof rw, "n%u", d);
     snprintf(vm, sizeof vm, "/vm/%s", i->uuid);
+    if (xst_need(t, vm, XST_SUBTREE, err) < 0)
+        return -1;
     remove_devices(t, d);
     char dir[64];
     snprintf(dir, sizeof dir, "/local/domain/%u", d);
@@ -275,23 +279,32 @@ static int do_introduce(struct xst_tree *t, uint64_t gen, void *arg, struct xerr
     return l.rc < 0 ? -1 : 1;
 }
 
+/* The path of domain domid's own directory: its part of the store. */
+static void dom_dir(uint32_t domid, char out[64])
+{
+    snprintf(out, 64, "/local/domain/%u", domid);
+}
+
 int sim_xs_introduce(struct sim *s, const struct sim_dom *d, const char *json,
                      struct xerr *err)
 {
     struct introduce in = { d, json };
-    return xst_apply(s, do_introduce, &in, err);
+    char dir[64];
+    dom_dir(d->info.domid, dir);
+    return xst_apply(s, dir, XST_SUBTREE, do_introduce, &in, err);
 }
 
 static int do_release(struct xst_tree *t, uint64_t gen, void *arg, struct xerr *err)
 {
     (void)gen;
-    (void)err;
     uint32_t domid = *(const uint32_t *)arg;
     char path[DOM_XS_PATH_MAX + 1];
     snprintf(path, sizeof path, "/local/domain/%u/vm", domid);
     const struct xst_node *vm = xst_find(t, path);
-    if (vm && strncmp(vm->value, "/vm/", 4) == 0) {
+    if (vm && strncmp(vm->value, "/vm/", 4) == 0 && strlen(vm->value) < sizeof path) {
         snprintf(path, sizeof path, "%s", vm->value);
+        if (xst_need(t, path, XST_SUBTREE, err) < 0)
+            return -1;
         remove_if_there(t, path);
     }
     remove_devices(t, domid);
@@ -305,7 +318,9 @@ static int do_release(struct xst_tree *t, uint64_t gen, void *arg, struct xerr *
 
 int sim_xs_release(struct sim *s, uint32_t domid, struct xerr *err)
 {
-    return xst_apply(s, do_release, &domid, err);
+    char dir[64];
+    dom_dir(domid, dir);
+    return xst_apply(s, dir, XST_SUBTREE, do_release, &domid, err);
 }
 
 /* Write value at the formatted path when it is there and holds something else (a watch
@@ -338,12 +353,18 @@ static int do_refresh(struct xst_tree *t, uint64_t gen, void *arg, struct xerr *
     const struct xst_node *old = xst_find(t, path);
     if (!old)
         return 0;
+    /* its value copied: loading more parts moves the nodes */
+    char from[DOM_XS_PATH_MAX + 1];
+    snprintf(from, sizeof from, "%s", old->value);
     snprintf(vm, sizeof vm, "/vm/%s", i->uuid);
-    if (strcmp(old->value, vm) != 0) {
+    if (xst_need(t, vm, XST_SUBTREE, err) < 0)
+        return -1;
+    if (strcmp(from, vm) != 0 && strncmp(from, "/vm/", 4) == 0 && from[4] &&
+        !strchr(from + 4, '/')) {
         /* A new uuid (a preserved domain): move its /vm node. */
-        char from[DOM_XS_PATH_MAX + 1];
-        snprintf(from, sizeof from, "%s", old->value);
         size_t flen = strlen(from);
+        if (xst_need(t, from, XST_SUBTREE, err) < 0)
+            return -1;
         for (size_t k = 0; k < t->n; k++) {
             struct xst_node *n = &t->v[k];
             if (!xst_under(n->path, from))
@@ -353,6 +374,8 @@ static int do_refresh(struct xst_tree *t, uint64_t gen, void *arg, struct xerr *
             char *np = strdup(moved);
             if (!np)
                 return xerr_errno(err, ENOMEM, "cannot rename %s", from);
+            xst_touch(t, n->path);
+            xst_touch(t, np);
             free(n->path);
             n->path = np;
             n->gen = gen;
@@ -402,8 +425,10 @@ int sim_xs_refresh(struct sim *s, uint32_t domid, struct xerr *err)
     if (sim_lock(s, err) < 0)
         return -1;
     int rc = sim_read_meta(s, domid, &d, err);
+    char dir[64];
+    dom_dir(domid, dir);
     if (rc == 0)
-        rc = xst_apply(s, do_refresh, &d.info, err);
+        rc = xst_apply(s, dir, XST_SUBTREE, do_refresh, &d.info, err);
     sim_unlock(s);
     return rc;
 }
@@ -428,7 +453,9 @@ static int do_sync(struct xst_tree *t, uint64_t gen, void *arg, struct xerr *err
 int sim_xs_sync_devices(struct sim *s, uint32_t domid, const char *json, struct xerr *err)
 {
     struct sync sy = { domid, json };
-    return xst_apply(s, do_sync, &sy, err);
+    char dir[64];
+    dom_dir(domid, dir);
+    return xst_apply(s, dir, XST_SUBTREE, do_sync, &sy, err);
 }
 
 int dom_sim_xs_sync_devices(struct dom_backend *b, uint32_t domid, struct xerr *err)

@@ -1,25 +1,12 @@
-/* core/domain/sim/dom_sim_xs_tree.c: the sim's xenstore tree and its file DIR/xenstore:
- *   xlua-sim-xenstore 1
- *   gen G introduced I released R
- *   <gen> <perms> <path> <value, escaped as xenstore-utils does: \\ \n \t \r \xNN>
- * one line a node, parents before children. Lookups by path go through a hash index (a tree
- * of 1,000 sim domains holds some 30,000 nodes). */
+/* core/domain/sim/dom_sim_xs_tree.c: the sim's xenstore tree in memory: nodes in creation
+ * order, lookups by path through a hash index (a tree of 1,000 sim domains holds some 30,000
+ * nodes), and the parts a change touches (the files dom_sim_xs_store.c writes back). */
 #include "dom_sim_xs_tree.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-/* A fresh tree: what xenstored and xen-init-dom0 leave before any guest exists. */
-static const char *const bare_tree[][2] = {
-    {"/", ""}, {"/local", ""}, {"/local/domain", ""}, {"/local/domain/0", ""},
-    {"/local/domain/0/name", "Domain-0"}, {"/local/domain/0/domid", "0"}, {"/vm", ""},
-    {"/tool", ""}, {"/libxl", ""}, {NULL, NULL},
-};
 
 void xst_free(struct xst_tree *t)
 {
@@ -30,6 +17,12 @@ void xst_free(struct xst_tree *t)
     }
     free(t->v);
     free(t->slots);
+    for (size_t i = 0; i < t->nloaded; i++)
+        free(t->loaded[i]);
+    free(t->loaded);
+    for (size_t i = 0; i < t->ntouched; i++)
+        free(t->touched[i]);
+    free(t->touched);
     memset(t, 0, sizeof *t);
 }
 
@@ -87,8 +80,8 @@ struct xst_node *xst_find(const struct xst_tree *t, const char *path)
     return NULL;
 }
 
-static int push(struct xst_tree *t, const char *path, const void *v, size_t n,
-                const char *perms, uint64_t gen)
+int xst_push(struct xst_tree *t, const char *path, const void *v, size_t n, const char *perms,
+             uint64_t gen, uint64_t seq)
 {
     if (t->n == t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 64;
@@ -112,6 +105,9 @@ static int push(struct xst_tree *t, const char *path, const void *v, size_t n,
     x->value[n] = '\0';
     x->len = n;
     x->gen = gen;
+    x->seq = seq;
+    if (seq > t->seq)
+        t->seq = seq;
     t->n++;
     if (2 * t->n > t->nslots)
         index_nodes(t, 2 * t->n);
@@ -120,20 +116,40 @@ static int push(struct xst_tree *t, const char *path, const void *v, size_t n,
     return 0;
 }
 
-int xst_copy(const struct xst_tree *from, struct xst_tree *to)
+static int by_seq(const void *a, const void *b)
 {
-    memset(to, 0, sizeof *to);
-    to->gen = from->gen;
-    to->introduced = from->introduced;
-    to->released = from->released;
-    for (size_t i = 0; i < from->n; i++) {
-        const struct xst_node *x = &from->v[i];
-        if (push(to, x->path, x->value, x->len, x->perms, x->gen) < 0) {
-            xst_free(to);
-            return -1;
-        }
+    const struct xst_node *x = a, *y = b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void xst_sort(struct xst_tree *t)
+{
+    if (t->n > 1)
+        qsort(t->v, t->n, sizeof *t->v, by_seq);
+    xst_reindex(t);
+}
+
+void xst_touch(struct xst_tree *t, const char *path)
+{
+    char part[XST_PART_MAX + 1];
+    if (!xst_part(path, part))
+        return;                       /* the root file is written on every save */
+    for (size_t i = 0; i < t->ntouched; i++)
+        if (strcmp(t->touched[i], part) == 0)
+            return;
+    if (!xst_part_loaded(t, part))
+        t->bad_touch = 1;
+    char **nv = realloc(t->touched, (t->ntouched + 1) * sizeof *nv);
+    char *name = strdup(part);
+    if (!nv || !name) {
+        if (nv)
+            t->touched = nv;
+        free(name);
+        t->bad_touch = 1;             /* cannot remember it: saving would lose the change */
+        return;
     }
-    return 0;
+    t->touched = nv;
+    t->touched[t->ntouched++] = name;
 }
 
 int xst_under(const char *node, const char *path)
@@ -158,6 +174,7 @@ int xst_write(struct xst_tree *t, const char *path, const void *v, size_t n,
         x->value = nv;
         x->len = n;
         x->gen = gen;
+        xst_touch(t, path);
         if (perms) {
             char *np = strdup(perms);
             if (!np)
@@ -182,8 +199,9 @@ int xst_write(struct xst_tree *t, const char *path, const void *v, size_t n,
         return -1;
     p = xst_find(t, parent);
     char *inherit = p ? strdup(p->perms) : strdup("n0");
-    int rc = inherit ? push(t, path, v, n, perms ? perms : inherit, gen) : -1;
+    int rc = inherit ? xst_push(t, path, v, n, perms ? perms : inherit, gen, t->seq + 1) : -1;
     free(inherit);
+    xst_touch(t, path);
     if (rc < 0)
         return xerr_errno(err, ENOMEM, "cannot write %s", path);
     return 0;
@@ -199,6 +217,7 @@ int xst_rm(struct xst_tree *t, const char *path, uint64_t gen, struct xerr *err)
     size_t k = 0;
     for (size_t i = 0; i < t->n; i++) {
         if (xst_under(t->v[i].path, path)) {
+            xst_touch(t, t->v[i].path);
             free(t->v[i].path);
             free(t->v[i].value);
             free(t->v[i].perms);
@@ -211,187 +230,3 @@ int xst_rm(struct xst_tree *t, const char *path, uint64_t gen, struct xerr *err)
     return 0;
 }
 
-/* ---- the file ---- */
-
-static void file_path(struct sim *s, char *out)
-{
-    snprintf(out, PATH_MAX, "%s/xenstore", s->dir);
-}
-
-static void escape(FILE *f, const char *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)v[i];
-        if (c == '\\')
-            fputs("\\\\", f);
-        else if (c == '\n')
-            fputs("\\n", f);
-        else if (c == '\t')
-            fputs("\\t", f);
-        else if (c == '\r')
-            fputs("\\r", f);
-        else if (c < ' ' || c > '~')
-            fprintf(f, "\\x%02x", c);
-        else
-            fputc(c, f);
-    }
-}
-
-static size_t unescape(char *s)
-{
-    char *o = s;
-    for (char *p = s; *p; p++) {
-        if (*p != '\\' || !p[1]) {
-            *o++ = *p;
-            continue;
-        }
-        p++;
-        if (*p == 'n')
-            *o++ = '\n';
-        else if (*p == 't')
-            *o++ = '\t';
-        else if (*p == 'r')
-            *o++ = '\r';
-        else if (*p == 'x' && p[1] && p[2]) {
-            char hex[3] = { p[1], p[2], 0 };
-            *o++ = (char)strtoul(hex, NULL, 16);
-            p += 2;
-        } else
-            *o++ = *p;
-    }
-    *o = '\0';
-    return (size_t)(o - s);
-}
-
-static int bare(struct xst_tree *t)
-{
-    memset(t, 0, sizeof *t);
-    for (size_t i = 0; bare_tree[i][0]; i++)
-        if (push(t, bare_tree[i][0], bare_tree[i][1], strlen(bare_tree[i][1]), "n0", 0) < 0)
-            return -1;
-    return 0;
-}
-
-int xst_load(struct sim *s, struct xst_tree *t, struct xerr *err)
-{
-    char path[PATH_MAX], *text;
-    size_t len;
-    struct xerr e;
-    file_path(s, path);
-    if (sim_read_file(path, &text, &len, &e) < 0) {
-        if (strcmp(e.code, "ENOENT") == 0)
-            return bare(t) < 0 ? xerr_errno(err, ENOMEM, "cannot load the sim xenstore") : 0;
-        if (err)
-            *err = e;
-        return -1;
-    }
-    memset(t, 0, sizeof *t);
-    char *save = NULL, *line = strtok_r(text, "\n", &save);
-    unsigned long long g = 0, in = 0, rel = 0;
-    if (!line || strcmp(line, "xlua-sim-xenstore 1") != 0 ||
-        !(line = strtok_r(NULL, "\n", &save)) ||
-        sscanf(line, "gen %llu introduced %llu released %llu", &g, &in, &rel) != 3)
-        goto bad;
-    t->gen = g;
-    t->introduced = in;
-    t->released = rel;
-    while ((line = strtok_r(NULL, "\n", &save))) {
-        char *sp1 = strchr(line, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-        char *sp3 = sp2 ? strchr(sp2 + 1, ' ') : NULL;
-        if (!sp3)
-            goto bad;
-        *sp1 = *sp2 = *sp3 = '\0';
-        char *value = sp3 + 1;
-        size_t n = unescape(value);
-        if (push(t, sp2 + 1, value, n, sp1 + 1, strtoull(line, NULL, 10)) < 0) {
-            xst_free(t);
-            free(text);
-            return xerr_errno(err, ENOMEM, "cannot load the sim xenstore");
-        }
-    }
-    free(text);
-    return 0;
-bad:
-    xst_free(t);
-    free(text);
-    return xerr_set(err, "EIO", "%s: damaged sim xenstore", path);
-}
-
-uint64_t xst_disk_gen(struct sim *s, uint64_t *introduced, uint64_t *released)
-{
-    char path[PATH_MAX];
-    file_path(s, path);
-    FILE *f = fopen(path, "re");
-    unsigned long long g = 0, in = 0, rel = 0;
-    if (f) {
-        if (fscanf(f, "xlua-sim-xenstore 1\ngen %llu introduced %llu released %llu", &g, &in,
-                   &rel) != 3)
-            g = in = rel = 0;
-        fclose(f);
-    }
-    if (introduced)
-        *introduced = in;
-    if (released)
-        *released = rel;
-    return g;
-}
-
-int xst_save(struct sim *s, const struct xst_tree *t, struct xerr *err)
-{
-    char path[PATH_MAX], tmp[PATH_MAX];
-    file_path(s, path);
-    snprintf(tmp, sizeof tmp, "%s/.xenstore.XXXXXX", s->dir);
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0)
-        return xerr_errno(err, errno, "%s: cannot create", tmp);
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        return xerr_errno(err, e, "%s: cannot write", path);
-    }
-    fprintf(f, "xlua-sim-xenstore 1\ngen %llu introduced %llu released %llu\n",
-            (unsigned long long)t->gen, (unsigned long long)t->introduced,
-            (unsigned long long)t->released);
-    for (size_t i = 0; i < t->n; i++) {
-        const struct xst_node *x = &t->v[i];
-        fprintf(f, "%llu %s %s ", (unsigned long long)x->gen, x->perms, x->path);
-        escape(f, x->value, x->len);
-        fputc('\n', f);
-    }
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad || rename(tmp, path) < 0) {
-        int e = errno ? errno : EIO;
-        unlink(tmp);
-        return xerr_errno(err, e, "%s: cannot write", path);
-    }
-    return 0;
-}
-
-int xst_apply(struct sim *s, int (*f)(struct xst_tree *t, uint64_t gen, void *arg,
-                                      struct xerr *err),
-              void *arg, struct xerr *err)
-{
-    struct xst_tree t;
-    if (xst_load(s, &t, err) < 0)
-        return -1;
-    int rc = f(&t, t.gen + 1, arg, err);
-    if (rc == 1) {
-        t.gen++;
-        rc = xst_save(s, &t, err);
-    }
-    xst_free(&t);
-    return rc < 0 ? -1 : 0;
-}
-
-int xst_mutate(struct sim *s, int (*f)(struct xst_tree *t, uint64_t gen, void *arg,
-                                       struct xerr *err),
-               void *arg, struct xerr *err)
-{
-    if (sim_lock(s, err) < 0)
-        return -1;
-    int rc = xst_apply(s, f, arg, err);
-    sim_unlock(s);
-    return rc;
-}

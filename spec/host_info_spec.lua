@@ -47,6 +47,9 @@ describe("xlua info", function()
     assert.equal(0, status, err)
     local out = s.x({ "info", "free_memory" })
     assert.equal("8128\n", out)
+    _, err, status = s.x({ "mem-set", "m", "32m" })   -- a balloon gives the host memory back
+    assert.equal(0, status, err)
+    assert.equal("8160\n", (s.x({ "info", "free_memory" })))
     local pools = "io.write(assert(require('xlua.domain').open():host()).cpupools[1].n_domains)"
     assert.equal("2", (s.x({ "-e", pools })))   -- Domain-0 and m, in Pool-0
     s.x({ "destroy", "m" })

@@ -329,10 +329,13 @@ int sim_mutate(struct sim *s, uint32_t domid, const char *what,
     if (sim_lock(s, err) < 0)
         return -1;
     int rc = sim_get(s, domid, what, &d, err);
+    uint64_t memory_kb = rc == 0 ? d.info.memory_kb : 0;
     if (rc == 0)
         rc = f(s, &d, arg, err);
     if (rc == 0)
         rc = sim_write_meta(s, &d, err);
+    if (rc == 0 && d.info.memory_kb != memory_kb)
+        sim_index_set(s, &d);    /* the host's free memory is read from the index */
     sim_unlock(s);
     return rc;
 }

@@ -345,6 +345,31 @@ describe("xlua.domain", function()
         count = "3" }, r)
     end)
 
+    it("destroy: the ledger says the save left it suspended; resume_saved gives it the save's pause", function()
+      local r = results(([[
+        local h = assert(domain.open())
+        local id = assert(h:create{name = "d", memory_kb = 1024})
+        local w = assert(savefile.writer(assert(io.open("%s", "wb"))))
+        assert(w:header{streamv2 = true})
+        local ledger = {paused = false, suspended = false}
+        assert(h:save(id, w, {destroy = true, ledger = ledger}))
+        print("paused=" .. tostring(ledger.paused), "suspended=" .. tostring(ledger.suspended))
+        -- the sim leaves it paused as without destroy; the ledger still asks for the resume
+        print("unpause=" .. tostring(h:unpause(id, ledger)), "state=" .. h:info(id).state)
+        assert(h:resume_saved(id, ledger))
+        print("paused2=" .. tostring(ledger.paused), "suspended2=" .. tostring(ledger.suspended))
+        assert(h:resume_saved(id, ledger))   -- nothing recorded: nothing done
+        assert(h:unpause(id, ledger))
+        print("after=" .. h:info(id).state, "released=" .. tostring(not ledger.paused))
+        local ok, _, code = h:resume_saved(id)
+        print("running=" .. tostring(code))
+        ok, _, code = h:resume_saved(4242)
+        print("none=" .. tostring(code))]]):format(dir .. "/d.sav"), env)
+      assert.same({ paused = "false", suspended = "true", unpause = "true", state = "paused",
+        paused2 = "true", suspended2 = "false", after = "running", released = "true",
+        running = "BADSTATE", none = "NODOMAIN" }, r)
+    end)
+
     it("puts the domain back as it was when the writer fails", function()
       local r = results([[
         local h = assert(domain.open())

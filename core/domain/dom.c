@@ -487,3 +487,10 @@ const char *dom_device_name(enum dom_device kind)
     }
     return "";
 }
+
+/* save without pause and resume before a destroy (issue 14) */
+int dom_resume_saved(struct dom_backend *b, uint32_t domid, struct xerr *err)
+{
+    return b->ops->resume_saved ? b->ops->resume_saved(b, domid, err)
+                                : unsupported(b, "resume a saved domain", err);
+}

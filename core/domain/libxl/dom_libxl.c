@@ -418,6 +418,8 @@ static const struct dom_ops libxl_ops = {
     .devices = lxb_devices,
     .cd_insert = lxb_cd_insert,
     .sched_credit2 = lxb_sched_credit2,
+    /* save without pause and resume before a destroy */
+    .resume_saved = lxb_resume_saved,
 };
 
 /* What the core's loader (dom_libxl_load.c) looks up: the only symbol this module exports. */

@@ -86,6 +86,7 @@ int lxb_save(struct dom_backend *b, uint32_t domid, struct sf_writer *w, int liv
             const struct dom_progress *p, struct xerr *err);
 int lxb_restore(struct dom_backend *b, const struct dom_create *c, struct sf_reader *r,
                const struct dom_progress *p, uint32_t *domid, struct xerr *err);
+int lxb_resume_saved(struct dom_backend *b, uint32_t domid, struct xerr *err);
 
 /* dom_libxl_store.c */
 int lxb_store_put(struct dom_backend *b, uint32_t domid, const char *key, const void *v,

@@ -30,6 +30,7 @@
  *                         -> domid | nil, msg, code
  * h:store_put(domid, key, value) -> true;  h:store_get(domid, key) -> value | nil, msg, "ENOENT"
  * h:store_remove(domid, key) -> true (also when absent);  h:store_keys(domid) -> {key, ...}
+ * h:store_get_many, h:store_put_many: several keys at once (l_domain_store.c)
  * h:host()                -> {total_memory_kb, free_memory_kb, cpus, online_cpus, max_cpus,
  *                             nr_nodes, cpu_nodes = {[cpu] = node}, and xl info's fields:
  *                             see l_domain_host.c}
@@ -676,6 +677,7 @@ int luaopen_xlua_domain(lua_State *L)
     lx_domain_life_methods(L);
     lx_domain_xs_methods(L);
     lx_domain_runtime_methods(L);
+    lx_domain_store_methods(L);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, l_close);
     lua_setfield(L, -2, "__gc");

@@ -200,6 +200,30 @@ describe("xlua.domain", function()
         keys2 = "bin,source", badkey_raises = "true", gone = "NODOMAIN" }, r)
     end)
 
+    it("reads and writes several store keys at once (set, remove, absent)", function()
+      local r = results([[
+        local h = assert(domain.open())
+        local id = assert(h:create{name = "m", memory_kb = 64})
+        assert(h:store_put(id, "old", "x"))
+        assert(h:store_put_many(id, {source = "a\0b", json = "{}", old = false, never = false}))
+        print("keys=" .. table.concat(h:store_keys(id), ","))
+        local got = assert(h:store_get_many(id, {"source", "json", "old", "never"}))
+        print("source=" .. #got.source, "json=" .. got.json, "old=" .. tostring(got.old))
+        print("empty=" .. tostring(next(assert(h:store_get_many(id, {}))) == nil))
+        local function raises(f, ...) return tostring(not pcall(f, ...)) end
+        print("badkey=" .. raises(h.store_put_many, h, id, {["../x"] = "v"}),
+          "badvalue=" .. raises(h.store_put_many, h, id, {k = true}),
+          "badlist=" .. raises(h.store_get_many, h, id, {"ok", 3}),
+          "badgetkey=" .. raises(h.store_get_many, h, id, {"a/b"}))
+        print("unchanged=" .. table.concat(h:store_keys(id), ","))
+        local _, _, code = h:store_get_many(4242, {"source"})
+        local _, _, pcode = h:store_put_many(4242, {source = "x"})
+        print("none=" .. tostring(code), "pnone=" .. tostring(pcode))]])
+      assert.same({ keys = "json,source", source = "3", json = "{}", old = "nil", empty = "true",
+        badkey = "true", badvalue = "true", badlist = "true", badgetkey = "true",
+        unchanged = "json,source", none = "NODOMAIN", pnone = "NODOMAIN" }, r)
+    end)
+
     it("raises on argument mistakes and on a closed handle", function()
       local r = results([[
         local h = assert(domain.open())

@@ -179,6 +179,14 @@ struct dom_ops {
                      struct xerr *err);
     /* save without pause and resume before a destroy (issue 14): see dom_resume_saved */
     int (*resume_saved)(struct dom_backend *b, uint32_t domid, struct xerr *err);
+    /* optional (issue 14): several config store keys in one load (and one write) of the
+     * store; see dom_store_get_many / dom_store_put_many */
+    int (*store_get_many)(struct dom_backend *b, uint32_t domid, size_t n,
+                          const char *const *keys, char **values, size_t *lens,
+                          struct xerr *err);
+    int (*store_put_many)(struct dom_backend *b, uint32_t domid, size_t n,
+                          const char *const *keys, const void *const *values,
+                          const size_t *lens, struct xerr *err);
 };
 
 struct dom_backend {
@@ -358,5 +366,14 @@ int dom_type_parse(const char *s, enum dom_type *t);      /* 0 or -1 */
  * left paused by one pause, as a save without the flag leaves it (the caller then unpauses or
  * keeps it paused). On failure with SUSPENDED it stays suspended, no pause held. */
 int dom_resume_saved(struct dom_backend *b, uint32_t domid, struct xerr *err);
+
+/* Several config store keys at once, in one load of the store and at most one write where
+ * the backend can (the libxl userdata blob), else key by key. get: values[i] malloc'd (as
+ * dom_store_get's), NULL when the key is absent; on failure all NULL. put: values[i] NULL
+ * removes key i (absent or not), else sets it to lens[i] bytes; keys apply in order. */
+int dom_store_get_many(struct dom_backend *b, uint32_t domid, size_t n, const char *const *keys,
+                       char **values, size_t *lens, struct xerr *err);
+int dom_store_put_many(struct dom_backend *b, uint32_t domid, size_t n, const char *const *keys,
+                       const void *const *values, const size_t *lens, struct xerr *err);
 
 #endif

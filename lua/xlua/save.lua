@@ -25,9 +25,10 @@ function save.contents(h, info, config)
     if not libxl_json then
       return nil, "unable to retrieve domain configuration: " .. tostring(err), code
     end
-    local stored = domains.stored_config(h, info.domid)
+    local record = require("xlua.runtime.record")
+    local stored = domains.stored_config(h, info.domid, { record.KEY })
     source, format = stored.source, stored.format
-    changes = require("xlua.runtime.record").entries(h, info.domid)
+    changes = record.decode(stored.extra[record.KEY])
   end
   local meta = {
     saved_at = os.date("!%Y-%m-%dT%H:%M:%SZ"),

@@ -518,6 +518,22 @@ Handle.store_remove = on_domain("store_remove", function(d, key)
   return true
 end)
 
+Handle.store_get_many = on_domain("store_get_many", function(d, keys)
+  local out = {}
+  for _, key in ipairs(keys) do
+    out[key] = d.store[key]
+  end
+  return out
+end)
+
+-- All or nothing, as one write of the store.
+Handle.store_put_many = on_domain("store_put_many", function(d, changes)
+  for key, value in pairs(changes) do
+    d.store[key] = value or nil
+  end
+  return true
+end)
+
 Handle.store_keys = on_domain("store_keys", function(d)
   local keys = {}
   for k in pairs(d.store) do

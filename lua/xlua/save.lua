@@ -135,7 +135,9 @@ end
 -- other end has the domain (xlua migrate does that, with a handshake).
 -- The domain's lock is held throughout: a second save (or a restore of it) is refused, BUSY.
 -- On failure, or an error raised (a signal), the domain is as it was, its pause released, the
--- target path untouched and the temporary file removed.
+-- target path untouched and the temporary file removed; except SUSPENDED: the stream was
+-- whole but the domain could not be resumed from its suspend, so the file is kept (it is the
+-- domain now) and the domain stays suspended.
 function save.save(h, domain, path, opts)
   opts = opts or {}
   local cfg, err, code

@@ -15,15 +15,22 @@
  * h:destroy(domid), h:pause(domid), h:unpause(domid), h:rename(domid, name)
  *                         -> true | nil, msg, code
  * h:config(domid)         -> the domain's libxl JSON as it is now | nil, msg, code
- * h:save(domid, writer [, {live = bool, debug = bool, progress = function(done, total)}])
+ * h:save(domid, writer [, {live = bool, debug = bool, destroy = bool,
+ *                           progress = function(done, total)}])
  *                         -> true | nil, msg, code. writer: an xlua.savefile.writer whose
  *                            header is written. The domain is left paused on success, as it
  *                            was on failure. debug: the backend's suspend debugging (libxl).
+ *                            destroy: the caller destroys it next, so it may be left
+ *                            suspended (libxl, as xl save). SUSPENDED: the stream is whole
+ *                            but the domain stays suspended.
+ * h:resume_saved(domid [, ledger]) -> true | nil, msg, code: a domain a save left suspended
+ *                            is left paused by the save's pause, as without destroy.
  * h:restore{json=, name=, uuid=, type=, memory_kb=, max_memory_kb=, vcpus=, paused=,
  *           reader = xlua.savefile.reader after its optional data, progress = fn}
  *                         -> domid | nil, msg, code
  * h:store_put(domid, key, value) -> true;  h:store_get(domid, key) -> value | nil, msg, "ENOENT"
  * h:store_remove(domid, key) -> true (also when absent);  h:store_keys(domid) -> {key, ...}
+ * h:store_get_many, h:store_put_many: several keys at once (l_domain_store.c)
  * h:host()                -> {total_memory_kb, free_memory_kb, cpus, online_cpus, max_cpus,
  *                             nr_nodes, cpu_nodes = {[cpu] = node}, and xl info's fields:
  *                             see l_domain_host.c}
@@ -31,8 +38,9 @@
  * h:lock(uuid, what [, role]) -> lock | nil, msg, "BUSY" (lock:unlock(), also __close and
  *                            __gc): the per-domain lock a save or restore holds; a role
  *                            ("monitor") is a lock of its own
- * save's options, unpause's third argument and restore's table take a ledger (see
- * opt_ledger): {paused = false} / {domid = false}, updated in the call that changed it.
+ * save's options, unpause's and resume_saved's third argument and restore's table take a
+ * ledger (see opt_ledger): {paused = false, suspended = false} / {domid = false}, updated in
+ * the call that changed it.
  * h:close()               (also __close and __gc; safe to call twice)
  * Keys are [A-Za-z0-9_.-]+; a bad key, a bad domid or a wrong field type raises. An error
  * raised by a progress function cancels the operation (cleanly) and is raised again after. */
@@ -457,7 +465,8 @@ static int l_save(lua_State *L)
     if (!lua_isnoneornil(L, 4)) {
         luaL_checktype(L, 4, LUA_TTABLE);
         live = (opt_bool_field(L, 4, "live") ? DOM_SAVE_LIVE : 0)
-               | (opt_bool_field(L, 4, "debug") ? DOM_SAVE_DEBUG : 0);
+               | (opt_bool_field(L, 4, "debug") ? DOM_SAVE_DEBUG : 0)
+               | (opt_bool_field(L, 4, "destroy") ? DOM_SAVE_DESTROY : 0);
         lp.fn = progress_field(L, 4);
         ledger = opt_ledger(L, 4);
     }
@@ -470,12 +479,38 @@ static int l_save(lua_State *L)
     int rc = dom_save(b, domid, w, live, &p, &e);
     lx_savefile_busy(L, 3, -1);
     lb->busy--;
-    if (rc == 0 && ledger) {
+    if (ledger && (rc == 0 || (e.code && strcmp(e.code, "SUSPENDED") == 0))) {
         lua_pushboolean(L, 1);
-        lua_setfield(L, ledger, "paused");
+        lua_setfield(L, ledger, rc == 0 && !(live & DOM_SAVE_DESTROY) ? "paused" : "suspended");
     }
     if (lp.raised)
         return lua_error(L);
+    return lx_done(L, rc, &e);
+}
+
+/* h:resume_saved(domid [, ledger]): with a ledger, only when it records a suspended domain;
+ * then the save's pause is recorded in its place. */
+static int l_resume_saved(lua_State *L)
+{
+    struct dom_backend *b = lx_check_backend(L);
+    uint32_t domid = lx_check_domid(L, 2);
+    int ledger = 0;
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        ledger = 3;
+        if (lua_getfield(L, ledger, "suspended") != LUA_TBOOLEAN || !lua_toboolean(L, -1)) {
+            lua_pushboolean(L, 1);
+            return 1;
+        }
+    }
+    struct xerr e = { 0 };
+    int rc = dom_resume_saved(b, domid, &e);
+    if (rc == 0 && ledger) {
+        lua_pushboolean(L, 0);
+        lua_setfield(L, ledger, "suspended");
+        lua_pushboolean(L, 1);
+        lua_setfield(L, ledger, "paused");
+    }
     return lx_done(L, rc, &e);
 }
 
@@ -614,6 +649,7 @@ static const luaL_Reg methods[] = {
     {"destroy", l_destroy},
     {"pause", l_pause},
     {"unpause", l_unpause},
+    {"resume_saved", l_resume_saved},
     {"rename", l_rename},
     {"config", l_config},
     {"save", l_save},
@@ -641,6 +677,7 @@ int luaopen_xlua_domain(lua_State *L)
     lx_domain_life_methods(L);
     lx_domain_xs_methods(L);
     lx_domain_runtime_methods(L);
+    lx_domain_store_methods(L);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, l_close);
     lua_setfield(L, -2, "__gc");

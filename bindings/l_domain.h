@@ -23,6 +23,8 @@ int lx_done(lua_State *L, int rc, const struct xerr *e);
 void lx_domain_life_methods(lua_State *L);
 /* Adds the runtime changes (mem_set, vcpu_set, device_add, ...: l_domain_runtime.c). */
 void lx_domain_runtime_methods(lua_State *L);
+/* Adds store_get_many and store_put_many (l_domain_store.c). */
+void lx_domain_store_methods(lua_State *L);
 
 /* xenstore and host facts: whether the handle at idx is open (l_domain.c); h:xs() and its
  * connection's methods (l_domain_xs.c); h:host()'s table, or nil, msg, code

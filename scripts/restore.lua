@@ -49,16 +49,26 @@ return cli.main({
   if not h and (not opts.dry_run or code == "BADBACKEND") then
     return cli.fail(domains.status(code), "%s", err)
   end
-  local copts, status = cli.conversion_options(h, opts.xl_conf)
-  if not copts then
-    return status
+  -- xl.conf's defaults and the host's layout are for converting a CONFIG; the host's domains
+  -- and facts for site rules and a CONFIG: without them the saved config is checked against
+  -- itself and looks at neither (they cost a round of hypercalls and xenstore reads).
+  local copts, status
+  if config or opts.xl_conf then
+    copts, status = cli.conversion_options(h, opts.xl_conf)
+    if not copts then
+      return status
+    end
+  end
+  local context = {}
+  if config or #rules.rules > 0 or #rules.failures > 0 then
+    context = domains.context(h)
   end
   local plan
   plan, err, code = restore.prepare(path, {
     convert = copts,
     config = config,
     site_rules = rules,
-    context = domains.context(h),
+    context = context,
     force = opts.force,
     strict = opts.strict,
   })

@@ -64,6 +64,18 @@ describe("site rule example memory-free", function()
     assert.same({ 524288, 524288 }, { d.old, d.new })
   end)
 
+  it("runs on a config checked against itself (the same table: a restore with its saved config)", function()
+    local same = pv()
+    local r = run(loaded, same, same, { host = { free_memory_kb = 262144 } })
+    assert.is_false(r.compatible)
+    assert.equal("site:memory-free", find(r, "b_info.target_memkb").source)
+    -- without rules the same table has nothing to report
+    r = check.check(same, same, { site_rules = site.load(nil) })
+    assert.is_true(r.compatible)
+    assert.same({}, r.differences)
+    assert.same({ allowed = 0, warning = 0, incompatible = 0 }, r.counts)
+  end)
+
   it("lets it through when the host has room", function()
     local r = run(loaded, pv(), pv(), { host = { free_memory_kb = 4194304 } })
     assert.is_true(r.compatible)

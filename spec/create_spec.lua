@@ -115,7 +115,7 @@ describe("create policy", function()
   end)
 
   it("destroys the domain when its config cannot be stored", function()
-    fake.fail("store_put", "store full", "ENOSPC")
+    fake.fail("store_put_many", "store full", "ENOSPC")
     local r, _, code = create.create(h, web1)
     assert.is_nil(r)
     assert.equal("ENOSPC", code)

@@ -200,6 +200,30 @@ describe("xlua.domain", function()
         keys2 = "bin,source", badkey_raises = "true", gone = "NODOMAIN" }, r)
     end)
 
+    it("reads and writes several store keys at once (set, remove, absent)", function()
+      local r = results([[
+        local h = assert(domain.open())
+        local id = assert(h:create{name = "m", memory_kb = 64})
+        assert(h:store_put(id, "old", "x"))
+        assert(h:store_put_many(id, {source = "a\0b", json = "{}", old = false, never = false}))
+        print("keys=" .. table.concat(h:store_keys(id), ","))
+        local got = assert(h:store_get_many(id, {"source", "json", "old", "never"}))
+        print("source=" .. #got.source, "json=" .. got.json, "old=" .. tostring(got.old))
+        print("empty=" .. tostring(next(assert(h:store_get_many(id, {}))) == nil))
+        local function raises(f, ...) return tostring(not pcall(f, ...)) end
+        print("badkey=" .. raises(h.store_put_many, h, id, {["../x"] = "v"}),
+          "badvalue=" .. raises(h.store_put_many, h, id, {k = true}),
+          "badlist=" .. raises(h.store_get_many, h, id, {"ok", 3}),
+          "badgetkey=" .. raises(h.store_get_many, h, id, {"a/b"}))
+        print("unchanged=" .. table.concat(h:store_keys(id), ","))
+        local _, _, code = h:store_get_many(4242, {"source"})
+        local _, _, pcode = h:store_put_many(4242, {source = "x"})
+        print("none=" .. tostring(code), "pnone=" .. tostring(pcode))]])
+      assert.same({ keys = "json,source", source = "3", json = "{}", old = "nil", empty = "true",
+        badkey = "true", badvalue = "true", badlist = "true", badgetkey = "true",
+        unchanged = "json,source", none = "NODOMAIN", pnone = "NODOMAIN" }, r)
+    end)
+
     it("raises on argument mistakes and on a closed handle", function()
       local r = results([[
         local h = assert(domain.open())
@@ -343,6 +367,31 @@ describe("xlua.domain", function()
         print("raised2=" .. tostring(not ok), "count=" .. #h:list())]]):format(dir .. "/c.sav", path), env)
       assert.same({ raised = "true", err = "stop here", state = "running", raised2 = "true",
         count = "3" }, r)
+    end)
+
+    it("destroy: the ledger says the save left it suspended; resume_saved gives it the save's pause", function()
+      local r = results(([[
+        local h = assert(domain.open())
+        local id = assert(h:create{name = "d", memory_kb = 1024})
+        local w = assert(savefile.writer(assert(io.open("%s", "wb"))))
+        assert(w:header{streamv2 = true})
+        local ledger = {paused = false, suspended = false}
+        assert(h:save(id, w, {destroy = true, ledger = ledger}))
+        print("paused=" .. tostring(ledger.paused), "suspended=" .. tostring(ledger.suspended))
+        -- the sim leaves it paused as without destroy; the ledger still asks for the resume
+        print("unpause=" .. tostring(h:unpause(id, ledger)), "state=" .. h:info(id).state)
+        assert(h:resume_saved(id, ledger))
+        print("paused2=" .. tostring(ledger.paused), "suspended2=" .. tostring(ledger.suspended))
+        assert(h:resume_saved(id, ledger))   -- nothing recorded: nothing done
+        assert(h:unpause(id, ledger))
+        print("after=" .. h:info(id).state, "released=" .. tostring(not ledger.paused))
+        local ok, _, code = h:resume_saved(id)
+        print("running=" .. tostring(code))
+        ok, _, code = h:resume_saved(4242)
+        print("none=" .. tostring(code))]]):format(dir .. "/d.sav"), env)
+      assert.same({ paused = "false", suspended = "true", unpause = "true", state = "paused",
+        paused2 = "true", suspended2 = "false", after = "running", released = "true",
+        running = "BADSTATE", none = "NODOMAIN" }, r)
     end)
 
     it("puts the domain back as it was when the writer fails", function()

@@ -254,12 +254,12 @@ describe("restore policy", function()
 
   it("destroys a domain already built when an error (a signal) is raised before it is kept", function()
     local path = saved_file()
-    local store_put = fake.Handle.store_put
-    fake.Handle.store_put = function()
+    local store_put = fake.Handle.store_put_many
+    fake.Handle.store_put_many = function()
       error("interrupted by SIGTERM!", 0)
     end
     local ok, e = pcall(restore.restore, h, path)
-    fake.Handle.store_put = store_put
+    fake.Handle.store_put_many = store_put
     assert.is_false(ok)
     assert.equal("interrupted by SIGTERM!", e)
     assert.equal("Domain-0", names())
@@ -300,7 +300,7 @@ describe("restore policy", function()
 
   it("destroys the domain when its config cannot be stored", function()
     local path = saved_file()
-    fake.fail("store_put", "store full", "ENOSPC")
+    fake.fail("store_put_many", "store full", "ENOSPC")
     local r, _, code = restore.restore(h, path)
     assert.is_nil(r)
     assert.equal("ENOSPC", code)

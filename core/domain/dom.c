@@ -487,3 +487,63 @@ const char *dom_device_name(enum dom_device kind)
     }
     return "";
 }
+
+/* save without pause and resume before a destroy (issue 14) */
+int dom_resume_saved(struct dom_backend *b, uint32_t domid, struct xerr *err)
+{
+    return b->ops->resume_saved ? b->ops->resume_saved(b, domid, err)
+                                : unsupported(b, "resume a saved domain", err);
+}
+
+/* several config store keys at once (issue 14) */
+int dom_store_get_many(struct dom_backend *b, uint32_t domid, size_t n, const char *const *keys,
+                       char **values, size_t *lens, struct xerr *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        values[i] = NULL;
+        lens[i] = 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (dom_check_key(keys[i], err) < 0)
+            return -1;
+    if (b->ops->store_get_many)
+        return b->ops->store_get_many(b, domid, n, keys, values, lens, err);
+    for (size_t i = 0; i < n; i++) {
+        struct xerr e = { 0 };
+        if (b->ops->store_get(b, domid, keys[i], &values[i], &lens[i], &e) == 0)
+            continue;
+        values[i] = NULL;
+        lens[i] = 0;
+        if (e.code && strcmp(e.code, "ENOENT") == 0)
+            continue;
+        for (size_t j = 0; j < i; j++) {
+            free(values[j]);
+            values[j] = NULL;
+        }
+        if (err)
+            *err = e;
+        return -1;
+    }
+    return 0;
+}
+
+int dom_store_put_many(struct dom_backend *b, uint32_t domid, size_t n, const char *const *keys,
+                       const void *const *values, const size_t *lens, struct xerr *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (dom_check_key(keys[i], err) < 0)
+            return -1;
+    if (b->ops->store_put_many)
+        return b->ops->store_put_many(b, domid, n, keys, values, lens, err);
+    for (size_t i = 0; i < n; i++) {
+        struct xerr e = { 0 };
+        int rc = values[i] ? b->ops->store_put(b, domid, keys[i], values[i], lens[i], &e)
+                           : b->ops->store_remove(b, domid, keys[i], &e);
+        if (rc < 0 && !(!values[i] && e.code && strcmp(e.code, "ENOENT") == 0)) {
+            if (err)
+                *err = e;
+            return -1;
+        }
+    }
+    return 0;
+}

@@ -177,6 +177,16 @@ struct dom_ops {
      * 0 found, -1 error (NODOMAIN), 1 cannot tell (dom_find then lists). */
     int (*find_name)(struct dom_backend *b, const char *name, struct dom_info *out,
                      struct xerr *err);
+    /* save without pause and resume before a destroy (issue 14): see dom_resume_saved */
+    int (*resume_saved)(struct dom_backend *b, uint32_t domid, struct xerr *err);
+    /* optional (issue 14): several config store keys in one load (and one write) of the
+     * store; see dom_store_get_many / dom_store_put_many */
+    int (*store_get_many)(struct dom_backend *b, uint32_t domid, size_t n,
+                          const char *const *keys, char **values, size_t *lens,
+                          struct xerr *err);
+    int (*store_put_many)(struct dom_backend *b, uint32_t domid, size_t n,
+                          const char *const *keys, const void *const *values,
+                          const size_t *lens, struct xerr *err);
 };
 
 struct dom_backend {
@@ -223,10 +233,16 @@ int dom_config(struct dom_backend *b, uint32_t domid, char **json, struct xerr *
 
 /* Write the domain's migration stream (libxl v2) into w, whose header is already written.
  * live: flags, DOM_SAVE_LIVE: copy while it runs (libxl) -- the sim's memory never changes,
- * so it only matters there; DOM_SAVE_DEBUG: libxl's suspend debugging (xl migrate --debug).
- * On success the domain is left paused; on failure it is put back as it was. */
+ * so it only matters there; DOM_SAVE_DEBUG: libxl's suspend debugging (xl migrate --debug);
+ * DOM_SAVE_DESTROY: the caller destroys the domain once the file is whole, so the backend may
+ * leave it suspended, as xl save does (libxl does; the sim leaves it paused as without the
+ * flag); dom_resume_saved then puts it where a save without the flag leaves it.
+ * On success the domain is left paused (or suspended, see above); on failure it is put back as
+ * it was, except with the code SUSPENDED: the stream is whole but the domain could not be
+ * resumed from its suspend (it stays suspended, no pause held; dom_resume_saved may retry). */
 #define DOM_SAVE_LIVE 1
 #define DOM_SAVE_DEBUG 2
+#define DOM_SAVE_DESTROY 4
 int dom_save(struct dom_backend *b, uint32_t domid, struct sf_writer *w, int live,
              const struct dom_progress *p, struct xerr *err);
 /* Create a domain from the stream in r (positioned after its optional data). The stream's
@@ -344,5 +360,20 @@ int dom_check_uuid(const char *uuid);                     /* 1 when well formed 
 const char *dom_state_name(enum dom_state s);   /* "running" "paused" "shutdown" "dying" */
 const char *dom_type_name(enum dom_type t);     /* "pv" "pvh" "hvm" */
 int dom_type_parse(const char *s, enum dom_type *t);      /* 0 or -1 */
+
+/* save without pause and resume before a destroy (issue 14): a domain a save left suspended
+ * (DOM_SAVE_DESTROY, or a save that failed with SUSPENDED) gets its suspend cancelled and is
+ * left paused by one pause, as a save without the flag leaves it (the caller then unpauses or
+ * keeps it paused). On failure with SUSPENDED it stays suspended, no pause held. */
+int dom_resume_saved(struct dom_backend *b, uint32_t domid, struct xerr *err);
+
+/* Several config store keys at once, in one load of the store and at most one write where
+ * the backend can (the libxl userdata blob), else key by key. get: values[i] malloc'd (as
+ * dom_store_get's), NULL when the key is absent; on failure all NULL. put: values[i] NULL
+ * removes key i (absent or not), else sets it to lens[i] bytes; keys apply in order. */
+int dom_store_get_many(struct dom_backend *b, uint32_t domid, size_t n, const char *const *keys,
+                       char **values, size_t *lens, struct xerr *err);
+int dom_store_put_many(struct dom_backend *b, uint32_t domid, size_t n, const char *const *keys,
+                       const void *const *values, const size_t *lens, struct xerr *err);
 
 #endif

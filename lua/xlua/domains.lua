@@ -173,37 +173,37 @@ function domains.create_args(json_text, facts, paused)
   }
 end
 
--- Store {source, format, json} (absent fields are removed, so nothing stale stays).
+-- Store {source, format, json} (absent fields are removed, so nothing stale stays), and
+-- extra ({key = value}, more keys) with them, in one write of the store.
 -- -> true | nil, msg, code
-function domains.store_config(h, domid, stored)
-  for key, value in pairs({
+function domains.store_config(h, domid, stored, extra)
+  local changes = {
     [domains.KEY_SOURCE] = stored.source or false,
     [domains.KEY_FORMAT] = stored.format or false,
     [domains.KEY_JSON] = stored.json or false,
-  }) do
-    local ok, err, code
-    if value then
-      ok, err, code = h:store_put(domid, key, value)
-    else
-      ok, err, code = h:store_remove(domid, key)
-      if not ok and code == "ENOENT" then
-        ok = true
-      end
-    end
-    if not ok then
-      return nil, err, code
-    end
+  }
+  for key, value in pairs(extra or {}) do
+    changes[key] = value
   end
-  return true
+  return h:store_put_many(domid, changes)
 end
 
--- The stored config: {source, format, json}, each nil when not stored.
-function domains.stored_config(h, domid)
-  local stored = {}
-  for _, key in ipairs({ domains.KEY_SOURCE, domains.KEY_FORMAT, domains.KEY_JSON }) do
-    local value = h:store_get(domid, key)
-    if type(value) == "string" then
-      stored[key] = value
+-- The stored config: {source, format, json}, each nil when not stored. extra: more keys read
+-- in the same load of the store, their values in stored.extra.
+function domains.stored_config(h, domid, extra)
+  local keys = { domains.KEY_SOURCE, domains.KEY_FORMAT, domains.KEY_JSON }
+  for _, key in ipairs(extra or {}) do
+    keys[#keys + 1] = key
+  end
+  local values = h:store_get_many(domid, keys) or {}
+  local stored = { extra = {} }
+  for i, key in ipairs(keys) do
+    if type(values[key]) == "string" then
+      if i <= 3 then
+        stored[key] = values[key]
+      else
+        stored.extra[key] = values[key]
+      end
     end
   end
   return stored

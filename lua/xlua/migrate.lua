@@ -102,7 +102,7 @@ function migrate.migrate(h, domain, opts)
     return nil, err, code
   end
   local w
-  local ledger = { paused = false }
+  local ledger = { paused = false, suspended = false }
   local name, away = info.name, nil
   -- "go": GO may have reached the receiver; "moved": its copy runs, ours goes; "done": nothing
   -- left to undo
@@ -126,13 +126,14 @@ function migrate.migrate(h, domain, opts)
     -- as xl: the transport child is given a moment to exit, then left alone
     transport.wait(peer.pid, 2)
   end
-  -- Put the domain back: its name, then the pause the save took.
+  -- Put the domain back: its name, then the pause the save took (and its suspend, when the
+  -- backend could not cancel it: SUSPENDED).
   local function resume()
     if away then
       domains.rename(h, info.domid, name)
       away = nil
     end
-    local ok, uerr, ucode = h:unpause(info.domid, ledger)
+    local ok, uerr, ucode = save.release(h, info.domid, ledger)
     outcome.resumed = ok and true or false
     return ok, uerr, ucode
   end

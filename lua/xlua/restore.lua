@@ -106,11 +106,20 @@ function restore.verify(plan)
   return ok, err, code
 end
 
--- The running domain that has uuid, or nil.
-local function holder_of(h, uuid)
+-- The running domain in list that has uuid, or nil.
+local function holder_of(list, uuid)
   uuid = uuid:lower()
-  for _, d in ipairs(h:list() or {}) do
+  for _, d in ipairs(list) do
     if d.uuid and d.uuid:lower() == uuid then
+      return d
+    end
+  end
+  return nil
+end
+
+local function named(list, name)
+  for _, d in ipairs(list) do
+    if d.name == name then
       return d
     end
   end
@@ -123,12 +132,14 @@ end
 -- its name is taken (as xl refuses).
 function restore.conflict(h, plan)
   local name, uuid = plan.facts.name, plan.facts.uuid
-  local twin = uuid and holder_of(h, uuid)
+  -- one list of the domains answers both questions
+  local list = uuid and (h:list() or {})
+  local twin = uuid and holder_of(list, uuid)
   if twin then
     return string.format("domain %s (id %d) already runs with uuid %s: refusing to start it twice",
       twin.name, twin.domid, uuid), "UUIDTAKEN"
   end
-  local taken = name and h:find(name)
+  local taken = name and (list and named(list, name) or not list and h:find(name))
   if taken then
     return string.format("a domain named '%s' already exists (domid %d)", name, taken.domid), "EXISTS"
   end
@@ -188,11 +199,11 @@ function restore.run(h, plan, opts)
     return nil, err, code
   end
   local ok
-  ok, err, code = domains.store_config(h, domid, { source = plan.wanted.source, format = plan.wanted.format, json = plan.wanted.json })
-  if ok and plan.wanted.from == "<saved>" and plan.saved.meta then
-    -- the runtime changes its source text does not show stay noted
-    ok, err, code = require("xlua.runtime.record").restore(h, domid, plan.saved.meta.runtime)
-  end
+  -- the runtime changes its source text does not show stay noted, in the same write
+  local changes = plan.wanted.from == "<saved>" and plan.saved.meta
+    and require("xlua.runtime.record").stored(plan.saved.meta.runtime) or nil
+  ok, err, code = domains.store_config(h, domid,
+    { source = plan.wanted.source, format = plan.wanted.format, json = plan.wanted.json }, changes)
   if not ok then
     return nil, "domain " .. tostring(name) .. " not kept, its config could not be stored: " .. tostring(err), code
   end

@@ -25,9 +25,10 @@ function save.contents(h, info, config)
     if not libxl_json then
       return nil, "unable to retrieve domain configuration: " .. tostring(err), code
     end
-    local stored = domains.stored_config(h, info.domid)
+    local record = require("xlua.runtime.record")
+    local stored = domains.stored_config(h, info.domid, { record.KEY })
     source, format = stored.source, stored.format
-    changes = require("xlua.runtime.record").entries(h, info.domid)
+    changes = record.decode(stored.extra[record.KEY])
   end
   local meta = {
     saved_at = os.date("!%Y-%m-%dT%H:%M:%SZ"),
@@ -51,11 +52,23 @@ function save.contents(h, info, config)
   return { config = libxl_json, extensions = extensions, meta = meta, source = source, format = format }
 end
 
--- Release the pause the save took, and only that one (Xen counts pauses: a domain paused
--- before the save stays paused). ledger.paused says whether the save still holds it; the
--- binding updates it in the same call that takes or releases the pause.
+-- save.release(h, domid, ledger) -> true | nil, msg, code: release the pause the save took,
+-- and only that one (Xen counts pauses: a domain paused before the save stays paused); a domain
+-- the save left suspended (ledger.suspended: a save for a destroy, or SUSPENDED) is resumed
+-- first. ledger.paused says whether the save still holds its pause; the binding updates both
+-- in the same call that changes them. A failure with SUSPENDED: the domain stays suspended.
+function save.release(h, domid, ledger)
+  if ledger.suspended then
+    local ok, err, code = h:resume_saved(domid, ledger)
+    if not ok then
+      return nil, err, code
+    end
+  end
+  return h:unpause(domid, ledger)
+end
+
 local function release(h, info, ledger)
-  return h:unpause(info.domid, ledger)
+  return save.release(h, info.domid, ledger)
 end
 
 -- A target that is a directory (EISDIR) is refused before the domain is paused, not after
@@ -122,7 +135,9 @@ end
 -- other end has the domain (xlua migrate does that, with a handshake).
 -- The domain's lock is held throughout: a second save (or a restore of it) is refused, BUSY.
 -- On failure, or an error raised (a signal), the domain is as it was, its pause released, the
--- target path untouched and the temporary file removed.
+-- target path untouched and the temporary file removed; except SUSPENDED: the stream was
+-- whole but the domain could not be resumed from its suspend, so the file is kept (it is the
+-- domain now) and the domain stays suspended.
 function save.save(h, domain, path, opts)
   opts = opts or {}
   local cfg, err, code
@@ -183,10 +198,14 @@ function save.save(h, domain, path, opts)
   if not w then
     return nil, err, code
   end
-  local ledger = { paused = false }
+  local ledger = { paused = false, suspended = false }
   local function abandon(msg, c)
     w:close() -- removes the temporary file of savefile.create
-    release(h, info, ledger)
+    local back, berr = release(h, info, ledger)
+    if not back and ledger.suspended then
+      msg = string.format("%s; and %s could not be resumed (%s): it stays suspended", msg, info.name,
+        tostring(berr))
+    end
     return nil, msg, c
   end
   -- An error raised from here on (a signal, or an error from opts.progress, which cancels the
@@ -224,17 +243,28 @@ function save.save(h, domain, path, opts)
   end
 
   -- Not live, even for -c: xl save uses no suspend flags; a live save is what migration does.
-  ok, err, code = h:save(info.domid, w, { progress = opts.progress, ledger = ledger })
-  if not ok then
+  -- A domain destroyed next is left suspended by the backend (as xl save): no pause and resume.
+  local destroy = not (opts.pause or opts.checkpoint or to_stream)
+  ok, err, code = h:save(info.domid, w, { progress = opts.progress, ledger = ledger, destroy = destroy })
+  if not ok and code ~= "SUSPENDED" then
     -- the backend has put the domain back as it was
     return abandon(err, code)
   end
+  -- SUSPENDED: the stream is whole, but the domain could not be resumed: the file is kept
+  local stuck = not ok and err
   local bytes
   bytes, err, code = w:finish()
   if not bytes then
     return abandon(err, code)
   end
   w:close()
+  if stuck then
+    ok, err = h:resume_saved(info.domid, ledger)
+    if not ok then
+      return nil, string.format("%s was saved to %s, but it could not be resumed (%s; then %s): it stays "
+        .. "suspended; destroy it and restore the file", info.name, path, stuck, tostring(err)), "SUSPENDED"
+    end
+  end
 
   local result = { name = info.name, domid = info.domid, path = path, bytes = bytes, meta = contents.meta,
     report = report }
@@ -253,6 +283,7 @@ function save.save(h, domain, path, opts)
       local back = release(h, info, ledger)
       return nil, string.format("saved, but the domain could not be destroyed (%s); it was %s",
         tostring(err), back and (info.state == "running" and "unpaused" or "left paused")
+          or ledger.suspended and "left suspended, and could not be resumed"
           or "left paused, and could not be unpaused"), code
     end
     result.action = "destroyed"

@@ -23,7 +23,8 @@ function fake.reset()
 end
 
 -- The next call of method fails with msg, code. opts.after: for save, the number of page
--- records written first (a stream cut short); for restore, read that far first.
+-- records written first (a stream cut short); for restore, read that far first. opts.whole:
+-- for save, the stream is written whole first (code SUSPENDED: the domain stays suspended).
 function fake.fail(method, msg, code, opts)
   state.failures[method] = { msg = msg, code = code, opts = opts or {} }
 end
@@ -70,7 +71,7 @@ local function info(d)
   return {
     domid = d.domid, name = d.name, uuid = d.uuid, state = d.state, type = d.type,
     memory_kb = d.memory_kb, max_memory_kb = d.max_memory_kb, vcpus = d.vcpus,
-    digest = digest(d.pages),
+    digest = digest(d.pages), reason = d.state == "shutdown" and d.reason or nil,
   }
 end
 
@@ -360,7 +361,7 @@ function Handle:save(domid, w, opts)
     return nil, msg, c
   end
   -- like the backends: on success the domain holds one more pause, the save's
-  if f and not f.opts.after then
+  if f and not f.opts.after and not f.opts.whole then
     return fail(f.msg, f.code)
   end
   local ok
@@ -391,9 +392,49 @@ function Handle:save(domid, w, opts)
   if not ok then
     return fail(err, code)
   end
+  -- like libxl: with destroy the domain stays suspended (shut down, reason suspend), and a
+  -- stream that is whole but whose domain cannot be resumed fails with SUSPENDED
+  if opts.destroy or (f and f.opts.whole and f.code == "SUSPENDED") then
+    d.state, d.reason, d.suspended = "shutdown", "suspend", before
+    if opts.ledger then
+      opts.ledger.suspended = true
+    end
+    if f then
+      return nil, f.msg, f.code
+    end
+    return true
+  end
+  if f and f.opts.whole then
+    return fail(f.msg, f.code)
+  end
   d.pauses = (d.pauses or 0) + 1
   if opts.ledger then
     opts.ledger.paused = true
+  end
+  return true
+end
+
+-- A domain a save left suspended gets the save's pause instead (ledger: only when it says
+-- suspended).
+function Handle:resume_saved(domid, ledger)
+  if ledger and not ledger.suspended then
+    return true
+  end
+  local f = take_failure("resume_saved")
+  local d, err, code = lookup(domid)
+  if not d then
+    return nil, err, code
+  end
+  if f then
+    return nil, f.msg, f.code
+  end
+  if not d.suspended then
+    return nil, "domain " .. d.name .. " was not suspended by a save", "BADSTATE"
+  end
+  d.state, d.reason, d.suspended = "paused", nil, nil
+  d.pauses = (d.pauses or 0) + 1
+  if ledger then
+    ledger.suspended, ledger.paused = false, true
   end
   return true
 end
@@ -474,6 +515,22 @@ end)
 
 Handle.store_remove = on_domain("store_remove", function(d, key)
   d.store[key] = nil
+  return true
+end)
+
+Handle.store_get_many = on_domain("store_get_many", function(d, keys)
+  local out = {}
+  for _, key in ipairs(keys) do
+    out[key] = d.store[key]
+  end
+  return out
+end)
+
+-- All or nothing, as one write of the store.
+Handle.store_put_many = on_domain("store_put_many", function(d, changes)
+  for key, value in pairs(changes) do
+    d.store[key] = value or nil
+  end
   return true
 end)
 

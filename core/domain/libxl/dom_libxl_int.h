@@ -86,6 +86,7 @@ int lxb_save(struct dom_backend *b, uint32_t domid, struct sf_writer *w, int liv
             const struct dom_progress *p, struct xerr *err);
 int lxb_restore(struct dom_backend *b, const struct dom_create *c, struct sf_reader *r,
                const struct dom_progress *p, uint32_t *domid, struct xerr *err);
+int lxb_resume_saved(struct dom_backend *b, uint32_t domid, struct xerr *err);
 
 /* dom_libxl_store.c */
 int lxb_store_put(struct dom_backend *b, uint32_t domid, const char *key, const void *v,
@@ -93,6 +94,10 @@ int lxb_store_put(struct dom_backend *b, uint32_t domid, const char *key, const 
 int lxb_store_get(struct dom_backend *b, uint32_t domid, const char *key, char **v, size_t *n,
                  struct xerr *err);
 int lxb_store_remove(struct dom_backend *b, uint32_t domid, const char *key, struct xerr *err);
+int lxb_store_get_many(struct dom_backend *b, uint32_t domid, size_t n, const char *const *keys,
+                       char **values, size_t *lens, struct xerr *err);
+int lxb_store_put_many(struct dom_backend *b, uint32_t domid, size_t n, const char *const *keys,
+                       const void *const *values, const size_t *lens, struct xerr *err);
 int lxb_store_keys(struct dom_backend *b, uint32_t domid, char ***keys, size_t *n,
                   struct xerr *err);
 

@@ -60,18 +60,19 @@ static int store_next(const struct blob *bl, int *off, const uint8_t **k, uint32
     return 1;
 }
 
-/* Rewrite the blob without key, then with key = v when v is not NULL. */
-static int store_save(struct lx *x, uint32_t domid, const struct blob *bl, const char *key,
-                      const void *v, size_t vn, struct xerr *err)
+/* *out = the blob without key, then with key = v when v is not NULL (a new blob). 1: the
+ * stored blob was damaged, *out holds what could be read of it and key. */
+static int store_edit(uint32_t domid, const struct blob *bl, const char *key, const void *v,
+                      size_t vn, struct blob *out, struct xerr *err)
 {
     size_t klen = strlen(key), cap = 4 + (size_t)bl->n + 8 + klen + vn;
     if (cap > INT32_MAX)
         return xerr_set(err, "EINVAL", "the config store of domain %u would be over 2 GiB",
                         domid);
-    uint8_t *out = malloc(cap), *q = out + 4;
-    if (!out)
+    uint8_t *p = malloc(cap), *q = p + 4;
+    if (!p)
         return xerr_errno(err, ENOMEM, "cannot update the config store of domain %u", domid);
-    memcpy(out, STORE_MAGIC, 4);
+    memcpy(p, STORE_MAGIC, 4);
     int off = 0, more;
     const uint8_t *k, *val;
     uint32_t kl, vl;
@@ -91,18 +92,37 @@ static int store_save(struct lx *x, uint32_t domid, const struct blob *bl, const
         memcpy(q + 8 + klen, v, vn);
         q += 8 + klen + vn;
     }
-    int len = (int)(q - out);
-    if (more == 0 && len == (bl->n ? bl->n : 4) && (!bl->n || memcmp(out, bl->p, (size_t)len) == 0)) {
-        free(out);              /* nothing changes (removing an absent key) */
+    out->p = p;
+    out->n = (int)(q - p);
+    return more < 0;
+}
+
+/* Write nb in place of the stored bl, unless nothing changes (removing an absent key). A
+ * damaged bl is replaced by what could be read of it, and EIO says so. */
+static int store_write(struct lx *x, uint32_t domid, const struct blob *bl,
+                       const struct blob *nb, int damaged, struct xerr *err)
+{
+    if (!damaged && nb->n == (bl->n ? bl->n : 4)
+        && (!bl->n || memcmp(nb->p, bl->p, (size_t)nb->n) == 0))
         return 0;
-    }
     lxb_log_clear(x);
     /* An empty store is no userdata at all (length 0 deletes it). */
-    int rc = libxl_userdata_store(x->ctx, domid, USERDATA_ID, out, len > 4 ? len : 0);
-    free(out);
-    if (more < 0)
+    int rc = libxl_userdata_store(x->ctx, domid, USERDATA_ID, nb->p, nb->n > 4 ? nb->n : 0);
+    if (damaged)
         return xerr_set(err, "EIO", "the config store of domain %u is damaged", domid);
     return rc ? lxb_fail(x, err, rc, "libxl_userdata_store of domain %u", domid) : 0;
+}
+
+static int store_save(struct lx *x, uint32_t domid, const struct blob *bl, const char *key,
+                      const void *v, size_t vn, struct xerr *err)
+{
+    struct blob nb;
+    int damaged = store_edit(domid, bl, key, v, vn, &nb, err);
+    if (damaged < 0)
+        return -1;
+    int rc = store_write(x, domid, bl, &nb, damaged, err);
+    free(nb.p);
+    return rc;
 }
 
 int lxb_store_put(struct dom_backend *b, uint32_t domid, const char *key, const void *v,
@@ -196,4 +216,71 @@ nomem:
     free(bl.p);
     dom_strv_free(v, len);
     return xerr_errno(err, ENOMEM, "cannot list the config store of domain %u", domid);
+}
+
+/* ---- several keys in one load and one write (issue 14) ---- */
+
+int lxb_store_get_many(struct dom_backend *b, uint32_t domid, size_t n, const char *const *keys,
+                       char **values, size_t *lens, struct xerr *err)
+{
+    struct lx *x = X(b);
+    struct blob bl;
+    if (store_load(x, domid, &bl, err) < 0)
+        return -1;
+    int off = 0, more;
+    const uint8_t *k, *val;
+    uint32_t kl, vl;
+    while ((more = store_next(&bl, &off, &k, &kl, &val, &vl)) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (strlen(keys[i]) != kl || memcmp(k, keys[i], kl) != 0)
+                continue;
+            free(values[i]);
+            if (!(values[i] = malloc((size_t)vl + 1)))
+                goto fail;
+            memcpy(values[i], val, vl);
+            values[i][vl] = '\0';
+            lens[i] = vl;
+        }
+    }
+    free(bl.p);
+    if (more < 0) {
+        xerr_set(err, "EIO", "the config store of domain %u is damaged", domid);
+        goto undo;
+    }
+    return 0;
+fail:
+    free(bl.p);
+    xerr_errno(err, ENOMEM, "cannot read the config store of domain %u", domid);
+undo:
+    for (size_t i = 0; i < n; i++) {
+        free(values[i]);
+        values[i] = NULL;
+        lens[i] = 0;
+    }
+    return -1;
+}
+
+int lxb_store_put_many(struct dom_backend *b, uint32_t domid, size_t n, const char *const *keys,
+                       const void *const *values, const size_t *lens, struct xerr *err)
+{
+    struct lx *x = X(b);
+    struct blob bl, cur = { 0 };
+    if (store_load(x, domid, &bl, err) < 0)
+        return -1;
+    int rc = 0, damaged = 0;
+    for (size_t i = 0; i < n && rc >= 0; i++) {
+        struct blob nb;
+        rc = store_edit(domid, cur.p ? &cur : &bl, keys[i], values[i], values[i] ? lens[i] : 0,
+                        &nb, err);
+        if (rc >= 0) {
+            damaged |= rc;
+            free(cur.p);
+            cur = nb;
+        }
+    }
+    if (rc >= 0 && cur.p)
+        rc = store_write(x, domid, &bl, &cur, damaged, err);
+    free(cur.p);
+    free(bl.p);
+    return rc;
 }

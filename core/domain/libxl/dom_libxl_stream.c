@@ -205,11 +205,37 @@ int lxb_save(struct dom_backend *b, uint32_t domid, struct sf_writer *w, int liv
         resume_if_suspended(x, domid);
         return -1;
     }
-    /* As `xl save -p`: pause, then cancel the suspend; the policy destroys or unpauses. */
-    int r2 = libxl_domain_pause(x->ctx, domid, NULL);
-    if (r2 == 0)
-        r2 = libxl_domain_resume(x->ctx, domid, 1, NULL);
-    return r2 ? lxb_fail(x, err, r2, "resuming domain %u paused after its save", domid) : 0;
+    /* As `xl save`: a domain the caller destroys next stays suspended. */
+    if (live & DOM_SAVE_DESTROY)
+        return 0;
+    return lxb_resume_saved(b, domid, err);
+}
+
+/* As `xl save -p`: pause, then cancel the suspend; the caller unpauses or keeps it paused.
+ * When the suspend cannot be cancelled, the pause is dropped again, and the error (SUSPENDED)
+ * says the domain stays suspended. */
+int lxb_resume_saved(struct dom_backend *b, uint32_t domid, struct xerr *err)
+{
+    struct lx *x = X(b);
+    struct xerr why = { 0 };
+    int r = libxl_domain_pause(x->ctx, domid, NULL);
+    if (r) {
+        lxb_fail(x, &why, r, "libxl_domain_pause of domain %u", domid);
+        if (r == ERROR_DOMAIN_NOTFOUND) {
+            if (err)
+                *err = why;
+            return -1;
+        }
+        return xerr_set(err, "SUSPENDED", "domain %u stays suspended after its save: %s", domid,
+                        why.message);
+    }
+    r = libxl_domain_resume(x->ctx, domid, 1, NULL);
+    if (r == 0)
+        return 0;
+    lxb_fail(x, &why, r, "libxl_domain_resume of domain %u", domid);
+    int kept = libxl_domain_unpause(x->ctx, domid, NULL) != 0;
+    return xerr_set(err, "SUSPENDED", "domain %u stays suspended%s after its save: %s", domid,
+                    kept ? " (and paused)" : "", why.message);
 }
 
 static int send_all(int fd, const void *p, size_t n, struct xerr *err)

@@ -408,6 +408,19 @@ static int sim_unpause(struct dom_backend *b, uint32_t domid, struct xerr *err)
     return sim_mutate(S(b), domid, "cannot unpause", do_unpause, NULL, err);
 }
 
+/* The sim's save ignores DOM_SAVE_DESTROY: the domain it saved holds the save's pause already,
+ * which is where dom_resume_saved must leave it. */
+static int sim_resume_saved(struct dom_backend *b, uint32_t domid, struct xerr *err)
+{
+    struct sim_dom d;
+    if (sim_get(S(b), domid, "cannot resume", &d, err) < 0)
+        return -1;
+    if (d.info.state != DOM_PAUSED)
+        return xerr_set(err, "BADSTATE", "domain %u (%s) is not paused by a save", domid,
+                        d.info.name);
+    return 0;
+}
+
 static int sim_rename(struct dom_backend *b, uint32_t domid, const char *name,
                       struct xerr *err)
 {
@@ -592,6 +605,8 @@ static const struct dom_ops sim_ops = {
     .devices = sim_devices,
     .cd_insert = sim_cd_insert,
     .sched_credit2 = sim_sched_credit2,
+    /* save without pause and resume before a destroy */
+    .resume_saved = sim_resume_saved,
 };
 
 /* The sim runs anywhere; it is the default where no kind listed before it claims the machine. */

@@ -216,13 +216,19 @@ function M.check(saved, wanted, opts)
   end
   opts = opts or {}
   local context = opts.context or {}
-  local dopts = { host = context.host, script_dir = opts.script_dir }
-  local a, b = defaults.apply(saved, dopts), defaults.apply(wanted, dopts)
-
-  local differences = diff(a, b)
-  name_rule(differences, b, context)
-  if opts.site_rules then
-    require("xlua.compat.site").run(opts.site_rules, a, b, differences, context)
+  local rules = opts.site_rules
+  local differences = {}
+  -- A config checked against itself (a restore with the config it saved) has no differences:
+  -- only site rules could say something, and there are none to run.
+  if not (rawequal(saved, wanted) and (not rules or (#(rules.rules or {}) == 0
+      and #(rules.failures or {}) == 0))) then
+    local dopts = { host = context.host, script_dir = opts.script_dir }
+    local a, b = defaults.apply(saved, dopts), defaults.apply(wanted, dopts)
+    differences = diff(a, b)
+    name_rule(differences, b, context)
+    if rules then
+      require("xlua.compat.site").run(rules, a, b, differences, context)
+    end
   end
   M.sort(differences)
 

@@ -49,9 +49,22 @@ end
 
 -- The change log: a list of {at = "2026-...Z", change = "memory 262144 KiB -> 131072 KiB"}.
 function record.entries(h, domid)
-  local text = h:store_get(domid, record.KEY)
+  return record.decode(h:store_get(domid, record.KEY))
+end
+
+-- The change log of the stored text (nil: none).
+function record.decode(text)
   local list = type(text) == "string" and json.decode(text)
   return type(list) == "table" and list or {}
+end
+
+-- A log that came with a savefile (its META "runtime"), to keep with the restored domain:
+-- {[record.KEY] = text} for domains.store_config's extra, or nil when there is none.
+function record.stored(entries)
+  if type(entries) ~= "table" or #entries == 0 then
+    return nil
+  end
+  return { [record.KEY] = json.encode(json.array(entries)) }
 end
 
 -- record.changed(h, domid, kind, text) -> true | nil, msg, code: the change (a key of
@@ -86,14 +99,6 @@ function record.changed(h, domid, kind, text)
     return nil, "changed, but the change could not be logged: " .. tostring(err), code
   end
   return true
-end
-
--- Keep a log that came with a savefile (its META "runtime") with the restored domain.
-function record.restore(h, domid, entries)
-  if type(entries) ~= "table" or #entries == 0 then
-    return true
-  end
-  return h:store_put(domid, record.KEY, json.encode(json.array(entries)))
 end
 
 -- The note `xlua config` prints under the text as written: nil when nothing changed.

@@ -248,34 +248,62 @@ static void rm_tree(const char *path)
     nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* A destroyed domain is freed in a detached process: freeing its memory image's blocks takes
+/* A destroyed domain is freed in a process of its own: freeing its memory image's blocks takes
  * milliseconds per MiB on a disk that discards them (24 ms for 4 MiB here, seconds for GiBs),
  * removing its directory's half dozen small files about another millisecond, and Xen too
  * relinquishes a dead domain's memory after the toolstack moved on. Its directory is first
  * moved to DIR/freed/, so the domain is gone at once; the process holds no fd of ours (no lock,
- * no pipe a caller waits on). Without a process, freed here. */
-static void free_later(const char *dead)
+ * no pipe a caller waits on) and leaves our session (no Ctrl-C of the terminal reaches it).
+ * One fork, not waited for: it is reaped by a later remove or the close of the backend, and
+ * when we exit first, by init. Without a free slot for its pid, a second fork detaches it (the
+ * one we wait for exits at once). Without a process, freed here. */
+static void free_in_child(const char *dead)
 {
     char image[PATH_MAX + 16];
     snprintf(image, sizeof image, "%s/memory", dead);
+    if (close_range(0, ~0u, 0) < 0)
+        for (int fd = 0; fd < 1024; fd++)
+            close(fd);
+    setsid();
+    unlink(image); /* the big one first: a killed process leaves small files */
+    rm_tree(dead);
+    _exit(0);
+}
+
+void sim_reap(struct sim *s, int block)
+{
+    for (size_t i = 0; i < sizeof s->freeing / sizeof s->freeing[0]; i++) {
+        if (!s->freeing[i])
+            continue;
+        pid_t r;
+        while ((r = waitpid(s->freeing[i], NULL, block ? 0 : WNOHANG)) < 0 && errno == EINTR)
+            ;
+        if (r != 0)
+            s->freeing[i] = 0; /* reaped, or not ours to reap (SIGCHLD ignored) */
+    }
+}
+
+static void free_later(struct sim *s, const char *dead)
+{
+    sim_reap(s, 0);
+    size_t slot = 0, n = sizeof s->freeing / sizeof s->freeing[0];
+    while (slot < n && s->freeing[slot])
+        slot++;
     pid_t pid = fork();
     if (pid < 0) {
         rm_tree(dead);
         return;
     }
     if (pid == 0) {
-        if (fork() == 0) {
-            if (close_range(0, ~0u, 0) < 0)
-                for (int fd = 0; fd < 1024; fd++)
-                    close(fd);
-            setsid();
-            unlink(image); /* the big one first: a killed process leaves small files */
-            rm_tree(dead);
-        }
+        if (slot < n || fork() == 0)
+            free_in_child(dead);
         _exit(0);
     }
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-        ;
+    if (slot < n)
+        s->freeing[slot] = pid;
+    else
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
 }
 
 /* Left by a remover or a freeing process that was killed: a minute old. */
@@ -317,7 +345,7 @@ int sim_remove(struct sim *s, uint32_t domid, struct xerr *err)
         return xerr_errno(err, errno, "%s: cannot remove", path);
     }
     sim_index_remove(s, domid);
-    free_later(dead);
+    free_later(s, dead);
     return 0;
 }
 

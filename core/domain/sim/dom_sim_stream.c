@@ -16,6 +16,7 @@
 
 #include <xxhash.h>
 
+#include "base/xxh3_fast.h"
 #include "savefile/sf_reader.h"
 #include "savefile/sf_writer.h"
 
@@ -287,8 +288,8 @@ static void digest_page(struct restoring *x, uint64_t pfn, const unsigned char *
         return;
     }
     for (; x->digested < pfn; x->digested++)
-        XXH3_128bits_update(x->digest, zero, SIM_PAGE);
-    XXH3_128bits_update(x->digest, data, SIM_PAGE);
+        xxh3_update(x->digest, zero, SIM_PAGE);
+    xxh3_update(x->digest, data, SIM_PAGE);
     x->digested++;
 }
 
@@ -435,7 +436,7 @@ int sim_restore(struct dom_backend *b, const struct dom_create *c, struct sf_rea
     if (x.in_order) {
         static const unsigned char zero[SIM_PAGE];
         for (uint64_t pages = d.info.memory_kb / 4; x.digested < pages; x.digested++)
-            XXH3_128bits_update(x.digest, zero, SIM_PAGE);
+            xxh3_update(x.digest, zero, SIM_PAGE);
         sim_digest_hex(x.digest, d.info.digest);
     }
     if (close(x.fd) < 0) {

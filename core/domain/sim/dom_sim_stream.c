@@ -22,6 +22,11 @@
 
 #define BATCH 1024u          /* pfns per PAGE_DATA record, as libxc sends them */
 #define PIECE 64u            /* pages read and written at a time: 256 KiB, cache-sized */
+/* From this size on, the savefile is hashed by a thread reading it back behind the copy
+ * (sf_writer_hash_behind), which also starts its writeback every 32 MiB; below it, from a
+ * mapping of each batch of the image, in line: for a few MiB the thread's start, its reads and
+ * its polling (every 2 ms) cost more than hashing the mapped pages. */
+#define HASH_BEHIND_MIN (32ull << 20)
 #define XEN_MAJOR 4u
 #define XEN_MINOR 17u
 
@@ -72,7 +77,7 @@ static int write_pages(struct sf_writer *w, const struct dom_info *i, int fd,
      * a mapping would fault there). */
     struct stat st;
     int mappable = fstat(fd, &st) == 0 && (uint64_t)st.st_size >= total;
-    int behind = sf_writer_hash_behind(w);
+    int behind = total >= HASH_BEHIND_MIN && sf_writer_hash_behind(w);
     for (uint64_t start = 0; start < pfns && rc == 0; start += BATCH) {
         uint32_t count = (uint32_t)(pfns - start < BATCH ? pfns - start : BATCH);
         uint32_t with_data = 0;

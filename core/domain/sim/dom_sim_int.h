@@ -33,8 +33,8 @@ struct sim_dom {
     int pending;               /* a request made while paused, acted on at unpause: 1 + req */
 };
 
-/* Reaps the processes of sim_remove that have finished (the others when block). */
-void sim_reap(struct sim *s, int block);
+/* Reaps the processes of sim_remove that have finished. */
+void sim_reap(struct sim *s);
 
 /* State directory and lock. */
 int sim_lock(struct sim *s, struct xerr *err);

@@ -270,13 +270,13 @@ static void free_in_child(const char *dead)
     _exit(0);
 }
 
-void sim_reap(struct sim *s, int block)
+void sim_reap(struct sim *s)
 {
     for (size_t i = 0; i < sizeof s->freeing / sizeof s->freeing[0]; i++) {
         if (!s->freeing[i])
             continue;
         pid_t r;
-        while ((r = waitpid(s->freeing[i], NULL, block ? 0 : WNOHANG)) < 0 && errno == EINTR)
+        while ((r = waitpid(s->freeing[i], NULL, WNOHANG)) < 0 && errno == EINTR)
             ;
         if (r != 0)
             s->freeing[i] = 0; /* reaped, or not ours to reap (SIGCHLD ignored) */
@@ -285,7 +285,7 @@ void sim_reap(struct sim *s, int block)
 
 static void free_later(struct sim *s, const char *dead)
 {
-    sim_reap(s, 0);
+    sim_reap(s);
     size_t slot = 0, n = sizeof s->freeing / sizeof s->freeing[0];
     while (slot < n && s->freeing[slot])
         slot++;

@@ -22,6 +22,7 @@
 
 #include "l_savefile_int.h"
 #include "savefile/sf_format.h"
+#include "base/xxh3_fast.h"
 #include "savefile/sf_reader.h"
 
 /* ---- rewrite: new optional data before an unchanged stream ---- */
@@ -136,11 +137,11 @@ static int copy_stream(struct rewrite *rw, int out, const struct source_facts *s
         size_t n = left < COPY_BUF ? (size_t)left : COPY_BUF;
         if (pread_all(rw->src, rw->buf, n, off, path, e) < 0)
             return -1;
-        XXH3_128bits_update(rw->src_hash, rw->buf, n);
+        xxh3_update(rw->src_hash, rw->buf, n);
         /* the stream part of this chunk, if any, goes to the new file */
         if (off + n > sf->stream_start) {
             uint64_t skip = sf->stream_start > off ? sf->stream_start - off : 0;
-            XXH3_128bits_update(rw->out_hash, rw->buf + skip, n - (size_t)skip);
+            xxh3_update(rw->out_hash, rw->buf + skip, n - (size_t)skip);
             if (write_all(out, rw->buf + skip, n - (size_t)skip, out_path, e) < 0)
                 return -1;
         }
@@ -238,7 +239,7 @@ int lx_savefile_rewrite(lua_State *L)
     }
     if (rc == 0) {
         XXH3_128bits_reset(rw->out_hash);
-        XXH3_128bits_update(rw->out_hash, head, (size_t)prefix);
+        xxh3_update(rw->out_hash, head, (size_t)prefix);
     }
     free(head);
     if (rc == 0 && lseek(out, (off_t)prefix, SEEK_SET) < 0)

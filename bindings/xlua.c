@@ -3,6 +3,7 @@
 #include "base/cancel.h"
 #include "domain/dom.h"
 #include "lhelpers.h"
+#include "precompiled.h"
 #include "xlua_config.h"
 
 #include <lualib.h>
@@ -482,7 +483,7 @@ static int run_script(lua_State *L, char **argv, int argc, int script)
         return 2;
     }
     create_arg_table(L, argv, argc, script);
-    int status = luaL_loadfile(L, file);
+    int status = file ? xlua_loadfile(L, file) : luaL_loadfile(L, NULL);
     if (status != LUA_OK) {
         report(L, status);
         return 1;
@@ -600,6 +601,7 @@ static int pmain(lua_State *L)
 
     luaL_openlibs(L);
     preload_modules(L);
+    xlua_precompiled_install(L);
     set_search_paths(L, argv, o.script ? o.script : argc);
 
     lua_pushboolean(L, o.verbose);

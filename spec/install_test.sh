@@ -22,6 +22,9 @@ case "$path" in
 esac
 case "$path" in *"$build"*) fail "package.path still points into the build tree: $path" ;; esac
 "$xlua" -e 'assert(require("xlua.compat").check)' || fail "the Lua library does not load"
+# Its modules come precompiled from bin/xlua (bindings/precompiled.c), named after the files.
+src=$("$xlua" -e 'io.write(debug.getinfo(require("xlua.cli").main, "S").source)')
+[ "$src" = "@$work/root/opt/xlua/share/xlua/lua/xlua/cli.lua" ] || fail "xlua.cli is named $src"
 # The C modules loaded on first use, from the moved tree's lib/xlua.
 "$xlua" -e 'assert(require("xlua.xlutil").disk)' || fail "xlua.xlutil does not load"
 caps="$work/capabilities"

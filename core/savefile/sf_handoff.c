@@ -15,6 +15,8 @@
 
 #include <xxhash.h>
 
+#include "base/xxh3_fast.h"
+
 #define PIECE (1u << 20)
 
 struct sf_handoff {
@@ -41,7 +43,7 @@ static void *check_main(void *arg)
             h->result = k < 0 ? errno : EIO;
             break;
         }
-        XXH3_128bits_update(st, buf, (size_t)k);
+        xxh3_update(st, buf, (size_t)k);
         off += (uint64_t)k;
     }
     if (h->result == 0) {

@@ -3,6 +3,7 @@
 #include "sf_input.h"
 
 #include "base/cancel.h"
+#include "base/xxh3_fast.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -126,7 +127,7 @@ static int fill(struct sf_input *in, struct xerr *err)
 static void take_raw(struct sf_input *in, size_t n)
 {
     if (in->hashing && n) {
-        XXH3_128bits_update(in->hash, in->buf + in->pos, n);
+        xxh3_update(in->hash, in->buf + in->pos, n);
         in->hashed += n;
     }
     in->pos += n;
@@ -150,7 +151,7 @@ int sf_input_raw(struct sf_input *in, void *dst, size_t n, size_t *got, struct x
                 break;
             }
             if (in->hashing) {
-                XXH3_128bits_update(in->hash, (unsigned char *)dst + done, (size_t)r);
+                xxh3_update(in->hash, (unsigned char *)dst + done, (size_t)r);
                 in->hashed += (uint64_t)r;
             }
             in->raw_off += (uint64_t)r;

@@ -3,6 +3,7 @@
 #include "sf_writer.h"
 
 #include "base/cancel.h"
+#include "base/xxh3_fast.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -256,7 +257,7 @@ static int emit(struct sf_writer *w, const void *p, size_t n)
 {
     const unsigned char *b = p;
     if (w->hashing && !w->behind && n)
-        XXH3_128bits_update(w->hash, b, n);
+        xxh3_update(w->hash, b, n);
     if (n >= DIRECT_MIN) {
         if (flush(w) < 0)
             return -1;
@@ -557,7 +558,7 @@ int sf_writer_record_body_copy(struct sf_writer *w, const void *p, size_t n, int
         return p ? sf_writer_record_body(w, p, n, err) : 1;
     }
     if (w->hashing && !w->behind)
-        XXH3_128bits_update(w->hash, p, n);
+        xxh3_update(w->hash, p, n);
     w->body_left -= n;
     return sf_writer_record_body(w, NULL, 0, err);  /* the padding, if that was the last */
 }
@@ -591,7 +592,7 @@ static void *direct_main(void *arg)
                 continue;
             }
             if (w->hashing)
-                XXH3_128bits_update(w->hash, buf, (size_t)k);
+                xxh3_update(w->hash, buf, (size_t)k);
             at += (uint64_t)k;
             if (at - synced >= WRITEBACK_STEP) {
                 sync_file_range(w->fd, (off_t)synced, (off_t)(at - synced),

@@ -113,6 +113,7 @@ int dom_sim_open(const char *state_dir, struct dom_backend **out, struct xerr *e
 static void sim_close(struct dom_backend *b)
 {
     struct sim *s = S(b);
+    sim_reap(s);
     close(s->lockfd);
     free(s->dir);
     free(s);

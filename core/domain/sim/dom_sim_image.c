@@ -12,6 +12,8 @@
 
 #include <xxhash.h>
 
+#include "base/xxh3_fast.h"
+
 static uint64_t splitmix64(uint64_t *x)
 {
     uint64_t z = (*x += UINT64_C(0x9E3779B97F4A7C15));
@@ -77,7 +79,7 @@ int sim_fill_memory(const char *path, const char *uuid, uint64_t bytes, char dig
             unsigned char *page = buf + (size_t)run * SIM_PAGE;
             int data = fill_page(page, pfn, &rng);
             if (h)              /* the digest in the same pass: no reading the image back */
-                XXH3_128bits_update(h, data ? page : zero, SIM_PAGE);
+                xxh3_update(h, data ? page : zero, SIM_PAGE);
             if (data) {
                 if (run == 0)
                     start = pfn;
@@ -145,7 +147,7 @@ int sim_digest(const char *path, char hex[33], struct xerr *err)
             }
             if (k == 0)
                 break;
-            XXH3_128bits_update(h, buf, (size_t)k);
+            xxh3_update(h, buf, (size_t)k);
         }
     }
     if (!e)

@@ -20,6 +20,7 @@ struct sim {
     struct dom_backend base;
     char *dir;                 /* the state directory */
     int lockfd;                /* dir/lock, flock()ed around every mutation */
+    pid_t freeing[16];         /* our processes freeing destroyed domains, 0 when free */
 };
 
 /* A domain's metadata file. creator != 0: still being built by that process (create or
@@ -31,6 +32,9 @@ struct sim_dom {
     int64_t started;           /* when it was published, CLOCK_REALTIME seconds */
     int pending;               /* a request made while paused, acted on at unpause: 1 + req */
 };
+
+/* Reaps the processes of sim_remove that have finished. */
+void sim_reap(struct sim *s);
 
 /* State directory and lock. */
 int sim_lock(struct sim *s, struct xerr *err);

@@ -2,7 +2,7 @@
  * per-domain metadata written atomically, memory images filled from the uuid, and digests.
  *
  * (Memory images are filled and digested in dom_sim_image.c.)
- * Layout: DIR/lock, DIR/next-domid, DIR/index (dom_sim_index.c), DIR/freed/ (images of
+ * Layout: DIR/lock, DIR/next-domid, DIR/index (dom_sim_index.c), DIR/freed/ (directories of
  * destroyed domains being freed), DIR/domains/<domid>/{meta, config.json, memory, store/}.
  * Domids increase and are not reused while the state directory lives (wrapping below
  * 0x7FF0 to the lowest free one), as Xen's own allocator does. */
@@ -248,30 +248,62 @@ static void rm_tree(const char *path)
     nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* A destroyed domain's memory image is freed in a detached process: freeing its blocks takes
+/* A destroyed domain is freed in a process of its own: freeing its memory image's blocks takes
  * milliseconds per MiB on a disk that discards them (24 ms for 4 MiB here, seconds for GiBs),
- * and Xen too relinquishes a dead domain's memory after the toolstack moved on. The image is
- * first moved to DIR/freed/, so the domain's directory is gone at once; the process holds no fd
- * of ours (no lock, no pipe a caller waits on). Without a process, freed here. */
-static void unlink_later(const char *path)
+ * removing its directory's half dozen small files about another millisecond, and Xen too
+ * relinquishes a dead domain's memory after the toolstack moved on. Its directory is first
+ * moved to DIR/freed/, so the domain is gone at once; the process holds no fd of ours (no lock,
+ * no pipe a caller waits on) and leaves our session (no Ctrl-C of the terminal reaches it).
+ * One fork, not waited for: it is reaped by a later remove or the close of the backend, and
+ * when we exit first, by init. Without a free slot for its pid, a second fork detaches it (the
+ * one we wait for exits at once). Without a process, freed here. */
+static void free_in_child(const char *dead)
 {
+    char image[PATH_MAX + 16];
+    snprintf(image, sizeof image, "%s/memory", dead);
+    if (close_range(0, ~0u, 0) < 0)
+        for (int fd = 0; fd < 1024; fd++)
+            close(fd);
+    setsid();
+    unlink(image); /* the big one first: a killed process leaves small files */
+    rm_tree(dead);
+    _exit(0);
+}
+
+void sim_reap(struct sim *s)
+{
+    for (size_t i = 0; i < sizeof s->freeing / sizeof s->freeing[0]; i++) {
+        if (!s->freeing[i])
+            continue;
+        pid_t r;
+        while ((r = waitpid(s->freeing[i], NULL, WNOHANG)) < 0 && errno == EINTR)
+            ;
+        if (r != 0)
+            s->freeing[i] = 0; /* reaped, or not ours to reap (SIGCHLD ignored) */
+    }
+}
+
+static void free_later(struct sim *s, const char *dead)
+{
+    sim_reap(s);
+    size_t slot = 0, n = sizeof s->freeing / sizeof s->freeing[0];
+    while (slot < n && s->freeing[slot])
+        slot++;
     pid_t pid = fork();
     if (pid < 0) {
-        unlink(path);
+        rm_tree(dead);
         return;
     }
     if (pid == 0) {
-        if (fork() == 0) {
-            if (close_range(0, ~0u, 0) < 0)
-                for (int fd = 0; fd < 1024; fd++)
-                    close(fd);
-            setsid();
-            unlink(path);
-        }
+        if (slot < n || fork() == 0)
+            free_in_child(dead);
         _exit(0);
     }
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-        ;
+    if (slot < n)
+        s->freeing[slot] = pid;
+    else
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
 }
 
 /* Left by a remover or a freeing process that was killed: a minute old. */
@@ -281,22 +313,7 @@ static int stale(const char *path)
     return lstat(path, &st) == 0 && time(NULL) - st.st_ctime > 60;
 }
 
-static void free_image_later(struct sim *s, const char *dead, uint32_t domid, unsigned n)
-{
-    char image[PATH_MAX + 16], freed[PATH_MAX];
-    struct stat st;
-    snprintf(image, sizeof image, "%s/memory", dead);
-    if (stat(image, &st) < 0 || st.st_blocks == 0)
-        return;
-    snprintf(freed, sizeof freed, "%s/freed", s->dir);
-    if (mkdir(freed, 0700) < 0 && errno != EEXIST)
-        return;
-    snprintf(freed, sizeof freed, "%s/freed/%u-%ld-%u", s->dir, domid, (long)getpid(), n);
-    if (rename(image, freed) == 0)
-        unlink_later(freed);
-}
-
-/* What killed removers left: trees in domains/ and images in freed/. */
+/* What killed removers left: trees in domains/ (before freed/ held them) and in freed/. */
 static void clean_freed(struct sim *s)
 {
     char path[PATH_MAX];
@@ -307,7 +324,7 @@ static void clean_freed(struct sim *s)
         char f[PATH_MAX + 256];
         snprintf(f, sizeof f, "%s/%s", path, de->d_name);
         if (de->d_name[0] != '.' && stale(f))
-            unlink(f);
+            rm_tree(f);
     }
     if (dir)
         closedir(dir);
@@ -317,18 +334,18 @@ int sim_remove(struct sim *s, uint32_t domid, struct xerr *err)
 {
     static unsigned counter;
     char path[PATH_MAX], dead[PATH_MAX];
-    unsigned n = counter++;
     sim_dom_path(s, domid, NULL, path);
-    snprintf(dead, sizeof dead, "%s/domains/.destroyed-%u-%ld-%u", s->dir, domid,
-             (long)getpid(), n);
+    snprintf(dead, sizeof dead, "%s/freed", s->dir);
+    if (mkdir(dead, 0700) < 0 && errno != EEXIST)
+        return xerr_errno(err, errno, "%s: cannot remove %s", dead, path);
+    snprintf(dead, sizeof dead, "%s/freed/%u-%ld-%u", s->dir, domid, (long)getpid(), counter++);
     if (rename(path, dead) < 0) {
         if (errno == ENOENT)
             return xerr_set(err, "NODOMAIN", "no domain with id %u", domid);
         return xerr_errno(err, errno, "%s: cannot remove", path);
     }
     sim_index_remove(s, domid);
-    free_image_later(s, dead, domid, n);
-    rm_tree(dead);
+    free_later(s, dead);
     return 0;
 }
 
@@ -365,6 +382,7 @@ int sim_scan(struct sim *s, int clean, struct sim_dom **out, size_t *n, struct x
         clean_freed(s);
     while ((de = readdir(dir))) {
         uint32_t domid;
+        /* where destroyed domains went before freed/ */
         if (clean && strncmp(de->d_name, ".destroyed-", 11) == 0) {
             char dead[PATH_MAX + 256];
             snprintf(dead, sizeof dead, "%s/%s", path, de->d_name);

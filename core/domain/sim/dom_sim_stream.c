@@ -16,11 +16,17 @@
 
 #include <xxhash.h>
 
+#include "base/xxh3_fast.h"
 #include "savefile/sf_reader.h"
 #include "savefile/sf_writer.h"
 
 #define BATCH 1024u          /* pfns per PAGE_DATA record, as libxc sends them */
 #define PIECE 64u            /* pages read and written at a time: 256 KiB, cache-sized */
+/* From this size on, the savefile is hashed by a thread reading it back behind the copy
+ * (sf_writer_hash_behind), which also starts its writeback every 32 MiB; below it, from a
+ * mapping of each batch of the image, in line: for a few MiB the thread's start, its reads and
+ * its polling (every 2 ms) cost more than hashing the mapped pages. */
+#define HASH_BEHIND_MIN (32ull << 20)
 #define XEN_MAJOR 4u
 #define XEN_MINOR 17u
 
@@ -71,7 +77,7 @@ static int write_pages(struct sf_writer *w, const struct dom_info *i, int fd,
      * a mapping would fault there). */
     struct stat st;
     int mappable = fstat(fd, &st) == 0 && (uint64_t)st.st_size >= total;
-    int behind = sf_writer_hash_behind(w);
+    int behind = total >= HASH_BEHIND_MIN && sf_writer_hash_behind(w);
     for (uint64_t start = 0; start < pfns && rc == 0; start += BATCH) {
         uint32_t count = (uint32_t)(pfns - start < BATCH ? pfns - start : BATCH);
         uint32_t with_data = 0;
@@ -287,8 +293,8 @@ static void digest_page(struct restoring *x, uint64_t pfn, const unsigned char *
         return;
     }
     for (; x->digested < pfn; x->digested++)
-        XXH3_128bits_update(x->digest, zero, SIM_PAGE);
-    XXH3_128bits_update(x->digest, data, SIM_PAGE);
+        xxh3_update(x->digest, zero, SIM_PAGE);
+    xxh3_update(x->digest, data, SIM_PAGE);
     x->digested++;
 }
 
@@ -435,7 +441,7 @@ int sim_restore(struct dom_backend *b, const struct dom_create *c, struct sf_rea
     if (x.in_order) {
         static const unsigned char zero[SIM_PAGE];
         for (uint64_t pages = d.info.memory_kb / 4; x.digested < pages; x.digested++)
-            XXH3_128bits_update(x.digest, zero, SIM_PAGE);
+            xxh3_update(x.digest, zero, SIM_PAGE);
         sim_digest_hex(x.digest, d.info.digest);
     }
     if (close(x.fd) < 0) {

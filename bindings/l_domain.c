@@ -402,20 +402,33 @@ static int l_pause(lua_State *L)
     return lx_done(L, dom_pause(b, lx_check_domid(L, 2), &e), &e);
 }
 
+/* The optional ledger table at idx: its index, or 0 when none was given. */
+static int ledger_arg(lua_State *L, int idx)
+{
+    if (lua_isnoneornil(L, idx))
+        return 0;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    return idx;
+}
+
+/* Whether the ledger records what a call would undo (ledger.paused, ledger.suspended). */
+static int ledger_holds(lua_State *L, int ledger, const char *field)
+{
+    int holds = lua_getfield(L, ledger, field) == LUA_TBOOLEAN && lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return holds;
+}
+
 /* h:unpause(domid [, ledger]): with a ledger, only the pause it records (a save's) is undone,
  * and only once. */
 static int l_unpause(lua_State *L)
 {
     struct dom_backend *b = lx_check_backend(L);
     uint32_t domid = lx_check_domid(L, 2);
-    int ledger = 0;
-    if (!lua_isnoneornil(L, 3)) {
-        luaL_checktype(L, 3, LUA_TTABLE);
-        ledger = 3;
-        if (lua_getfield(L, ledger, "paused") != LUA_TBOOLEAN || !lua_toboolean(L, -1)) {
-            lua_pushboolean(L, 1);
-            return 1;
-        }
+    int ledger = ledger_arg(L, 3);
+    if (ledger && !ledger_holds(L, ledger, "paused")) {
+        lua_pushboolean(L, 1);
+        return 1;
     }
     struct xerr e = { 0 };
     int rc = dom_unpause(b, domid, &e);
@@ -494,14 +507,10 @@ static int l_resume_saved(lua_State *L)
 {
     struct dom_backend *b = lx_check_backend(L);
     uint32_t domid = lx_check_domid(L, 2);
-    int ledger = 0;
-    if (!lua_isnoneornil(L, 3)) {
-        luaL_checktype(L, 3, LUA_TTABLE);
-        ledger = 3;
-        if (lua_getfield(L, ledger, "suspended") != LUA_TBOOLEAN || !lua_toboolean(L, -1)) {
-            lua_pushboolean(L, 1);
-            return 1;
-        }
+    int ledger = ledger_arg(L, 3);
+    if (ledger && !ledger_holds(L, ledger, "suspended")) {
+        lua_pushboolean(L, 1);
+        return 1;
     }
     struct xerr e = { 0 };
     int rc = dom_resume_saved(b, domid, &e);

@@ -140,32 +140,15 @@ int lxb_store_put(struct dom_backend *b, uint32_t domid, const char *key, const 
 int lxb_store_get(struct dom_backend *b, uint32_t domid, const char *key, char **v,
                         size_t *n, struct xerr *err)
 {
-    struct lx *x = X(b);
-    struct blob bl;
-    if (store_load(x, domid, &bl, err) < 0)
+    char *value = NULL;
+    size_t len = 0;
+    if (lxb_store_get_many(b, domid, 1, &key, &value, &len, err) < 0)
         return -1;
-    int off = 0, more;
-    const uint8_t *k, *val;
-    uint32_t kl, vl;
-    size_t klen = strlen(key);
-    while ((more = store_next(&bl, &off, &k, &kl, &val, &vl)) > 0) {
-        if (kl != klen || memcmp(k, key, klen) != 0)
-            continue;
-        *v = malloc((size_t)vl + 1);
-        if (!*v) {
-            free(bl.p);
-            return xerr_errno(err, ENOMEM, "cannot read the config store of domain %u", domid);
-        }
-        memcpy(*v, val, vl);
-        (*v)[vl] = '\0';
-        *n = vl;
-        free(bl.p);
-        return 0;
-    }
-    free(bl.p);
-    if (more < 0)
-        return xerr_set(err, "EIO", "the config store of domain %u is damaged", domid);
-    return xerr_set(err, "ENOENT", "domain %u has no store key '%s'", domid, key);
+    if (!value)
+        return xerr_set(err, "ENOENT", "domain %u has no store key '%s'", domid, key);
+    *v = value;
+    *n = len;
+    return 0;
 }
 
 int lxb_store_remove(struct dom_backend *b, uint32_t domid, const char *key,

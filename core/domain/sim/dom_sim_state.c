@@ -3,7 +3,8 @@
  *
  * (Memory images are filled and digested in dom_sim_image.c.)
  * Layout: DIR/lock, DIR/next-domid, DIR/index (dom_sim_index.c), DIR/freed/ (directories of
- * destroyed domains being freed), DIR/domains/<domid>/{meta, config.json, memory, store/}.
+ * destroyed domains being freed), DIR/domains/<domid>/{meta, config.json, memory, config-store
+ * (dom_sim_store.c)}.
  * Domids increase and are not reused while the state directory lives (wrapping below
  * 0x7FF0 to the lowest free one), as Xen's own allocator does. */
 #include "dom_sim_int.h"
@@ -524,12 +525,6 @@ int sim_reserve(struct sim *s, struct sim_dom *d, struct xerr *err)
     sim_index_free(&ix);
     d->info.domid = domid;
     d->creator = getpid();
-    sim_dom_path(s, domid, "store", path);
-    if (mkdir(path, 0700) < 0) {
-        xerr_errno(err, errno, "%s: cannot create", path);
-        sim_remove(s, domid, NULL);
-        return -1;
-    }
     if (sim_write_meta(s, d, err) < 0 ||
         write_next_domid(s, domid + 1 >= SIM_DOMID_LIMIT ? 1 : domid + 1, err) < 0) {
         sim_remove(s, domid, NULL);

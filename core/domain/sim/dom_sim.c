@@ -168,10 +168,16 @@ static int sim_list(struct dom_backend *b, struct dom_info **out, size_t *n, str
 
 static int sim_host(struct dom_backend *b, struct dom_host *out, struct xerr *err)
 {
-    struct dom_info dom0;
     uint64_t used;
     if (sim_used_memory(S(b), &used, NULL, err) < 0)
         return -1;
+    sim_host_fill(out, used);
+    return 0;
+}
+
+void sim_host_fill(struct dom_host *out, uint64_t used)
+{
+    struct dom_info dom0;
     dom0_info(&dom0);
     const char *env = getenv("XLUA_SIM_HOST_MEMORY_KB");
     char *end;
@@ -196,7 +202,6 @@ static int sim_host(struct dom_backend *b, struct dom_host *out, struct xerr *er
         out->cpu_node[i] = i >= out->max_cpus ? DOM_HOST_NO_NODE
                          : (uint16_t)(node < out->nr_nodes ? node : out->nr_nodes - 1);
     }
-    return 0;
 }
 
 static int sim_info(struct dom_backend *b, uint32_t domid, struct dom_info *out,

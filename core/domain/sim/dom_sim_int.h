@@ -175,6 +175,8 @@ int sim_store_get_many(struct dom_backend *b, uint32_t domid, size_t n,
 int sim_store_put_many(struct dom_backend *b, uint32_t domid, size_t n,
                        const char *const *keys, const void *const *values,
                        const size_t *lens, struct xerr *err);
+/* dom_sim.c: the host's memory, cpus and nodes (dom_host) with used KiB taken by domains. */
+void sim_host_fill(struct dom_host *out, uint64_t used);
 /* dom_sim_host.c */
 int sim_host_info(struct dom_backend *b, struct dom_host_info *out, struct xerr *err);
 /* dom_sim_json.c: the scanner and editor of a domain's config.json. Paths are dotted member

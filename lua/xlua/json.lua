@@ -72,7 +72,12 @@ end
 
 -- Debian's lua-cjson 2.1.0 escapes every "/" as "\/" and has no switch for it; libxl writes
 -- "/" plainly. Every "\/" in cjson's output is that escape (a literal backslash is "\\").
+-- Printable ASCII without '"' and '\' (nearly every key and value) is the token as it is:
+-- what that way gives for it, without its seven passes over the string.
 local function encode_string(s)
+  if not s:find('[%c"\\\128-\255]') then
+    return '"' .. s .. '"'
+  end
   return safe_string_token((cjson.encode(s):gsub("\\/", "/")))
 end
 
@@ -126,8 +131,10 @@ function encode_value(v, indent, depth, seen, out)
     encode_table(v, indent, depth, seen, out)
   elseif tv == "string" then
     out[#out + 1] = encode_string(v)
-  elseif tv == "boolean" or v == cjson.null then
-    out[#out + 1] = cjson.encode(v)
+  elseif tv == "boolean" then
+    out[#out + 1] = v and "true" or "false"
+  elseif v == cjson.null then
+    out[#out + 1] = "null"
   elseif tv == "number" then
     if v ~= v or v == math.huge or v == -math.huge then
       error("json: cannot encode " .. tostring(v), 0)

@@ -1,11 +1,15 @@
-/* spec/c/test_dom_sim_files.c: the sim's next-domid, rewritten in place by each create (one
- * inode for the life of the state directory), read back by the next, never written through a
- * link planted in its place (a symlink or a second hard link is replaced by a file of our own),
- * and read as before when an older version wrote it. */
+/* spec/c/test_dom_sim_files.c: the sim's small state files rewritten in place. next-domid: by
+ * each create (one inode for the life of the state directory), read back by the next, never
+ * written through a link planted in its place (a symlink or a second hard link is replaced by
+ * a file of our own), read as before when an older version wrote it. A domain's metadata: one
+ * inode from create to destroy, readers never see half a change while a writer runs, a damaged
+ * one is EIO, one an older version wrote (no sum) is read and then replaced whole. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "domain/dom.h"
@@ -15,6 +19,9 @@
 
 #define CHECK_OK(call) do { int rc_ = (call); \
     CHECKM(rc_ >= 0, "%s", err.message); } while (0)
+#define CHECK_CODE(call, want) do { int rc_ = (call); \
+    CHECKM(rc_ < 0 && streq(err.code, want), "rc %d code %s: %s", rc_, \
+           err.code ? err.code : "-", err.message); err.code = NULL; } while (0)
 
 static char state_dir[256], next_path[300];
 static struct xerr err;
@@ -47,6 +54,88 @@ static int read_text(const char *path, char *out, size_t n)
     out[k] = '\0';
     fclose(f);
     return 0;
+}
+
+static void meta_path(uint32_t d, char *out, size_t n)
+{
+    snprintf(out, n, "%s/domains/%u/meta", state_dir, d);
+}
+
+static void test_meta(struct dom_backend *b)
+{
+    uint32_t d = create(b, "meta");
+    char path[300], text[2048];
+    meta_path(d, path, sizeof path);
+    struct stat st1, st2;
+    CHECK(stat(path, &st1) == 0 && st1.st_size == 1024);
+    CHECK_OK(dom_pause(b, d, &err));
+    CHECK_OK(dom_unpause(b, d, &err));
+    CHECK_OK(dom_rename(b, d, "meta2", &err));
+    CHECK(stat(path, &st2) == 0 && st2.st_ino == st1.st_ino && st2.st_size == 1024);
+    struct dom_info i;
+    CHECK_OK(dom_info(b, d, &i, &err));
+    CHECK(streq(i.name, "meta2") && i.state == DOM_RUNNING);
+
+    /* a change readers would see half of (a lost write): the sum says so, EIO */
+    CHECK(read_text(path, text, sizeof text) == 0);
+    char *state = strstr(text, "\nstate=running\n");
+    CHECK(state != NULL);
+    if (state) {
+        memcpy(state, "\nstate=paused!\n", 15);
+        FILE *f = fopen(path, "r+");
+        fwrite(text, 1, 1024, f);
+        fclose(f);
+        CHECK_CODE(dom_info(b, d, &i, &err), "EIO");
+    }
+
+    /* as an older version wrote it (no sum, shorter): read, then replaced whole */
+    FILE *f = fopen(path, "w");
+    fprintf(f, "domid=%u\nname=meta2\nuuid=%s\nstate=paused\ntype=pv\nmemory_kb=64\n"
+            "max_memory_kb=64\nvcpus=1\ndigest=\npauses=1\ncreator=0\nreason=-1\n"
+            "started=0\npending=0\n", d, i.uuid);
+    fclose(f);
+    CHECK(stat(path, &st1) == 0 && st1.st_size != 1024);
+    CHECK_OK(dom_info(b, d, &i, &err));
+    CHECK(i.state == DOM_PAUSED && i.memory_kb == 64);
+    CHECK_OK(dom_unpause(b, d, &err));
+    CHECK(stat(path, &st2) == 0 && st2.st_size == 1024 && st2.st_ino != st1.st_ino);
+    CHECK_OK(dom_info(b, d, &i, &err));
+    CHECK(i.state == DOM_RUNNING);
+    CHECK_OK(dom_destroy(b, d, &err));
+}
+
+/* A writer pausing and unpausing as fast as it can; a reader never sees half a change. */
+static void test_meta_readers(struct dom_backend *b)
+{
+    uint32_t d = create(b, "busy");
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct dom_backend *own;
+        struct xerr e;
+        if (dom_sim_open(state_dir, &own, &e) < 0)
+            _exit(1);
+        for (;;)
+            if (dom_pause(own, d, &e) < 0 || dom_unpause(own, d, &e) < 0)
+                _exit(2);
+    }
+    int bad = 0, paused = 0;
+    for (int k = 0; k < 3000; k++) {
+        struct dom_info i;
+        if (dom_info(b, d, &i, &err) < 0 || !streq(i.name, "busy") ||
+            (i.state != DOM_RUNNING && i.state != DOM_PAUSED))
+            bad++;
+        else
+            paused += i.state == DOM_PAUSED;
+    }
+    kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    CHECKM(bad == 0, "%d reads of 3000 were wrong (%s)", bad, err.message ? err.message : "");
+    CHECK(WIFSIGNALED(status));
+    struct dom_info i;
+    CHECK_OK(dom_info(b, d, &i, &err));     /* killed anywhere: still whole */
+    (void)paused;
+    CHECK_OK(dom_destroy(b, d, &err));
 }
 
 int main(void)
@@ -101,6 +190,8 @@ int main(void)
     CHECK(read_text(other, text, sizeof text) == 0 && streq(text, before));
     CHECK(read_text(next_path, text, sizeof text) == 0 && strtoul(text, NULL, 10) == f + 1);
 
+    test_meta(b);
+    test_meta_readers(b);
     dom_close(b);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);

@@ -192,6 +192,16 @@ static void test_all_or_nothing(struct dom_backend *b)
         writer_loop(state_dir, d);
     const char *k[] = { "a", "b", "c" };
     int mixed = 0, seen = 0;
+    /* the writer's first write (a loaded machine may take a while to run it) */
+    for (int waited = 0; waited < 10000; waited++) {
+        char *v = NULL;
+        size_t l;
+        if (dom_store_get(b, d, "a", &v, &l, &err) == 0) {
+            free(v);
+            break;
+        }
+        usleep(1000);
+    }
     for (int round = 0; round < 400; round++) {
         char *v[3];
         size_t l[3];

@@ -48,13 +48,14 @@ return cli.main({
   -- the backend convert would create on: its xl.conf default and its host's layout
   local h = require("xlua.domains").open(nil)
   local copts, status = cli.conversion_options(h, opts.xl_conf, opts.strict)
-  if h then
-    h:close()
-  end
   if not copts then
     return status
   end
+  -- the host's layout is asked for during the conversion, if at all
   local loaded, err = config.load(args[1], overrides, copts)
+  if h then
+    h:close()
+  end
   if not loaded then
     return cli.fail(cli.BAD_INPUT, "%s", printable.escape(err))
   end

@@ -2,6 +2,24 @@
 local json = require("xlua.json")
 
 describe("xlua.json", function()
+  it("has cjson's null, tells it apart without loading cjson, and encodes it", function()
+    assert.equal(require("cjson").null, json.null)
+    assert.is_true(json.is_null(json.decode("null")))
+    assert.is_false(json.is_null(nil))
+    assert.is_false(json.is_null(false))
+    assert.equal('{"a":null}', json.encode({ a = json.null }))
+  end)
+
+  it("loads cjson only when a value needs it (decoding, a float, a string to escape)", function()
+    local helper = require("support.helper")
+    local probe = 'local j = require("xlua.json") '
+      .. 'j.encode({ a = "b/c", n = 1, t = true, l = { "x" } }) local before = package.loaded.cjson == nil '
+      .. 'j.is_null(1) j.encode({ "tab\\t" }) print(before, package.loaded.cjson ~= nil)'
+    local out, err, code = helper.run({ "-e", probe })
+    assert.equal(0, code, err)
+    assert.equal("true\ttrue\n", out)
+  end)
+
   it("sorts object keys so the same value always gives the same text", function()
     assert.equal('{"a":1,"b":[1,2],"c":{"x":true}}', json.encode({ c = { x = true }, a = 1, b = { 1, 2 } }))
   end)

@@ -115,6 +115,42 @@ describe("xl.conf", function()
     end)
   end)
 
+  describe("the host's layout from a backend", function()
+    -- a handle that counts what it is asked
+    local function handle(layout)
+      local h = { asked = 0 }
+      function h.backend() return "sim" end
+      function h.host()
+        h.asked = h.asked + 1
+        return layout
+      end
+      return h
+    end
+    local host = { max_cpus = 8, online_cpus = 8, nr_nodes = 1,
+      cpu_nodes = { [0] = 0, 0, 0, 0, 0, 0, 0, 0 } }
+
+    it("is asked for only when the conversion looks at it, and once", function()
+      local h = handle(host)
+      local opts = assert(xlconf.for_backend(h))
+      opts.uuid_generator = uuid
+      assert(convert.to_libxl(pv(), opts))
+      assert.equal(0, h.asked)
+      local c = assert(convert.to_libxl(pv({ cpus = "all" }), opts))
+      assert.same({ 0, 1, 2, 3, 4, 5, 6, 7 }, c.b_info.vcpu_hard_affinity[1])
+      assert(convert.to_libxl(pv({ cpus = "node:0" }), opts))
+      assert.equal(1, h.asked)
+    end)
+
+    it("is unknown (NEEDHOST) when the backend cannot tell", function()
+      local h = handle(nil)
+      local opts = assert(xlconf.for_backend(h))
+      opts.uuid_generator = uuid
+      local _, _, code = convert.to_libxl(pv({ cpus = "all" }), opts)
+      assert.equal("NEEDHOST", code)
+      assert.equal(1, h.asked)
+    end)
+  end)
+
   describe("--xl-conf", function()
     local s = sim.new()
     local cfg = s.file("g.cfg", PV)

@@ -79,8 +79,10 @@ void dom_lock_note(struct dom_lock *l, const char *what)
         return;
     char note[160];
     int len = snprintf(note, sizeof note, "xlua %.100s (pid %ld)\n", what, (long)getpid());
-    /* Best effort: the note only makes the BUSY message say who. */
-    if (ftruncate(l->fd, 0) == 0 && pwrite(l->fd, note, (size_t)len, 0) < 0)
+    /* Best effort: the note only makes the BUSY message say who. Written over the last one,
+     * then cut to its length: emptying the file first freed its block and took a new one
+     * (0.1-0.3 ms of every save here, with discards). */
+    if (pwrite(l->fd, note, (size_t)len, 0) == len && ftruncate(l->fd, len) < 0)
         note[0] = '\0';
 }
 

@@ -195,7 +195,7 @@ local function integers(v)
   if type(v) == "table" then
     local object = not json.is_array(v)
     for k, x in pairs(v) do
-      if object and x == json.null then
+      if object and json.is_null(x) then
         v[k] = nil
       else
         v[k] = integers(x)
@@ -278,7 +278,7 @@ end
 
 -- nil when v has the shape, else what it should have been and where (a path below v).
 local function shape_error(v, shape)
-  if v == nil or v == json.null then
+  if v == nil or json.is_null(v) then
     return nil
   end
   if shape == "int" then
@@ -305,7 +305,7 @@ local function shape_error(v, shape)
     end
     for i, x in ipairs(v) do
       local want, where = shape_error(x, shape.array)
-      if x == json.null then
+      if json.is_null(x) then
         want = "not null"
       end
       if want then

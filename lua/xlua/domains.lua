@@ -68,6 +68,23 @@ function domains.layout(h)
     nr_nodes = host.nr_nodes, nodes = nodes }
 end
 
+-- domains.lazy_layout(h) -> nil without h, else a table that asks h for domains.layout(h) the
+-- first time one of its fields is read and then holds its fields (all nil when the backend
+-- cannot tell): most configs never look at the host, and asking costs the backend a look at
+-- every domain (the sim's host facts count their memory). h must stay open until then.
+function domains.lazy_layout(h)
+  if not h then
+    return nil
+  end
+  return setmetatable({}, { __index = function(t, k)
+    setmetatable(t, nil)
+    for key, v in pairs(domains.layout(h) or {}) do
+      t[key] = v
+    end
+    return rawget(t, k)
+  end })
+end
+
 -- opts.changes: the command changes domains. On the simulator chosen implicitly (no --backend,
 -- no $XLUA_BACKEND: this machine is no Xen dom0) such a command says so once, on a terminal,
 -- so nobody takes a simulated domain for a real one.

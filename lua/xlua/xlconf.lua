@@ -127,7 +127,8 @@ end
 -- xlconf.for_backend(h, path [, opts]) -> convert options, warnings | nil, message, code:
 -- opts with xl.conf's defaults (path, or the backend's default file) and the host's layout
 -- from h (an open backend handle, or nil when none could be opened: no host then, and the
--- backend is the one $XLUA_BACKEND names).
+-- backend is the one $XLUA_BACKEND names), asked for only if the conversion looks at it: keep
+-- h open until the conversion is done.
 function xlconf.for_backend(h, path, opts)
   local backend = h and h:backend() or os.getenv("XLUA_BACKEND")
   local settings, warnings, code = xlconf.find(path, backend)
@@ -135,7 +136,7 @@ function xlconf.for_backend(h, path, opts)
     return nil, warnings, code
   end
   local out = xlconf.options(settings, opts)
-  out.host = out.host or (h and require("xlua.domains").layout(h)) or nil
+  out.host = out.host or require("xlua.domains").lazy_layout(h)
   return out, warnings
 end
 

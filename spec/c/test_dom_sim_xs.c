@@ -148,6 +148,10 @@ static void test_refresh(struct dom_backend *b, struct dom_xs *x)
     if (m && v) {
         memcpy(m, "\nmemory_kb=1024\n", 16);
         v[7] = '1';
+        /* without its sum (which no longer matches): read as a file an older version wrote */
+        char *sum = strstr(text, "\nsum=");
+        if (sum)
+            sum[1] = '\0';
         f = fopen(path, "w");
         fputs(text, f);
         fclose(f);

@@ -1,5 +1,6 @@
 /* core/domain/sim/dom_sim.c: the sim backend's operations: opening the state directory, the domain
- * lifecycle (create, pause, unpause, rename, shutdown, destroy) and the config store. */
+ * lifecycle (create, pause, unpause, rename, shutdown, destroy); the config store is
+ * dom_sim_store.c's. */
 #include "dom_sim_int.h"
 
 #include <dirent.h>
@@ -167,10 +168,16 @@ static int sim_list(struct dom_backend *b, struct dom_info **out, size_t *n, str
 
 static int sim_host(struct dom_backend *b, struct dom_host *out, struct xerr *err)
 {
-    struct dom_info dom0;
     uint64_t used;
     if (sim_used_memory(S(b), &used, NULL, err) < 0)
         return -1;
+    sim_host_fill(out, used);
+    return 0;
+}
+
+void sim_host_fill(struct dom_host *out, uint64_t used)
+{
+    struct dom_info dom0;
     dom0_info(&dom0);
     const char *env = getenv("XLUA_SIM_HOST_MEMORY_KB");
     char *end;
@@ -195,7 +202,6 @@ static int sim_host(struct dom_backend *b, struct dom_host *out, struct xerr *er
         out->cpu_node[i] = i >= out->max_cpus ? DOM_HOST_NO_NODE
                          : (uint16_t)(node < out->nr_nodes ? node : out->nr_nodes - 1);
     }
-    return 0;
 }
 
 static int sim_info(struct dom_backend *b, uint32_t domid, struct dom_info *out,
@@ -464,101 +470,6 @@ static int sim_config(struct dom_backend *b, uint32_t domid, char **json, struct
     return 0;
 }
 
-/* ---- the config store: one file per key in store/ ---- */
-
-static int sim_store_put(struct dom_backend *b, uint32_t domid, const char *key, const void *v,
-                         size_t n, struct xerr *err)
-{
-    struct sim *s = S(b);
-    struct sim_dom d;
-    char leaf[DOM_KEY_MAX + 8];
-    snprintf(leaf, sizeof leaf, "store/%s", key);
-    if (sim_lock(s, err) < 0)
-        return -1;
-    int rc = sim_get(s, domid, "no config store for", &d, err);
-    if (rc == 0)
-        rc = sim_write_file(s, domid, leaf, v, n, err);
-    sim_unlock(s);
-    return rc;
-}
-
-static int sim_store_get(struct dom_backend *b, uint32_t domid, const char *key, char **v,
-                         size_t *n, struct xerr *err)
-{
-    struct sim *s = S(b);
-    struct sim_dom d;
-    char leaf[DOM_KEY_MAX + 8], path[PATH_MAX];
-    struct xerr e;
-    if (sim_get(s, domid, "no config store for", &d, err) < 0)
-        return -1;
-    snprintf(leaf, sizeof leaf, "store/%s", key);
-    sim_dom_path(s, domid, leaf, path);
-    if (sim_read_file(path, v, n, &e) < 0) {
-        if (strcmp(e.code, "ENOENT") == 0)
-            return xerr_set(err, "ENOENT", "domain %u has no store key '%s'", domid, key);
-        if (err)
-            *err = e;
-        return -1;
-    }
-    return 0;
-}
-
-static int sim_store_remove(struct dom_backend *b, uint32_t domid, const char *key,
-                            struct xerr *err)
-{
-    struct sim *s = S(b);
-    struct sim_dom d;
-    char leaf[DOM_KEY_MAX + 8], path[PATH_MAX];
-    snprintf(leaf, sizeof leaf, "store/%s", key);
-    sim_dom_path(s, domid, leaf, path);
-    if (sim_lock(s, err) < 0)
-        return -1;
-    int rc = sim_get(s, domid, "no config store for", &d, err);
-    if (rc == 0 && unlink(path) < 0 && errno != ENOENT)
-        rc = xerr_errno(err, errno, "%s: cannot remove", path);
-    sim_unlock(s);
-    return rc;
-}
-
-static int sim_store_keys(struct dom_backend *b, uint32_t domid, char ***keys, size_t *n,
-                          struct xerr *err)
-{
-    struct sim *s = S(b);
-    struct sim_dom d;
-    char path[PATH_MAX];
-    if (sim_get(s, domid, "no config store for", &d, err) < 0)
-        return -1;
-    sim_dom_path(s, domid, "store", path);
-    DIR *dir = opendir(path);
-    if (!dir)
-        return xerr_errno(err, errno, "%s: cannot list", path);
-    char **v = NULL;
-    size_t len = 0, cap = 0;
-    struct dirent *de;
-    while ((de = readdir(dir))) {
-        if (dom_check_key(de->d_name, NULL) < 0)
-            continue;
-        if (len == cap) {
-            cap = cap ? 2 * cap : 8;
-            char **nv = realloc(v, cap * sizeof *v);
-            if (!nv)
-                goto nomem;
-            v = nv;
-        }
-        if (!(v[len] = strdup(de->d_name)))
-            goto nomem;
-        len++;
-    }
-    closedir(dir);
-    *keys = v;
-    *n = len;
-    return 0;
-nomem:
-    closedir(dir);
-    dom_strv_free(v, len);
-    return xerr_errno(err, ENOMEM, "cannot list the store of domain %u", domid);
-}
-
 static const char *sim_run_dir(struct dom_backend *b)
 {
     return S(b)->dir;
@@ -592,6 +503,8 @@ static const struct dom_ops sim_ops = {
     .store_get = sim_store_get,
     .store_remove = sim_store_remove,
     .store_keys = sim_store_keys,
+    .store_get_many = sim_store_get_many,
+    .store_put_many = sim_store_put_many,
     /* xenstore and host facts */
     .xs_open = sim_xs_open,
     .host_info = sim_host_info,

@@ -37,11 +37,12 @@ int sim_host_info(struct dom_backend *b, struct dom_host_info *out, struct xerr 
     size_t n;
     if (!hp)
         return xerr_errno(err, ENOMEM, "cannot describe the sim's host");
-    /* the domains from the index, not a scan of each one's metadata (every create asks) */
-    if (dom_host(b, hp, err) < 0 || sim_used_memory((struct sim *)b, &used, &n, err) < 0) {
+    /* the domains from the index, not a scan of each one's metadata; read once */
+    if (sim_used_memory((struct sim *)b, &used, &n, err) < 0) {
         free(hp);
         return -1;
     }
+    sim_host_fill(hp, used);
     n++; /* and Domain-0 */
     const struct dom_host *h = hp;
     out->nr_cpus = h->cpus;

@@ -39,8 +39,10 @@ static int fill_page(unsigned char *page, uint64_t pfn, uint64_t *rng)
     char line[64];
     int len = snprintf(line, sizeof line, "sim page %llu tag %016llx\n",
                        (unsigned long long)pfn, (unsigned long long)splitmix64(rng));
-    for (unsigned i = 0; i < SIM_PAGE; i++)
-        page[i] = (unsigned char)line[i % (unsigned)len];
+    /* the line over and over: copied in doubling spans, not a division per byte */
+    memcpy(page, line, (size_t)len);
+    for (size_t have = (size_t)len; have < SIM_PAGE; have *= 2)
+        memcpy(page + have, page, have < SIM_PAGE - have ? have : SIM_PAGE - have);
     return 1;
 }
 

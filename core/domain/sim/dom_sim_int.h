@@ -162,6 +162,21 @@ int sim_xs_release(struct sim *s, uint32_t domid, struct xerr *err);
 int sim_xs_refresh(struct sim *s, uint32_t domid, struct xerr *err);
 /* Under the lock: the device nodes from json (see dom_sim_xs_sync_devices). */
 int sim_xs_sync_devices(struct sim *s, uint32_t domid, const char *json, struct xerr *err);
+/* dom_sim_store.c: the config store ops (one file per domain, written whole) */
+int sim_store_put(struct dom_backend *b, uint32_t domid, const char *key, const void *v,
+                  size_t n, struct xerr *err);
+int sim_store_get(struct dom_backend *b, uint32_t domid, const char *key, char **v, size_t *n,
+                  struct xerr *err);
+int sim_store_remove(struct dom_backend *b, uint32_t domid, const char *key, struct xerr *err);
+int sim_store_keys(struct dom_backend *b, uint32_t domid, char ***keys, size_t *n,
+                   struct xerr *err);
+int sim_store_get_many(struct dom_backend *b, uint32_t domid, size_t n,
+                       const char *const *keys, char **values, size_t *lens, struct xerr *err);
+int sim_store_put_many(struct dom_backend *b, uint32_t domid, size_t n,
+                       const char *const *keys, const void *const *values,
+                       const size_t *lens, struct xerr *err);
+/* dom_sim.c: the host's memory, cpus and nodes (dom_host) with used KiB taken by domains. */
+void sim_host_fill(struct dom_host *out, uint64_t used);
 /* dom_sim_host.c */
 int sim_host_info(struct dom_backend *b, struct dom_host_info *out, struct xerr *err);
 /* dom_sim_json.c: the scanner and editor of a domain's config.json. Paths are dotted member

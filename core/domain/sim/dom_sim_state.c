@@ -3,7 +3,8 @@
  *
  * (Memory images are filled and digested in dom_sim_image.c.)
  * Layout: DIR/lock, DIR/next-domid, DIR/index (dom_sim_index.c), DIR/freed/ (directories of
- * destroyed domains being freed), DIR/domains/<domid>/{meta, config.json, memory, store/}.
+ * destroyed domains being freed), DIR/domains/<domid>/{meta, config.json, memory, config-store
+ * (dom_sim_store.c)}.
  * Domids increase and are not reused while the state directory lives (wrapping below
  * 0x7FF0 to the lowest free one), as Xen's own allocator does. */
 #include "dom_sim_int.h"
@@ -20,6 +21,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -135,11 +137,21 @@ fail:;
 
 /* ---- metadata ---- */
 
-int sim_write_meta(struct sim *s, const struct sim_dom *d, struct xerr *err)
+/* The metadata file is META_SIZE bytes: the lines, "sum=<XXH64 of the lines, hex>", then
+ * newlines up to the size. A change rewrites it in place, one write of the whole (only holders
+ * of the lock write it): a new file and a rename each time took an inode and freed one (this
+ * ext4 skips every inode freed in the last minutes when it allocates one, a cost every later
+ * file pays; a create wrote the metadata twice, a save once more). Readers hold no lock: one
+ * that reads while it is written sees a sum that does not match and reads again. A file of
+ * another size (a new one, or one an older version wrote, without a sum) is replaced whole,
+ * temp + rename, and never written in place. */
+#define META_SIZE 1024
+#define META_TRIES 200
+
+static int format_meta(const struct sim_dom *d, char buf[META_SIZE])
 {
-    char buf[1024];
     const struct dom_info *i = &d->info;
-    int n = snprintf(buf, sizeof buf,
+    int n = snprintf(buf, META_SIZE,
                      "domid=%u\nname=%s\nuuid=%s\nstate=%s\ntype=%s\nmemory_kb=%llu\n"
                      "max_memory_kb=%llu\nvcpus=%u\ndigest=%s\npauses=%u\ncreator=%ld\n"
                      "reason=%d\nstarted=%lld\npending=%d\n",
@@ -148,7 +160,53 @@ int sim_write_meta(struct sim *s, const struct sim_dom *d, struct xerr *err)
                      (unsigned long long)i->max_memory_kb, i->vcpus, i->digest,
                      d->pauses, (long)d->creator, (int)i->reason, (long long)d->started,
                      d->pending);
-    return sim_write_file(s, i->domid, "meta", buf, (size_t)n, err);
+    if (n < 0 || n > META_SIZE - 32)
+        return -1;
+    n += snprintf(buf + n, META_SIZE - (size_t)n, "sum=%016llx\n",
+                  (unsigned long long)XXH3_64bits(buf, (size_t)n));
+    memset(buf + n, '\n', META_SIZE - (size_t)n);
+    return 0;
+}
+
+int sim_write_meta(struct sim *s, const struct sim_dom *d, struct xerr *err)
+{
+    char buf[META_SIZE], path[PATH_MAX];
+    if (format_meta(d, buf) < 0)
+        return xerr_set(err, "EINVAL", "the metadata of domain %u does not fit", d->info.domid);
+    sim_dom_path(s, d->info.domid, "meta", path);
+    int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+        st.st_uid == geteuid() && st.st_size == META_SIZE) {
+        int e = sim_write_at(fd, buf, META_SIZE, 0) < 0 ? errno : 0;
+        if (close(fd) < 0 && !e)
+            e = errno;
+        if (e)
+            return xerr_errno(err, e, "%s: cannot write", path);
+        return 0;
+    }
+    if (fd >= 0)
+        close(fd);
+    return sim_write_file(s, d->info.domid, "meta", buf, META_SIZE, err);
+}
+
+/* A file of META_SIZE: 1 its sum matches the lines before it, 0 not (read while written). */
+static int meta_whole(const char *text, size_t n)
+{
+    if (n != META_SIZE)
+        return 1;
+    const char *sum = NULL;
+    for (const char *p = text; (p = memchr(p, '\n', (size_t)(text + n - p))) != NULL; p++)
+        if (text + n - p > 5 && memcmp(p + 1, "sum=", 4) == 0) {
+            sum = p + 1;
+            break;
+        }
+    if (!sum)
+        return 0;
+    char want[20];
+    snprintf(want, sizeof want, "%016llx\n",
+             (unsigned long long)XXH3_64bits(text, (size_t)(sum - text)));
+    return text + n - (sum + 4) >= 17 && memcmp(sum + 4, want, 17) == 0;
 }
 
 static int parse_meta(char *text, struct sim_dom *d)
@@ -209,14 +267,20 @@ int sim_read_meta(struct sim *s, uint32_t domid, struct sim_dom *d, struct xerr 
     size_t n;
     sim_dom_path(s, domid, "meta", path);
     struct xerr e;
-    if (sim_read_file(path, &text, &n, &e) < 0) {
-        if (e.code && (strcmp(e.code, "ENOENT") == 0 || strcmp(e.code, "ENOTDIR") == 0))
-            return xerr_set(err, "NODOMAIN", "no domain with id %u", domid);
-        if (err)
-            *err = e;
-        return -1;
+    for (int tries = 0;; tries++) {
+        if (sim_read_file(path, &text, &n, &e) < 0) {
+            if (e.code && (strcmp(e.code, "ENOENT") == 0 || strcmp(e.code, "ENOTDIR") == 0))
+                return xerr_set(err, "NODOMAIN", "no domain with id %u", domid);
+            if (err)
+                *err = e;
+            return -1;
+        }
+        if (meta_whole(text, n) || tries == META_TRIES)
+            break;
+        free(text);             /* read while it was written: again */
+        sched_yield();
     }
-    int rc = parse_meta(text, d);
+    int rc = meta_whole(text, n) ? parse_meta(text, d) : -1;
     free(text);
     if (rc < 0 || d->info.domid != domid)
         return xerr_set(err, "EIO", "%s: damaged domain metadata", path);
@@ -458,14 +522,33 @@ static uint32_t read_next_domid(struct sim *s)
     return v >= 1 && v < SIM_DOMID_LIMIT ? (uint32_t)v : 1;
 }
 
+/* Rewritten in place, one write of a fixed width (only holders of the lock read or write it):
+ * replacing it (temp + rename) would take a new inode and free one per create, and this file
+ * system skips every inode freed in the last minutes when it allocates one (ext4's
+ * recently_deleted): a cost every later file of the state directory pays. Only a regular file
+ * of our own with one link is written into; anything else (a link someone planted) is replaced
+ * by a new file of our own (O_EXCL) as before. */
 static int write_next_domid(struct sim *s, uint32_t next, struct xerr *err)
 {
     char path[PATH_MAX], tmp[PATH_MAX], buf[32];
     snprintf(path, sizeof path, "%s/next-domid", s->dir);
     snprintf(tmp, sizeof tmp, "%s/.next-domid.XXXXXX", s->dir);
-    int n = snprintf(buf, sizeof buf, "%u\n", next);
+    int n = snprintf(buf, sizeof buf, "%10u\n", next);
+    int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+        st.st_uid == geteuid() && st.st_size <= n) {
+        int e = sim_write_at(fd, buf, (size_t)n, 0) < 0 ? errno : 0;
+        if (close(fd) < 0 && !e)
+            e = errno;
+        if (e)
+            return xerr_errno(err, e, "%s: cannot write", path);
+        return 0;
+    }
+    if (fd >= 0)
+        close(fd);
     /* A new file of our own (O_EXCL): never one, or a symlink, someone planted there. */
-    int fd = mkostemp(tmp, O_CLOEXEC);
+    fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
         return xerr_errno(err, errno, "%s: cannot create", tmp);
     int e = 0;
@@ -524,12 +607,6 @@ int sim_reserve(struct sim *s, struct sim_dom *d, struct xerr *err)
     sim_index_free(&ix);
     d->info.domid = domid;
     d->creator = getpid();
-    sim_dom_path(s, domid, "store", path);
-    if (mkdir(path, 0700) < 0) {
-        xerr_errno(err, errno, "%s: cannot create", path);
-        sim_remove(s, domid, NULL);
-        return -1;
-    }
     if (sim_write_meta(s, d, err) < 0 ||
         write_next_domid(s, domid + 1 >= SIM_DOMID_LIMIT ? 1 : domid + 1, err) < 0) {
         sim_remove(s, domid, NULL);

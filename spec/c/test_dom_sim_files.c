@@ -130,7 +130,7 @@ static void test_meta_readers(struct dom_backend *b)
     kill(pid, SIGKILL);
     int status;
     waitpid(pid, &status, 0);
-    CHECKM(bad == 0, "%d reads of 3000 were wrong (%s)", bad, err.message ? err.message : "");
+    CHECKM(bad == 0, "%d reads of 3000 were wrong (%s)", bad, err.message);
     CHECK(WIFSIGNALED(status));
     struct dom_info i;
     CHECK_OK(dom_info(b, d, &i, &err));     /* killed anywhere: still whole */

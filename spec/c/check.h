@@ -30,6 +30,14 @@ static void check_(int ok, const char *expr, const char *file, int line, const c
     fputc('\n', stderr);
 }
 
+/* For a test whose calls fill a file-level `struct xerr err`: the call succeeds (>= 0), or
+ * fails with the code want (err.code is cleared for the next one). */
+#define CHECK_OK(call) do { int rc_ = (call); \
+    CHECKM(rc_ >= 0, "%s", err.message); } while (0)
+#define CHECK_CODE(call, want) do { int rc_ = (call); \
+    CHECKM(rc_ < 0 && streq(err.code, want), "rc %d code %s: %s", rc_, \
+           err.code ? err.code : "-", err.message); err.code = NULL; } while (0)
+
 static inline int streq(const char *a, const char *b)
 {
     return a && b && strcmp(a, b) == 0;

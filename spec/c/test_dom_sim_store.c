@@ -17,12 +17,6 @@
 
 #include "check.h"
 
-#define CHECK_OK(call) do { int rc_ = (call); \
-    CHECKM(rc_ >= 0, "%s", err.message); } while (0)
-#define CHECK_CODE(call, want) do { int rc_ = (call); \
-    CHECKM(rc_ < 0 && streq(err.code, want), "rc %d code %s: %s", rc_, \
-           err.code ? err.code : "-", err.message); err.code = NULL; } while (0)
-
 static char state_dir[256];
 static struct xerr err;
 

@@ -623,14 +623,11 @@ static void *direct_main(void *arg)
     return NULL;
 }
 
-int sf_writer_direct_begin(struct sf_writer *w, int *fd, struct xerr *err)
+/* Start the thread that reads the file back from the current position (the bytes flushed so
+ * far are all before it) and hashes what lands after it: 1 started, 0 not (the caller goes on
+ * without it). */
+static int start_reader(struct sf_writer *w)
 {
-    if (check_state(w, W_STREAM, "direct stream bytes") < 0)
-        return report(w, err);
-    if (w->cctx || !w->regular || !w->readable || w->body_left || w->direct)
-        return 0;
-    if (flush(w) < 0)
-        return report(w, err);
     writeback_stop(w);
     off_t at = lseek(w->fd, 0, SEEK_CUR);
     if (at < 0 || (uint64_t)at != (uint64_t)w->base + w->flushed)
@@ -641,6 +638,19 @@ int sf_writer_direct_begin(struct sf_writer *w, int *fd, struct xerr *err)
     if (pthread_create(&w->direct_thread, NULL, direct_main, w) != 0)
         return 0;
     w->direct = 1;
+    return 1;
+}
+
+int sf_writer_direct_begin(struct sf_writer *w, int *fd, struct xerr *err)
+{
+    if (check_state(w, W_STREAM, "direct stream bytes") < 0)
+        return report(w, err);
+    if (w->cctx || !w->regular || !w->readable || w->body_left || w->direct)
+        return 0;
+    if (flush(w) < 0)
+        return report(w, err);
+    if (!start_reader(w))
+        return 0;
     *fd = w->fd;
     return 1;
 }
@@ -689,16 +699,9 @@ int sf_writer_hash_behind(struct sf_writer *w)
     if (w->failed || w->state != W_STREAM || w->cctx || !w->regular || !w->readable ||
         w->direct || w->body_left || !w->hashing || flush(w) < 0)
         return 0;
-    writeback_stop(w);
-    off_t at = lseek(w->fd, 0, SEEK_CUR);
-    if (at < 0 || (uint64_t)at != (uint64_t)w->base + w->flushed)
+    if (!start_reader(w))
         return 0;
-    w->direct_at = (uint64_t)at;
-    w->direct_end = UINT64_MAX;
-    w->direct_errno = 0;
-    if (pthread_create(&w->direct_thread, NULL, direct_main, w) != 0)
-        return 0;
-    w->direct = w->behind = 1;
+    w->behind = 1;
     return 1;
 }
 

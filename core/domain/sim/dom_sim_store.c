@@ -53,17 +53,18 @@ static struct entry *find(struct store *st, const char *key)
     return NULL;
 }
 
-/* Set key to a copy of n bytes at v (v NULL: remove it). -1: out of memory. */
+/* Set key to a copy of n bytes at v (v NULL: remove it). 1: set or removed, 0: nothing to
+ * remove, -1: out of memory. */
 static int set(struct store *st, const char *key, const void *v, size_t n)
 {
     struct entry *e = find(st, key);
     if (!v) {
-        if (e) {
-            free(e->key);
-            free(e->value);
-            *e = st->e[--st->n];
-        }
-        return 0;
+        if (!e)
+            return 0;
+        free(e->key);
+        free(e->value);
+        *e = st->e[--st->n];
+        return 1;
     }
     char *copy = malloc(n + 1);
     if (!copy)
@@ -74,7 +75,7 @@ static int set(struct store *st, const char *key, const void *v, size_t n)
         free(e->value);
         e->value = copy;
         e->len = n;
-        return 0;
+        return 1;
     }
     if (st->n == st->cap) {
         size_t cap = st->cap ? 2 * st->cap : 8;
@@ -93,7 +94,7 @@ static int set(struct store *st, const char *key, const void *v, size_t n)
     st->e[st->n].value = copy;
     st->e[st->n].len = n;
     st->n++;
-    return 0;
+    return 1;
 }
 
 static uint32_t get32(const unsigned char *p)
@@ -305,10 +306,14 @@ int sim_store_put_many(struct dom_backend *b, uint32_t domid, size_t n,
     if (rc == 0)
         rc = load(s, domid, &st, err);
     if (rc == 0) {
-        for (size_t i = 0; i < n && rc == 0; i++)
-            if (set(&st, keys[i], values[i], values[i] ? lens[i] : 0) < 0)
+        int changed = 0;
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            int r = set(&st, keys[i], values[i], values[i] ? lens[i] : 0);
+            if (r < 0)
                 rc = xerr_errno(err, ENOMEM, "cannot update the store of domain %u", domid);
-        if (rc == 0)
+            changed |= r > 0;
+        }
+        if (rc == 0 && changed)         /* removing absent keys only: nothing to write */
             rc = save(s, domid, &st, err);
         store_free(&st);
     }
@@ -336,23 +341,8 @@ int sim_store_get(struct dom_backend *b, uint32_t domid, const char *key, char *
 
 int sim_store_remove(struct dom_backend *b, uint32_t domid, const char *key, struct xerr *err)
 {
-    struct sim *s = (struct sim *)b;
-    struct sim_dom d;
-    struct store st;
-    if (sim_lock(s, err) < 0)
-        return -1;
-    int rc = sim_get(s, domid, "no config store for", &d, err);
-    if (rc == 0)
-        rc = load(s, domid, &st, err);
-    if (rc == 0) {
-        if (find(&st, key)) {           /* an absent key: nothing to write */
-            set(&st, key, NULL, 0);
-            rc = save(s, domid, &st, err);
-        }
-        store_free(&st);
-    }
-    sim_unlock(s);
-    return rc;
+    return sim_store_put_many(b, domid, 1, &key, (const void *const[]){ NULL }, (size_t[]){ 0 },
+                              err);
 }
 
 int sim_store_keys(struct dom_backend *b, uint32_t domid, char ***keys, size_t *n,

@@ -64,14 +64,7 @@ struct lbackend {
 
 /* ---- C memory that must not leak when a Lua call raises (mpv's autofree) ---- */
 
-struct autofree {
-    void *p;
-    size_t n;
-    int strv;                  /* p is a char ** of n strings */
-};
-
-/* Free now rather than at the next collection, once the results are Lua values. */
-static void autofree_now(struct autofree *a)
+void lx_autofree_now(struct lx_autofree *a)
 {
     if (a->strv)
         dom_strv_free(a->p, a->n);
@@ -83,13 +76,13 @@ static void autofree_now(struct autofree *a)
 
 static int autofree_gc(lua_State *L)
 {
-    autofree_now(luaL_checkudata(L, 1, AUTOFREE));
+    lx_autofree_now(luaL_checkudata(L, 1, AUTOFREE));
     return 0;
 }
 
-static struct autofree *autofree_new(lua_State *L)
+struct lx_autofree *lx_autofree_new(lua_State *L)
 {
-    struct autofree *a = lua_newuserdatauv(L, sizeof *a, 0);
+    struct lx_autofree *a = lua_newuserdatauv(L, sizeof *a, 0);
     memset(a, 0, sizeof *a);
     luaL_setmetatable(L, AUTOFREE);
     return a;
@@ -336,7 +329,7 @@ static int l_backend(lua_State *L)
 static int l_list(lua_State *L)
 {
     struct dom_backend *b = lx_check_backend(L);
-    struct autofree *a = autofree_new(L);
+    struct lx_autofree *a = lx_autofree_new(L);
     struct dom_info *v;
     size_t n;
     struct xerr e = { 0 };
@@ -348,7 +341,7 @@ static int l_list(lua_State *L)
         lx_push_dom_info(L, &v[i]);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
-    autofree_now(a);
+    lx_autofree_now(a);
     return 1;
 }
 
@@ -452,14 +445,14 @@ static int l_config(lua_State *L)
 {
     struct dom_backend *b = lx_check_backend(L);
     uint32_t domid = lx_check_domid(L, 2);
-    struct autofree *a = autofree_new(L);
+    struct lx_autofree *a = lx_autofree_new(L);
     char *json;
     struct xerr e = { 0 };
     if (dom_config(b, domid, &json, &e) < 0)
         return lx_fail(L, &e);
     a->p = json;
     lua_pushstring(L, json);
-    autofree_now(a);
+    lx_autofree_now(a);
     return 1;
 }
 
@@ -572,7 +565,7 @@ static int l_store_get(lua_State *L)
     struct dom_backend *b = lx_check_backend(L);
     uint32_t domid = lx_check_domid(L, 2);
     const char *key = check_key(L, 3);
-    struct autofree *a = autofree_new(L);
+    struct lx_autofree *a = lx_autofree_new(L);
     char *v;
     size_t n;
     struct xerr e = { 0 };
@@ -580,7 +573,7 @@ static int l_store_get(lua_State *L)
         return lx_fail(L, &e);
     a->p = v;
     lua_pushlstring(L, v, n);
-    autofree_now(a);
+    lx_autofree_now(a);
     return 1;
 }
 
@@ -597,7 +590,7 @@ static int l_store_keys(lua_State *L)
 {
     struct dom_backend *b = lx_check_backend(L);
     uint32_t domid = lx_check_domid(L, 2);
-    struct autofree *a = autofree_new(L);
+    struct lx_autofree *a = lx_autofree_new(L);
     char **keys;
     size_t n;
     struct xerr e = { 0 };
@@ -611,7 +604,7 @@ static int l_store_keys(lua_State *L)
         lua_pushstring(L, keys[i]);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
-    autofree_now(a);
+    lx_autofree_now(a);
     return 1;
 }
 

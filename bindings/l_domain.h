@@ -18,6 +18,17 @@ void lx_push_dom_info(lua_State *L, const struct dom_info *i);
 /* true, or nil, message, code when rc < 0. */
 int lx_done(lua_State *L, int rc, const struct xerr *e);
 
+/* C memory that must not leak when a Lua call raises (mpv's autofree): a userdata pushed by
+ * lx_autofree_new whose __gc frees p (free, or dom_strv_free of n strings when strv);
+ * lx_autofree_now frees it at once, once the results are Lua values. */
+struct lx_autofree {
+    void *p;
+    size_t n;
+    int strv;                  /* p is a char ** of n strings */
+};
+struct lx_autofree *lx_autofree_new(lua_State *L);
+void lx_autofree_now(struct lx_autofree *a);
+
 /* Adds request, sysrq, wait_shutdown, preserve, core_dump, run_dir to the methods table at
  * the top of the stack. */
 void lx_domain_life_methods(lua_State *L);

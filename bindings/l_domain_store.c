@@ -6,43 +6,6 @@
 
 #include <stdlib.h>
 
-#define HELD "xlua.domain.held"
-
-/* The values a backend returns, freed with the call's stack whatever raises. */
-struct held {
-    char **v;
-    size_t n;
-};
-
-static void held_free(struct held *h)
-{
-    dom_strv_free(h->v, h->n);
-    h->v = NULL;
-    h->n = 0;
-}
-
-static int held_gc(lua_State *L)
-{
-    held_free(luaL_checkudata(L, 1, HELD));
-    return 0;
-}
-
-static struct held *held_new(lua_State *L, size_t n)
-{
-    struct held *h = lua_newuserdatauv(L, sizeof *h, 0);
-    h->v = NULL;
-    h->n = 0;
-    if (luaL_newmetatable(L, HELD)) {
-        lua_pushcfunction(L, held_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
-    if (!(h->v = calloc(n ? n : 1, sizeof *h->v)))
-        luaL_error(L, "out of memory");
-    h->n = n;
-    return h;
-}
-
 /* The keys of a list (get) or of a map (put), checked before any C memory is taken; they stay
  * alive in the table at t. */
 static size_t check_keys(lua_State *L, int t, int map, const char ***keys, const void ***values,
@@ -109,8 +72,13 @@ static int l_store_get_many(lua_State *L)
     const void **unused;
     size_t *lens;
     size_t n = check_keys(L, 3, 0, &keys, &unused, &lens);
-    struct held *held = held_new(L, n);
-    char **values = held->v;
+    struct lx_autofree *held = lx_autofree_new(L);
+    char **values = calloc(n ? n : 1, sizeof *values);
+    if (!values)
+        return luaL_error(L, "out of memory");
+    held->p = values;
+    held->n = n;
+    held->strv = 1;
     struct xerr e = { 0 };
     if (dom_store_get_many(b, domid, n, keys, values, lens, &e) < 0)
         return lx_fail(L, &e);
@@ -121,7 +89,7 @@ static int l_store_get_many(lua_State *L)
         lua_pushlstring(L, values[i], lens[i]);
         lua_setfield(L, -2, keys[i]);
     }
-    held_free(held);
+    lx_autofree_now(held);
     return 1;
 }
 

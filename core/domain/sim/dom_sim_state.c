@@ -135,6 +135,28 @@ fail:;
     return xerr_errno(err, e, "%s: cannot read", path);
 }
 
+/* Write n bytes at the start of the file at path, in place, when it is a regular file of our
+ * own with one link and a size from min to max (a file rewritten in place keeps its inode: see
+ * write_next_domid). 1 written, 0 not such a file (the caller replaces it: a link someone
+ * planted is never written through), -1 a write that failed. */
+static int overwrite_own(const char *path, const char *buf, size_t n, off_t min, off_t max,
+                         struct xerr *err)
+{
+    int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+        st.st_uid != geteuid() || st.st_size < min || st.st_size > max) {
+        close(fd);
+        return 0;
+    }
+    int e = sim_write_at(fd, buf, n, 0) < 0 ? errno : 0;
+    if (close(fd) < 0 && !e)
+        e = errno;
+    return e ? xerr_errno(err, e, "%s: cannot write", path) : 1;
+}
+
 /* ---- metadata ---- */
 
 /* The metadata file is META_SIZE bytes: the lines, "sum=<XXH64 of the lines, hex>", then
@@ -174,19 +196,9 @@ int sim_write_meta(struct sim *s, const struct sim_dom *d, struct xerr *err)
     if (format_meta(d, buf) < 0)
         return xerr_set(err, "EINVAL", "the metadata of domain %u does not fit", d->info.domid);
     sim_dom_path(s, d->info.domid, "meta", path);
-    int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-    struct stat st;
-    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
-        st.st_uid == geteuid() && st.st_size == META_SIZE) {
-        int e = sim_write_at(fd, buf, META_SIZE, 0) < 0 ? errno : 0;
-        if (close(fd) < 0 && !e)
-            e = errno;
-        if (e)
-            return xerr_errno(err, e, "%s: cannot write", path);
-        return 0;
-    }
-    if (fd >= 0)
-        close(fd);
+    int rc = overwrite_own(path, buf, META_SIZE, META_SIZE, META_SIZE, err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     return sim_write_file(s, d->info.domid, "meta", buf, META_SIZE, err);
 }
 
@@ -534,21 +546,11 @@ static int write_next_domid(struct sim *s, uint32_t next, struct xerr *err)
     snprintf(path, sizeof path, "%s/next-domid", s->dir);
     snprintf(tmp, sizeof tmp, "%s/.next-domid.XXXXXX", s->dir);
     int n = snprintf(buf, sizeof buf, "%10u\n", next);
-    int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-    struct stat st;
-    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
-        st.st_uid == geteuid() && st.st_size <= n) {
-        int e = sim_write_at(fd, buf, (size_t)n, 0) < 0 ? errno : 0;
-        if (close(fd) < 0 && !e)
-            e = errno;
-        if (e)
-            return xerr_errno(err, e, "%s: cannot write", path);
-        return 0;
-    }
-    if (fd >= 0)
-        close(fd);
+    int rc = overwrite_own(path, buf, (size_t)n, 0, n, err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     /* A new file of our own (O_EXCL): never one, or a symlink, someone planted there. */
-    fd = mkostemp(tmp, O_CLOEXEC);
+    int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
         return xerr_errno(err, errno, "%s: cannot create", tmp);
     int e = 0;

@@ -240,14 +240,20 @@ void sim_index_remove(struct sim *s, uint32_t domid)
     update(s, domid, 0, 0, NULL, 1);
 }
 
+/* sim_index_load under the sim's lock, for a caller that holds none. */
+static int load_locked(struct sim *s, struct sim_index *ix, struct xerr *err)
+{
+    if (sim_lock(s, err) < 0)
+        return -1;
+    int rc = sim_index_load(s, ix, err);
+    sim_unlock(s);
+    return rc;
+}
+
 int sim_used_memory(struct sim *s, uint64_t *kb, size_t *count, struct xerr *err)
 {
     struct sim_index ix;
-    if (sim_lock(s, err) < 0)
-        return -1;
-    int rc = sim_index_load(s, &ix, err);
-    sim_unlock(s);
-    if (rc < 0)
+    if (load_locked(s, &ix, err) < 0)
         return -1;
     *kb = 0;
     size_t built = 0;
@@ -269,11 +275,7 @@ int sim_find_name(struct dom_backend *b, const char *name, struct dom_info *out,
     struct sim_index ix;
     if (strcmp(name, "Domain-0") == 0)
         return 1;
-    if (sim_lock(s, err) < 0)
-        return -1;
-    int rc = sim_index_load(s, &ix, err);
-    sim_unlock(s);
-    if (rc < 0)
+    if (load_locked(s, &ix, err) < 0)
         return -1;
     uint32_t domid = 0;
     for (size_t i = 0; i < ix.n && !domid; i++)

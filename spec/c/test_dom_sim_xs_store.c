@@ -378,6 +378,153 @@ static void test_damaged_files(void)
     close_sim(b, x);
 }
 
+static ino_t inode_of(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+static off_t size_of(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 ? st.st_size : -1;
+}
+
+static int starts_with(const char *path, const char *text)
+{
+    char buf[64] = "";
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strncmp(buf, text, strlen(text)) == 0;
+}
+
+/* The root file is one page rewritten in place (its inode kept); one an older version wrote,
+ * one bigger than a page and a link planted in its place are replaced, never written through;
+ * a root whose sum does not match is damaged. */
+static void test_root_in_place(void)
+{
+    char dir[256], root[320], other[320];
+    struct dom_backend *b;
+    struct dom_xs *x;
+    open_sim("inplace", dir, &b, &x);
+    if (!x)
+        return;
+    snprintf(root, sizeof root, "%s/xs/root", dir);
+    snprintf(other, sizeof other, "%s/elsewhere", dir);
+    CHECK_OK(dom_xs_write(x, 0, "/tool/a", "1", 1, &err));
+    ino_t ino = inode_of(root);
+    CHECK(ino != 0 && size_of(root) == 4096 && starts_with(root, "xlua-sim-xenstore 3\n"));
+    struct dom_create a = { .name = "a", .type = DOM_PV, .memory_kb = 1024 };
+    uint32_t da = 0;
+    CHECK_OK(dom_create(b, &a, &da, &err));
+    CHECK_OK(dom_xs_write(x, 0, "/tool/a", "2", 1, &err));
+    CHECK(inode_of(root) == ino && value_is(x, "/tool/a", "2"));
+
+    /* bigger than a page: replaced; back under a page: a page again, then in place */
+    char big[3000];
+    memset(big, 'v', sizeof big);
+    CHECK_OK(dom_xs_write(x, 0, "/tool/big/1", big, sizeof big, &err));
+    CHECK_OK(dom_xs_write(x, 0, "/tool/big/2", big, sizeof big, &err));
+    CHECK(size_of(root) > 4096 && inode_of(root) != ino);
+    CHECK_OK(dom_xs_rm(x, 0, "/tool/big", &err));
+    CHECK(size_of(root) == 4096);
+    ino = inode_of(root);
+    CHECK_OK(dom_xs_write(x, 0, "/tool/a", "3", 1, &err));
+    CHECK(inode_of(root) == ino && value_is(x, "/tool/a", "3"));
+
+    /* an older version's root (no sum) is read, and replaced by the next change */
+    FILE *f = fopen(root, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs("xlua-sim-xenstore 2\ngen 50 introduced 1 released 0 seq 20\n"
+              "0 1 n0 / \n0 2 n0 /local \n0 3 n0 /local/domain \n0 4 n0 /local/domain/0 \n"
+              "0 5 n0 /vm \n0 6 n0 /tool \n0 7 n0 /libxl \n9 8 n0 /tool/a old\n", f);
+        fclose(f);
+    }
+    CHECK(value_is(x, "/tool/a", "old"));
+    ino = inode_of(root);
+    CHECK_OK(dom_xs_write(x, 0, "/tool/b", "1", 1, &err));
+    CHECK(inode_of(root) != ino && starts_with(root, "xlua-sim-xenstore 3\n"));
+    CHECK(value_is(x, "/tool/a", "old") && value_is(x, "/tool/b", "1"));
+
+    /* a link planted in its place: the file it points to is left alone */
+    CHECK(rename(root, other) == 0 && symlink(other, root) == 0);
+    CHECK_OK(dom_xs_write(x, 0, "/tool/c", "1", 1, &err));
+    struct stat st;
+    CHECK(lstat(root, &st) == 0 && S_ISREG(st.st_mode));
+    CHECK(value_is(x, "/tool/c", "1"));
+    char *v = NULL;
+    size_t n = 0;
+    f = fopen(other, "r");
+    if (f) {
+        char buf[8192];
+        n = fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = '\0';
+        CHECK(strstr(buf, "/tool/c") == NULL);
+        fclose(f);
+    }
+
+    /* a sum that does not match: damaged */
+    f = fopen(root, "r+");
+    CHECK(f != NULL);
+    if (f) {
+        fseek(f, 40, SEEK_SET);
+        fputc('#', f);
+        fclose(f);
+    }
+    CHECK_CODE(dom_xs_read(x, 0, "/tool/a", &v, &n, &err), "EIO");
+    close_sim(b, x);
+}
+
+/* Readers hold no lock: reading while another process rewrites the root page never fails nor
+ * sees a value that was never written. */
+static void test_root_read_while_written(void)
+{
+    char dir[256];
+    struct dom_backend *b;
+    struct dom_xs *x;
+    open_sim("torn", dir, &b, &x);
+    if (!x)
+        return;
+    CHECK_OK(dom_xs_write(x, 0, "/tool/n", "0", 1, &err));
+    enum { N = 300 };
+    pid_t kid = fork();
+    if (kid == 0) {
+        struct dom_backend *cb = NULL;
+        struct dom_xs *cx = NULL;
+        struct xerr e;
+        int bad = dom_sim_open(dir, &cb, &e) < 0 || dom_xs_open(cb, &cx, &e) < 0;
+        for (int i = 1; i <= N && !bad; i++) {
+            char v[16];
+            int len = snprintf(v, sizeof v, "%d", i);
+            bad = dom_xs_write(cx, 0, "/tool/n", v, (size_t)len, &e) < 0;
+        }
+        _exit(bad);
+    }
+    int failed = 0, wrong = 0, last = 0, status = -1;
+    while (waitpid(kid, &status, WNOHANG) == 0) {
+        char *v;
+        size_t n;
+        struct xerr e;
+        if (dom_xs_read(x, 0, "/tool/n", &v, &n, &e) < 0) {
+            failed++;
+            continue;
+        }
+        int got = atoi(v);
+        wrong += got < last || got > N;
+        last = got;
+        free(v);
+    }
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECKM(failed == 0 && wrong == 0, "%d reads failed, %d wrong", failed, wrong);
+    CHECK(value_is(x, "/tool/n", "300"));
+    close_sim(b, x);
+}
+
 int main(void)
 {
     char tmpl[] = "/tmp/xlua-xs-store-test.XXXXXX";
@@ -391,6 +538,8 @@ int main(void)
     test_watch_domains();
     test_old_single_file();
     test_damaged_files();
+    test_root_in_place();
+    test_root_read_while_written();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
     if (system(cmd) != 0)

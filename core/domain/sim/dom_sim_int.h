@@ -92,6 +92,14 @@ int sim_write_file(struct sim *s, uint32_t domid, const char *leaf, const void *
                    struct xerr *err);
 /* pwrite all n bytes at off (restarting on EINTR); -1 with errno. */
 int sim_write_at(int fd, const void *p, size_t n, uint64_t off);
+/* Write n bytes at the start of the file at path, in place, when it is a regular file of our
+ * own with one link, a size from min to max and (head not NULL) that text at its start: a file
+ * rewritten in place keeps its inode (replacing it, temp + rename, takes a new inode and frees
+ * one, and this ext4 skips every inode freed in the last minutes when it allocates one: a cost
+ * every later file of the state directory pays). 1 written, 0 not such a file (the caller
+ * replaces it: a link someone planted is never written through), -1 a write that failed. */
+int sim_overwrite_own(const char *path, const char *buf, size_t n, off_t min, off_t max,
+                      const char *head, struct xerr *err);
 /* Read a whole file; *p malloc'd and NUL-terminated. ENOENT when absent. */
 int sim_read_file(const char *path, char **p, size_t *n, struct xerr *err);
 

@@ -135,19 +135,18 @@ fail:;
     return xerr_errno(err, e, "%s: cannot read", path);
 }
 
-/* Write n bytes at the start of the file at path, in place, when it is a regular file of our
- * own with one link and a size from min to max (a file rewritten in place keeps its inode: see
- * write_next_domid). 1 written, 0 not such a file (the caller replaces it: a link someone
- * planted is never written through), -1 a write that failed. */
-static int overwrite_own(const char *path, const char *buf, size_t n, off_t min, off_t max,
-                         struct xerr *err)
+int sim_overwrite_own(const char *path, const char *buf, size_t n, off_t min, off_t max,
+                      const char *head, struct xerr *err)
 {
-    int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = open(path, (head ? O_RDWR : O_WRONLY) | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return 0;
     struct stat st;
+    char seen[64];
+    size_t hn = head ? strlen(head) : 0;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
-        st.st_uid != geteuid() || st.st_size < min || st.st_size > max) {
+        st.st_uid != geteuid() || st.st_size < min || st.st_size > max || hn > sizeof seen ||
+        (hn && (pread(fd, seen, hn, 0) != (ssize_t)hn || memcmp(seen, head, hn) != 0))) {
         close(fd);
         return 0;
     }
@@ -196,7 +195,7 @@ int sim_write_meta(struct sim *s, const struct sim_dom *d, struct xerr *err)
     if (format_meta(d, buf) < 0)
         return xerr_set(err, "EINVAL", "the metadata of domain %u does not fit", d->info.domid);
     sim_dom_path(s, d->info.domid, "meta", path);
-    int rc = overwrite_own(path, buf, META_SIZE, META_SIZE, META_SIZE, err);
+    int rc = sim_overwrite_own(path, buf, META_SIZE, META_SIZE, META_SIZE, NULL, err);
     if (rc != 0)
         return rc < 0 ? -1 : 0;
     return sim_write_file(s, d->info.domid, "meta", buf, META_SIZE, err);
@@ -534,19 +533,15 @@ static uint32_t read_next_domid(struct sim *s)
     return v >= 1 && v < SIM_DOMID_LIMIT ? (uint32_t)v : 1;
 }
 
-/* Rewritten in place, one write of a fixed width (only holders of the lock read or write it):
- * replacing it (temp + rename) would take a new inode and free one per create, and this file
- * system skips every inode freed in the last minutes when it allocates one (ext4's
- * recently_deleted): a cost every later file of the state directory pays. Only a regular file
- * of our own with one link is written into; anything else (a link someone planted) is replaced
- * by a new file of our own (O_EXCL) as before. */
+/* Rewritten in place, one write of a fixed width (only holders of the lock read or write it;
+ * why in place: sim_overwrite_own); anything but our own file is replaced by a new one. */
 static int write_next_domid(struct sim *s, uint32_t next, struct xerr *err)
 {
     char path[PATH_MAX], tmp[PATH_MAX], buf[32];
     snprintf(path, sizeof path, "%s/next-domid", s->dir);
     snprintf(tmp, sizeof tmp, "%s/.next-domid.XXXXXX", s->dir);
     int n = snprintf(buf, sizeof buf, "%10u\n", next);
-    int rc = overwrite_own(path, buf, (size_t)n, 0, n, err);
+    int rc = sim_overwrite_own(path, buf, (size_t)n, 0, n, NULL, err);
     if (rc != 0)
         return rc < 0 ? -1 : 0;
     /* A new file of our own (O_EXCL): never one, or a symlink, someone planted there. */

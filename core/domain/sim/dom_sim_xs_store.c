@@ -1,8 +1,10 @@
 /* core/domain/sim/dom_sim_xs_store.c: the sim's xenstore on disk, in DIR/xs:
  *   root        the counters and every node no part holds:
- *                 xlua-sim-xenstore 2
+ *                 xlua-sim-xenstore 3
  *                 gen G introduced I released R seq S
  *                 <node lines>
+ *                 sum <XXH3-64 of the lines above, 16 hex digits>
+ *                 <newlines up to ROOT_PAGE, when the lines fit in it>
  *   dom-<N>     domain N's nodes: /local/domain/N/..., /libxl/N/... and the backends
  *               /local/domain/0/backend/<kind>/N/... ("xlua-sim-xenstore-part 2", node lines)
  *   vm-<name>   /vm/<name>/... (same)
@@ -14,8 +16,16 @@
  * reads the root file and at most one part. Every change is made under the sim's lock, writes
  * the parts it touched (each replaced atomically: temp + rename), then the root file last, which
  * carries the generation watches and transactions look at. A process killed between two of
- * these renames leaves every file whole: the parts already written hold the change, the
+ * these writes leaves every file whole: the parts already written hold the change, the
  * generation does not show it yet (the next change's does).
+ *
+ * The root file changes on every change of the store, so it is rewritten in place, one write
+ * of one page (a page is written whole or not at all when the writer is killed), when it fits
+ * in one: a rename per change took an inode and freed one (see sim_overwrite_own). Readers
+ * hold no lock: one that reads while it is written sees a sum that does not match and reads
+ * again. Only a root of this version and of ROOT_PAGE bytes is written in place, so every mix
+ * a reader can see starts with ROOT_MAGIC and carries a sum; a bigger one, or one an older
+ * version wrote ("xlua-sim-xenstore 2", without a sum), is replaced by temp + rename.
  *
  * The store of older versions, one file DIR/xenstore, is read when there is no DIR/xs/root and
  * replaced by the first change. */
@@ -25,13 +35,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define ROOT_MAGIC "xlua-sim-xenstore 2"
+#define ROOT_MAGIC "xlua-sim-xenstore 3"
+#define ROOT_V2_MAGIC "xlua-sim-xenstore 2"
+#define ROOT_PAGE 4096
+#define ROOT_TRIES 200
 #define PART_MAGIC "xlua-sim-xenstore-part 2"
 #define V1_MAGIC "xlua-sim-xenstore 1"
 
@@ -367,13 +381,67 @@ static int read_v1(struct xst_tree *t, char *text, struct xerr *err)
     return 0;
 }
 
+/* The first line of text starting with "sum ", or NULL (node lines start with digits). */
+static char *sum_line(char *text)
+{
+    if (strncmp(text, "sum ", 4) == 0)
+        return text;
+    char *p = strstr(text, "\nsum ");
+    return p ? p + 1 : NULL;
+}
+
+static void format_sum(const char *text, size_t n, char out[32])
+{
+    snprintf(out, 32, "sum %016llx\n", (unsigned long long)XXH3_64bits(text, n));
+}
+
+/* The root file's text, cut before its sum line (an older version's: all of it); a read that
+ * sees a sum that does not match happened while the file was written: read again. ENOENT
+ * when absent. */
+static int read_root_file(struct sim *s, char path[PATH_MAX], char **out, struct xerr *err)
+{
+    store_path(s, "root", path);
+    for (int tries = 0;; tries++) {
+        char *text, *sum, want[32];
+        size_t len;
+        if (sim_read_file(path, &text, &len, err) < 0)
+            return -1;
+        if (strncmp(text, ROOT_MAGIC "\n", sizeof ROOT_MAGIC) != 0) {
+            *out = text;                /* an older version's, or damaged: the parser says */
+            return 0;
+        }
+        if ((sum = sum_line(text))) {
+            format_sum(text, (size_t)(sum - text), want);
+            if (strncmp(sum, want, strlen(want)) == 0) {
+                *sum = '\0';
+                *out = text;
+                return 0;
+            }
+        }
+        free(text);
+        if (tries == ROOT_TRIES)
+            return xerr_set(err, "EIO", "%s: damaged sim xenstore", path);
+        sched_yield();
+    }
+}
+
+/* "gen G introduced I released R seq S" after either root magic; the line after it in *save. */
+static int parse_root_head(char *text, char **save, unsigned long long c[4])
+{
+    char *line = strtok_r(text, "\n", save);
+    if (!line || (strcmp(line, ROOT_MAGIC) != 0 && strcmp(line, ROOT_V2_MAGIC) != 0) ||
+        !(line = strtok_r(NULL, "\n", save)))
+        return -1;
+    return sscanf(line, "gen %llu introduced %llu released %llu seq %llu", &c[0], &c[1], &c[2],
+                  &c[3]) == 4 ? 0 : -1;
+}
+
 static int read_root(struct xst_tree *t, struct xerr *err)
 {
     char path[PATH_MAX], *text;
     size_t len;
     struct xerr e;
-    store_path(t->s, "root", path);
-    if (sim_read_file(path, &text, &len, &e) < 0) {
+    if (read_root_file(t->s, path, &text, &e) < 0) {
         if (!e.code || strcmp(e.code, "ENOENT") != 0) {
             if (err)
                 *err = e;
@@ -392,16 +460,14 @@ static int read_root(struct xst_tree *t, struct xerr *err)
         }
         return bare(t) < 0 ? xerr_errno(err, ENOMEM, "cannot load the sim xenstore") : 0;
     }
-    char *save = NULL, *line = strtok_r(text, "\n", &save);
-    unsigned long long g = 0, in = 0, rel = 0, seq = 0;
+    char *save = NULL;
+    unsigned long long c[4];
     int rc = -1;
-    if (line && strcmp(line, ROOT_MAGIC) == 0 && (line = strtok_r(NULL, "\n", &save)) &&
-        sscanf(line, "gen %llu introduced %llu released %llu seq %llu", &g, &in, &rel,
-               &seq) == 4) {
-        t->gen = g;
-        t->introduced = in;
-        t->released = rel;
-        t->seq = seq;
+    if (parse_root_head(text, &save, c) == 0) {
+        t->gen = c[0];
+        t->introduced = c[1];
+        t->released = c[2];
+        t->seq = c[3];
         rc = read_nodes(t, &save, "");
     }
     free(text);
@@ -427,26 +493,68 @@ int xst_load(struct sim *s, struct xst_tree *t, const char *path, enum xst_depth
 
 uint64_t xst_disk_gen(struct sim *s, uint64_t *introduced, uint64_t *released)
 {
-    char path[PATH_MAX];
-    store_path(s, "root", path);
-    FILE *f = fopen(path, "re");
-    const char *format = ROOT_MAGIC "\ngen %llu introduced %llu released %llu";
-    if (!f) {
+    char path[PATH_MAX], *text = NULL, *save = NULL;
+    unsigned long long c[4] = { 0, 0, 0, 0 };
+    if (read_root_file(s, path, &text, NULL) == 0) {
+        if (parse_root_head(text, &save, c) < 0)
+            c[0] = c[1] = c[2] = 0;
+        free(text);
+    } else {
         snprintf(path, sizeof path, "%s/xenstore", s->dir);
-        f = fopen(path, "re");
-        format = V1_MAGIC "\ngen %llu introduced %llu released %llu";
-    }
-    unsigned long long g = 0, in = 0, rel = 0;
-    if (f) {
-        if (fscanf(f, format, &g, &in, &rel) != 3)
-            g = in = rel = 0;
-        fclose(f);
+        FILE *f = fopen(path, "re");
+        if (f) {
+            if (fscanf(f, V1_MAGIC "\ngen %llu introduced %llu released %llu", &c[0], &c[1],
+                       &c[2]) != 3)
+                c[0] = c[1] = c[2] = 0;
+            fclose(f);
+        }
     }
     if (introduced)
-        *introduced = in;
+        *introduced = c[1];
     if (released)
-        *released = rel;
-    return g;
+        *released = c[2];
+    return c[0];
+}
+
+/* Replace the file at path by one holding buf (temp + rename). */
+static int replace_file(struct sim *s, const char *path, const char *buf, size_t n,
+                        struct xerr *err)
+{
+    char tmp[PATH_MAX];
+    store_path(s, ".tmp.XXXXXX", tmp);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return xerr_errno(err, errno, "%s: cannot create", tmp);
+    int e = sim_write_at(fd, buf, n, 0) < 0 ? errno : 0;
+    if (close(fd) < 0 && !e)
+        e = errno;
+    if (!e && rename(tmp, path) < 0)
+        e = errno;
+    if (e) {
+        unlink(tmp);
+        return xerr_errno(err, e, "%s: cannot write", path);
+    }
+    return 0;
+}
+
+/* The root file: its text, the sum line, newlines up to ROOT_PAGE when that fits (*buf may
+ * move); in place when the file is already such a page, else replaced. */
+static int write_root(struct sim *s, const char *path, char **buf, size_t n, struct xerr *err)
+{
+    char sum[32];
+    format_sum(*buf, n, sum);
+    size_t whole = n + strlen(sum), size = whole <= ROOT_PAGE ? ROOT_PAGE : whole;
+    char *nb = realloc(*buf, size);
+    if (!nb)
+        return xerr_errno(err, ENOMEM, "cannot save the sim xenstore");
+    *buf = nb;
+    memcpy(nb + n, sum, strlen(sum));
+    memset(nb + whole, '\n', size - whole);
+    int rc = size == ROOT_PAGE ? sim_overwrite_own(path, nb, size, ROOT_PAGE, ROOT_PAGE,
+                                                   ROOT_MAGIC "\n", err) : 0;
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    return replace_file(s, path, nb, size, err);
 }
 
 /* Write the nodes at idx[0..n) of t into DIR/xs/<leaf> (root: the counters first); no nodes
@@ -454,7 +562,7 @@ uint64_t xst_disk_gen(struct sim *s, uint64_t *introduced, uint64_t *released)
 static int write_file(struct sim *s, const struct xst_tree *t, const char *leaf,
                       const size_t *idx, size_t n, struct xerr *err)
 {
-    char path[PATH_MAX], tmp[PATH_MAX];
+    char path[PATH_MAX];
     int root = strcmp(leaf, "root") == 0;
     store_path(s, leaf, path);
     if (!root && n == 0) {
@@ -462,17 +570,11 @@ static int write_file(struct sim *s, const struct xst_tree *t, const char *leaf,
             return xerr_errno(err, errno, "%s: cannot remove", path);
         return 0;
     }
-    store_path(s, ".tmp.XXXXXX", tmp);
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0)
-        return xerr_errno(err, errno, "%s: cannot create", tmp);
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        return xerr_errno(err, e, "%s: cannot write", path);
-    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return xerr_errno(err, ENOMEM, "cannot save the sim xenstore");
     if (root)
         fprintf(f, ROOT_MAGIC "\ngen %llu introduced %llu released %llu seq %llu\n",
                 (unsigned long long)t->gen, (unsigned long long)t->introduced,
@@ -482,13 +584,13 @@ static int write_file(struct sim *s, const struct xst_tree *t, const char *leaf,
     for (size_t i = 0; i < n; i++)
         write_node(f, &t->v[idx[i]]);
     int bad = ferror(f);
-    errno = 0;
-    if (fclose(f) != 0 || bad || rename(tmp, path) < 0) {
-        int e = errno ? errno : EIO;
-        unlink(tmp);
-        return xerr_errno(err, e, "%s: cannot write", path);
+    if (fclose(f) != 0 || bad) {
+        free(buf);
+        return xerr_errno(err, ENOMEM, "cannot save the sim xenstore");
     }
-    return 0;
+    int rc = root ? write_root(s, path, &buf, len, err) : replace_file(s, path, buf, len, err);
+    free(buf);
+    return rc;
 }
 
 static int by_name(const void *a, const void *b)

@@ -460,6 +460,7 @@ static void test_root_in_place(void)
     char *v = NULL;
     size_t n = 0;
     f = fopen(other, "r");
+    CHECK(f != NULL);
     if (f) {
         char buf[8192];
         n = fread(buf, 1, sizeof buf - 1, f);

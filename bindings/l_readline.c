@@ -441,6 +441,8 @@ static const luaL_Reg readline_funcs[] = {
     {NULL, NULL},
 };
 
+__attribute__((visibility("default"))) int luaopen_xlua_readline(lua_State *L);
+
 int luaopen_xlua_readline(lua_State *L)
 {
     rl_readline_name = "xlua";

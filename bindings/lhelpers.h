@@ -33,7 +33,7 @@ const char *lx_optfield_str(lua_State *L, int t, const char *field, const char *
 /* The modules the host registers in package.preload. */
 int luaopen_xlua(lua_State *L);
 int luaopen_xlua_savefile(lua_State *L);
-int luaopen_xlua_readline(lua_State *L);
+int luaopen_xlua_readline_loader(lua_State *L);   /* xlua_libdir.c: lib/xlua/xlua_readline.so */
 int luaopen_xlua_cfg(lua_State *L);
 int luaopen_xlua_sandbox(lua_State *L);
 int luaopen_xlua_xlutil_loader(lua_State *L);     /* xlua_libdir.c: lib/xlua/xlua_xlutil.so */

@@ -27,7 +27,7 @@ static const struct {
 } preloaded[] = {
     {"xlua", luaopen_xlua},
     {"xlua.savefile", luaopen_xlua_savefile},
-    {"xlua.readline", luaopen_xlua_readline},
+    {"xlua.readline", luaopen_xlua_readline_loader},
     {"xlua.cfg", luaopen_xlua_cfg},
     {"xlua.sandbox", luaopen_xlua_sandbox},
     {"xlua.xlutil", luaopen_xlua_xlutil_loader},

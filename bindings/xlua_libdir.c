@@ -1,6 +1,8 @@
 /* bindings/xlua_libdir.c: the preloaded modules whose C code is a module of its own in
  * lib/xlua (core/base/libdir.h), loaded on the first require: xlua.xlutil brings libxlutil
- * and libxenlight, which every other command (and --version) should not load at start. */
+ * and libxenlight, xlua.readline (the REPL's) libreadline and libtinfo, which every other
+ * command (and --version) should not load at start: the dynamic linker's work for readline
+ * alone was a third of a command's start. */
 #include "lhelpers.h"
 
 #include <dlfcn.h>
@@ -31,4 +33,9 @@ static int load_from_libdir(lua_State *L, const char *file, const char *symbol)
 int luaopen_xlua_xlutil_loader(lua_State *L)
 {
     return load_from_libdir(L, "xlua_xlutil.so", "luaopen_xlua_xlutil");
+}
+
+int luaopen_xlua_readline_loader(lua_State *L)
+{
+    return load_from_libdir(L, "xlua_readline.so", "luaopen_xlua_readline");
 }

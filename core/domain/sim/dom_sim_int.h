@@ -87,6 +87,9 @@ int sim_used_memory(struct sim *s, uint64_t *kb, size_t *count, struct xerr *err
 int sim_find_name(struct dom_backend *b, const char *name, struct dom_info *out,
                   struct xerr *err);
 
+/* Replace the file at path by one holding p (a new file of our own from the mkostemp template
+ * tmp, which is changed, then renamed over path). */
+int sim_replace_file(char *tmp, const char *path, const void *p, size_t n, struct xerr *err);
 /* Write a file atomically inside the domain's directory (temp + rename). */
 int sim_write_file(struct sim *s, uint32_t domid, const char *leaf, const void *p, size_t n,
                    struct xerr *err);

@@ -67,30 +67,37 @@ int sim_write_at(int fd, const void *p, size_t n, uint64_t off)
     return 0;
 }
 
+int sim_replace_file(char *tmp, const char *path, const void *p, size_t n, struct xerr *err)
+{
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return xerr_errno(err, errno, "%s: cannot create", tmp);
+    int e = sim_write_at(fd, p, n, 0) < 0 ? errno : 0;
+    if (close(fd) < 0 && !e)
+        e = errno;
+    if (!e && rename(tmp, path) < 0)
+        e = errno;
+    if (e) {
+        unlink(tmp);
+        return xerr_errno(err, e, "%s: cannot write", path);
+    }
+    return 0;
+}
+
 int sim_write_file(struct sim *s, uint32_t domid, const char *leaf, const void *p, size_t n,
                    struct xerr *err)
 {
     char tmp[PATH_MAX], path[PATH_MAX];
     sim_dom_path(s, domid, ".tmp-XXXXXX", tmp);
     sim_dom_path(s, domid, leaf, path);
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return xerr_set(err, "NODOMAIN", "no domain with id %u", domid);
-        return xerr_errno(err, errno, "%s: cannot create", tmp);
-    }
-    if (sim_write_at(fd, p, n, 0) < 0) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        return xerr_errno(err, e, "%s: cannot write", path);
-    }
-    if (close(fd) < 0 || rename(tmp, path) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return xerr_errno(err, e, "%s: cannot write", path);
-    }
-    return 0;
+    struct xerr e;
+    if (sim_replace_file(tmp, path, p, n, &e) == 0)
+        return 0;
+    if (e.code && strcmp(e.code, "ENOENT") == 0)
+        return xerr_set(err, "NODOMAIN", "no domain with id %u", domid);
+    if (err)
+        *err = e;
+    return -1;
 }
 
 int sim_read_file(const char *path, char **out, size_t *n, struct xerr *err)
@@ -545,21 +552,7 @@ static int write_next_domid(struct sim *s, uint32_t next, struct xerr *err)
     if (rc != 0)
         return rc < 0 ? -1 : 0;
     /* A new file of our own (O_EXCL): never one, or a symlink, someone planted there. */
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0)
-        return xerr_errno(err, errno, "%s: cannot create", tmp);
-    int e = 0;
-    if (sim_write_at(fd, buf, (size_t)n, 0) < 0)
-        e = errno;
-    if (close(fd) < 0 && !e)
-        e = errno;
-    if (!e && rename(tmp, path) < 0)
-        e = errno;
-    if (e) {
-        unlink(tmp);
-        return xerr_errno(err, e, "%s: cannot write", path);
-    }
-    return 0;
+    return sim_replace_file(tmp, path, buf, (size_t)n, err);
 }
 
 int sim_reserve(struct sim *s, struct sim_dom *d, struct xerr *err)

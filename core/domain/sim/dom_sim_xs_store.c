@@ -522,19 +522,7 @@ static int replace_file(struct sim *s, const char *path, const char *buf, size_t
 {
     char tmp[PATH_MAX];
     store_path(s, ".tmp.XXXXXX", tmp);
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0)
-        return xerr_errno(err, errno, "%s: cannot create", tmp);
-    int e = sim_write_at(fd, buf, n, 0) < 0 ? errno : 0;
-    if (close(fd) < 0 && !e)
-        e = errno;
-    if (!e && rename(tmp, path) < 0)
-        e = errno;
-    if (e) {
-        unlink(tmp);
-        return xerr_errno(err, e, "%s: cannot write", path);
-    }
-    return 0;
+    return sim_replace_file(tmp, path, buf, n, err);
 }
 
 /* The root file: its text, the sum line, newlines up to ROOT_PAGE when that fits (*buf may

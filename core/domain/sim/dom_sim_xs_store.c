@@ -381,15 +381,6 @@ static int read_v1(struct xst_tree *t, char *text, struct xerr *err)
     return 0;
 }
 
-/* The first line of text starting with "sum ", or NULL (node lines start with digits). */
-static char *sum_line(char *text)
-{
-    if (strncmp(text, "sum ", 4) == 0)
-        return text;
-    char *p = strstr(text, "\nsum ");
-    return p ? p + 1 : NULL;
-}
-
 static void format_sum(const char *text, size_t n, char out[32])
 {
     snprintf(out, 32, "sum %016llx\n", (unsigned long long)XXH3_64bits(text, n));
@@ -410,7 +401,9 @@ static int read_root_file(struct sim *s, char path[PATH_MAX], char **out, struct
             *out = text;                /* an older version's, or damaged: the parser says */
             return 0;
         }
-        if ((sum = sum_line(text))) {
+        /* the sum line: the first that starts with "sum " (node lines start with digits) */
+        if ((sum = strstr(text, "\nsum ")) != NULL) {
+            sum++;
             format_sum(text, (size_t)(sum - text), want);
             if (strncmp(sum, want, strlen(want)) == 0) {
                 *sum = '\0';

@@ -1,6 +1,7 @@
 -- Loading a domain config file of either kind (xl.cfg, or Lua through the sandbox), with
 -- xl's command-line "key=value" overrides, into its values and its libxl JSON.
-local convert = require("xlua.convert")
+-- The conversion is loaded when a config is converted (a savefile's stored JSON is not).
+local function convert() return require("xlua.convert") end
 local json = require("xlua.json")
 
 local config = {}
@@ -156,7 +157,7 @@ local function load_text(path, text, overrides, opts)
     local parsed
     parsed, err, code = require("xlua.cfg").parse(text, path)
     vals = parsed and parsed.values
-    opts = convert.with_lines(opts, parsed, path)
+    opts = convert().with_lines(opts, parsed, path)
   end
   if not vals then
     return nil, err, code
@@ -165,7 +166,7 @@ local function load_text(path, text, overrides, opts)
   if not vals then
     return nil, err, code
   end
-  local libxl, warnings, ccode = convert.to_libxl(vals, opts)
+  local libxl, warnings, ccode = convert().to_libxl(vals, opts)
   if not libxl then
     return nil, path .. ": " .. warnings, ccode
   end
@@ -361,7 +362,7 @@ function config.from_text(text, format, name)
     local parsed
     parsed, err, code = require("xlua.cfg").parse(text, name)
     if parsed then
-      libxl, err, code = convert.to_libxl(parsed.values)
+      libxl, err, code = convert().to_libxl(parsed.values)
     end
   end
   if not libxl then

@@ -1,9 +1,16 @@
 -- The compatibility check: a field-by-field diff of a saved and a wanted libxl domain config,
 -- after both have had libxl's defaults applied, each difference judged by the rule table and
 -- then by the site rules. Pure: it reads nothing and prints nothing.
-local defaults = require("xlua.compat.defaults")
 local json = require("xlua.json")
-local rules = require("xlua.compat.rules")
+
+-- libxl's defaults and the rule table, loaded by the first comparison that needs them: a
+-- restore with the config it saved and no site rules has nothing to compare.
+local defaults, rules
+local function engine()
+  if not rules then
+    defaults, rules = require("xlua.compat.defaults"), require("xlua.compat.rules")
+  end
+end
 
 local M = {}
 
@@ -106,6 +113,10 @@ end
 M.sort_key = sort_key
 
 function M.sort(differences)
+  if #differences < 2 then
+    return differences
+  end
+  engine()
   local rank = rules.RANK
   table.sort(differences, function(x, y)
     local kx, ky = sort_key(x.path), sort_key(y.path)
@@ -122,6 +133,7 @@ end
 
 -- The field-by-field diff: differences of saved (a) and wanted (b), both defaulted.
 local function diff(a, b)
+  engine()
   local out = {}
   local type_changed = not equal(a.c_info and a.c_info.type, b.c_info and b.c_info.type)
 
@@ -222,6 +234,7 @@ function M.check(saved, wanted, opts)
   -- only site rules could say something, and there are none to run.
   if not (rawequal(saved, wanted) and (not rules or (#(rules.rules or {}) == 0
       and #(rules.failures or {}) == 0))) then
+    engine()
     local dopts = { host = context.host, script_dir = opts.script_dir }
     local a, b = defaults.apply(saved, dopts), defaults.apply(wanted, dopts)
     differences = diff(a, b)

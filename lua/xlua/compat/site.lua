@@ -25,10 +25,11 @@
 -- them all (UNSAFE). Symbolic links are followed: what is checked is what would be run.
 -- Loading each file and running each rule has a time limit (site.TIME_LIMIT seconds, or
 -- $XLUA_SITE_TIME_LIMIT); one that takes longer fails closed like one that raises.
-local defaults = require("xlua.compat.defaults")
 local printable = require("xlua.printable")
-local rules = require("xlua.compat.rules")
 local xlua = require("xlua")
+-- Needed only where rules run: a restore without site rules reads the directory and stops.
+local function defaults() return require("xlua.compat.defaults") end
+local function rules() return require("xlua.compat.rules") end
 
 local site = {}
 
@@ -241,7 +242,7 @@ site.get = get
 
 local function copy_difference(d)
   return {
-    path = d.path, old = defaults.copy(d.old), new = defaults.copy(d.new),
+    path = d.path, old = defaults().copy(d.old), new = defaults().copy(d.new),
     verdict = d.verdict, reason = d.reason, source = d.source,
   }
 end
@@ -251,7 +252,7 @@ end
 -- value) or runs past the time limit adds an incompatible difference "site:NAME". Ctrl-C
 -- goes on up as the host's "interrupted!" error.
 function site.run(loaded, saved, wanted, differences, context)
-  local rank = rules.RANK
+  local rank = rules().RANK
   for _, f in ipairs(loaded.failures or {}) do
     differences[#differences + 1] = {
       path = "site:" .. f.name, verdict = "incompatible", source = "site:" .. f.name,
@@ -278,7 +279,7 @@ function site.run(loaded, saved, wanted, differences, context)
       local targets = {}
       if path:find("*", 1, true) then
         for _, d in ipairs(differences) do
-          if rules.match(path, d.path) then
+          if rules().match(path, d.path) then
             targets[#targets + 1] = d
           end
         end
@@ -286,7 +287,7 @@ function site.run(loaded, saved, wanted, differences, context)
         targets[1] = find(path)
         if not targets[1] and verdict ~= "allowed" then
           differences[#differences + 1] = {
-            path = path, old = defaults.copy(get(saved, path)), new = defaults.copy(get(wanted, path)),
+            path = path, old = defaults().copy(get(saved, path)), new = defaults().copy(get(wanted, path)),
             verdict = verdict, reason = reason, source = source,
           }
           return
@@ -303,7 +304,7 @@ function site.run(loaded, saved, wanted, differences, context)
     end
     local api = {
       level = site.API_LEVEL,
-      context = defaults.copy(context or {}),
+      context = defaults().copy(context or {}),
       incompatible = function(path, reason)
         judge("incompatible", path, reason)
       end,
@@ -328,8 +329,8 @@ function site.run(loaded, saved, wanted, differences, context)
         return get(config, path)
       end,
     }
-    local ok, err = run_limited(loaded.time_limit or time_limit(), r.check, defaults.copy(saved),
-      defaults.copy(wanted), api)
+    local ok, err = run_limited(loaded.time_limit or time_limit(), r.check, defaults().copy(saved),
+      defaults().copy(wanted), api)
     if not ok then
       differences[#differences + 1] = {
         path = source, verdict = "incompatible", source = source,

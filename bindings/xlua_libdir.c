@@ -2,7 +2,7 @@
  * lib/xlua (core/base/libdir.h), loaded on the first require: xlua.xlutil brings libxlutil
  * and libxenlight, xlua.readline (the REPL's) libreadline and libtinfo, which every other
  * command (and --version) should not load at start: the dynamic linker's work for readline
- * alone was a third of a command's start. */
+ * alone was half of `xlua --version`. */
 #include "lhelpers.h"
 
 #include <dlfcn.h>

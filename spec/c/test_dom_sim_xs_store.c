@@ -451,6 +451,22 @@ static void test_root_in_place(void)
     CHECK(inode_of(root) != ino && starts_with(root, "xlua-sim-xenstore 3\n"));
     CHECK(value_is(x, "/tool/a", "old") && value_is(x, "/tool/b", "1"));
 
+    /* an older version's root of exactly a page: its head says so, it is replaced too */
+    f = fopen(root, "w");
+    CHECK(f != NULL);
+    if (f) {
+        int len = fprintf(f, "xlua-sim-xenstore 2\ngen 60 introduced 1 released 0 seq 20\n"
+                             "0 1 n0 / \n0 6 n0 /tool \n9 8 n0 /tool/a page\n");
+        for (int i = len; i < 4096; i++)
+            fputc('\n', f);
+        fclose(f);
+    }
+    CHECK(size_of(root) == 4096 && value_is(x, "/tool/a", "page"));
+    ino = inode_of(root);
+    CHECK_OK(dom_xs_write(x, 0, "/tool/b", "2", 1, &err));
+    CHECK(inode_of(root) != ino && starts_with(root, "xlua-sim-xenstore 3\n"));
+    CHECK(value_is(x, "/tool/a", "page") && value_is(x, "/tool/b", "2"));
+
     /* a link planted in its place: the file it points to is left alone */
     CHECK(rename(root, other) == 0 && symlink(other, root) == 0);
     CHECK_OK(dom_xs_write(x, 0, "/tool/c", "1", 1, &err));
